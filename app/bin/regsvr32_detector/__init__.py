@@ -1,0 +1,18 @@
+"""regsvr32 abuse detector (MITRE ATT&CK T1218.010): pure Python, standard library only.
+
+Runs inside Splunk's own Python (3.7 and newer), so no syntax newer than 3.7 and no
+splunklib import here: the search command in ``app/bin/regsvr32detect.py`` is a thin
+shell over this package, and tests feed it plain dicts.
+
+Public API::
+
+    from regsvr32_detector import Detector, load_allowlists, OUTPUT_FIELDS
+
+    allowlist, problems = load_allowlists(["/path/a.csv", "/path/b.csv"])
+    for p in problems:            # bad rows are skipped, the rest apply
+        print(str(p))             # "a.csv:12: <what is wrong and how to fix it>"
+    detector = Detector(allowlist)
+    verdict = detector.evaluate(record)   # never raises
+    verdict.score, verdict.severity, verdict.rules, verdict.reasons
+    verdict.fields()              # {name: str or list of str} for every OUTPUT_FIELDS name
+"""
