@@ -49,8 +49,10 @@ value = st.one_of(scalar, st.lists(scalar, max_size=4))
 key = st.one_of(st.sampled_from(ALIASES), text)
 records = st.one_of(
     st.dictionaries(key, value, max_size=14),
-    st.fixed_dictionaries({"EventCode": st.sampled_from(EVENT_CODES), "Image": value, "CommandLine": value},
-                          optional={k: value for k in ALIASES}),
+    st.fixed_dictionaries({"EventCode": st.sampled_from(EVENT_CODES),
+                           "Image": st.one_of(st.sampled_from([REGSVR32, "regsvr32.exe", "C:\\Users\\Public\\svc.exe"]), value),
+                           "CommandLine": st.one_of(crafted.map(lambda s: "regsvr32.exe " + s), value)},
+                          optional={k: value for k in ALIASES if k not in ("EventCode", "Image", "CommandLine")}),
 )
 
 
