@@ -196,6 +196,7 @@ EVIDENCE = {
     "ev_ipv6_url": ["2001:db8::5"],
     "ev_ntfs_ads": ["payload.dll"],
     "ev_unexpanded_appdata": ["appdata"],
+    "ev_webdav_ssl_443": ["files.example.net"],
     "ev_webdav_port_80": ["files.example.net"],
     "child_calc_of_regsvr32": ["calc.exe"],
     "child_powershell_of_regsvr32": ["powershell.exe"],

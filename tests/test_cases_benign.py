@@ -21,7 +21,7 @@ EXPLORER = "C:\\Windows\\explorer.exe"
 MSIEXEC = SYS32 + "msiexec.exe"
 TEAMS_ADDIN = HOME + "AppData\\Local\\Microsoft\\TeamsMeetingAddin\\1.0.21348.1\\x86\\"
 TEAMS_ADDIN_NEW = HOME + "AppData\\Local\\Microsoft\\TeamsMeetingAddin\\1.0.24120.5\\x86\\"
-BOX_CMD = (REGSVR32_WOW + ' /n /s /i:"cbfsconnect2017-Box" "' + PF
+BOX_CMD = ('"' + REGSVR32_WOW + '" /n /s /i:"cbfsconnect2017-Box" "' + PF
            + 'Box\\Box\\Temp\\cbfsconnect2017-Box\\i386\\cbfsconnectMntNtf2017.dll"')
 RPCPROXY = SYS32 + "RpcProxy\\RpcProxy.dll"
 DBX = PF86 + "Dropbox\\Client\\150.4.5000\\"
