@@ -39,30 +39,40 @@ class Problem(object):
 class Glob(object):
     """A case-insensitive ``*``/``?`` pattern, matched in time linear in pattern x text.
 
-    Greedy leftmost matching of the pieces between stars is exact for globs and cannot
-    backtrack the way a translated regular expression can.
+    The pieces between stars are matched greedily, leftmost first, which is exact for globs
+    and cannot backtrack the way one translated regular expression can. A piece with ``?``
+    becomes a fixed-length regular expression of literals and ``.``: no data-driven syntax.
     """
 
-    __slots__ = ("text", "pieces", "exact")
+    __slots__ = ("text", "exact", "anything", "pieces", "seen")
+    MEMO = 2048             # recent answers per pattern: the same paths recur row after row
 
     def __init__(self, pattern):
         self.text = pattern.lower()
         self.exact = "*" not in self.text and "?" not in self.text
-        self.pieces = [(p, "?" in p) for p in self.text.split("*")]
+        self.anything = self.text != "" and self.text.strip("*") == ""
+        self.pieces = [_piece(p) for p in self.text.split("*")]
+        self.seen = {}              # value -> answer, for values seen recently
 
     def match(self, value):
         if self.exact:
             return value == self.text
+        if self.anything:
+            return True
+        hit = self.seen.get(value)
+        if hit is None:
+            if len(self.seen) >= self.MEMO:
+                self.seen.clear()
+            hit = self.seen[value] = self._match(value)
+        return hit
+
+    def _match(self, value):
         pieces = self.pieces
         if len(pieces) == 1:
             return len(value) == len(pieces[0][0]) and _at(value, 0, pieces[0])
         first, last = pieces[0], pieces[-1]
-        if len(value) < len(first[0]) + len(last[0]):
-            return False
-        if not _at(value, 0, first):
-            return False
         end = len(value) - len(last[0])
-        if not _at(value, end, last):
+        if end < len(first[0]) or not _at(value, 0, first) or not _at(value, end, last):
             return False
         pos = len(first[0])
         for piece in pieces[1:-1]:
@@ -73,37 +83,25 @@ class Glob(object):
         return True
 
 
+def _piece(text):
+    if "?" not in text:
+        return text, None
+    return text, re.compile("".join("." if c == "?" else re.escape(c) for c in text), re.S)
+
+
 def _at(value, pos, piece):
-    text, wild = piece
-    if not wild:
+    text, rx = piece
+    if rx is None:
         return value.startswith(text, pos)
-    if pos + len(text) > len(value):
-        return False
-    return all(c == "?" or c == value[pos + i] for i, c in enumerate(text))
+    return rx.match(value, pos) is not None
 
 
 def _find(value, piece, start, end):
-    text, wild = piece
-    if not text:
-        return start
-    if not wild:
-        pos = value.find(text, start, end)
-        return pos
-    # anchor on the longest literal run inside the piece, then check the rest
-    run = max(text.split("?"), key=len)
-    offset = text.find(run)
-    pos = start
-    while True:
-        if run:
-            hit = value.find(run, pos + offset, end)
-            if hit < 0:
-                return -1
-            pos = hit - offset
-        if pos + len(text) > end:
-            return -1
-        if _at(value, pos, piece):
-            return pos
-        pos += 1
+    text, rx = piece
+    if rx is None:
+        return value.find(text, start, end)
+    m = rx.search(value, start, end)
+    return m.start() if m else -1
 
 
 class Entry(object):
@@ -120,16 +118,19 @@ class Entry(object):
     def where(self):
         return "%s:%d" % (os.path.basename(self.path), self.line)
 
-    def applies(self, rule_id, facts):
-        if not self.rule.match(rule_id.lower()):
-            return False
+    def matches(self, facts):
+        """Whether every matcher holds for the event's facts (the rule aside)."""
         for column, glob in self.matchers:
             values = facts.get(column)
             if not values:
                 return False
             # every value must match: an allowlisted module next to another one is no cover
+            seen = glob.seen
             for v in values:
-                if not glob.match(v):
+                hit = seen.get(v)
+                if hit is None:
+                    hit = glob.match(v)
+                if not hit:
                     return False
         return True
 
@@ -139,24 +140,31 @@ class Allowlist(object):
 
     def __init__(self, entries=()):
         self.entries = tuple(entries)
-        self._by_rule = {}
-        self._wild = []
-        for e in self.entries:
-            if e.rule.exact:
-                self._by_rule.setdefault(e.rule.text, []).append(e)
-            else:
-                self._wild.append(e)
+        self._candidates = {}       # rule id (lower case) -> rows that name it, in load order
 
     def __len__(self):
         return len(self.entries)
 
-    def find(self, rule_id, facts, today):
-        """The first active row that suppresses ``rule_id`` for an event with these facts."""
-        for group in (self._by_rule.get(rule_id.lower(), ()), self._wild):
-            for e in group:
-                if (e.expires is None or e.expires >= today) and e.applies(rule_id, facts):
-                    return e
-        return None
+    def suppress(self, rule_ids, facts, today):
+        """{rule id: first active row that suppresses it} for one event's findings.
+
+        ``facts`` answers ``get(column)`` with the event's values for a matcher column.
+        """
+        out = {}
+        held = {}                   # row -> whether its matchers hold: computed once per event
+        for rule_id in rule_ids:
+            low = rule_id.lower()
+            rows = self._candidates.get(low)
+            if rows is None:
+                rows = self._candidates[low] = [e for e in self.entries if e.rule.match(low)]
+            for e in rows:
+                ok = held.get(e)
+                if ok is None:
+                    ok = held[e] = (e.expires is None or e.expires >= today) and e.matches(facts)
+                if ok:
+                    out[rule_id] = e
+                    break
+        return out
 
 
 def _read_text(path, problems):

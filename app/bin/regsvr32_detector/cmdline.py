@@ -13,6 +13,11 @@ SWITCH_PREFIXES = "/-\u2013\u2014\u2015"      # pySigma's windash set
 UNICODE_DASHES = {"\u2013": "U+2013 en dash", "\u2014": "U+2014 em dash", "\u2015": "U+2015 horizontal bar"}
 KNOWN_SWITCHES = frozenset("suniec")
 
+# Bounds on work for hostile lines. Real command lines have a handful of arguments and
+# quotes; more is itself an anomaly (reported), and only the ends are examined.
+MAX_EXACT_QUOTES = 512
+MAX_ARGS = 64
+
 _WS = re.compile(r"[ \t]+")
 # Quoted stretches and unquoted runs of one argument, when no backslash precedes a quote.
 _SIMPLE_ARG = re.compile(r'(?:[^ \t"]+|"[^"]*"?)+')
@@ -30,8 +35,8 @@ def split_argv(line):
     """
     if '"' not in line:
         return [a for a in _WS.split(line) if a]
-    if '\\"' not in line:
-        # Exact splitting; the only simplification is that a literal quote made by "" inside
+    if '\\"' not in line or line.count('"') > MAX_EXACT_QUOTES:
+        # Exact splitting (beyond MAX_EXACT_QUOTES, an approximation that ignores escaping); the only simplification is that a literal quote made by "" inside
         # quotes is dropped, which changes no path, switch or URL.
         return [a.replace('"', "") for a in _SIMPLE_ARG.findall(line)]
     out = []
@@ -103,7 +108,7 @@ class Invocation(object):
     """What a regsvr32 command line asks for."""
 
     __slots__ = ("program", "args", "flags", "install_arg", "install", "modules",
-                 "unknown_switches", "anomalies", "entry_points")
+                 "unknown_switches", "anomalies", "entry_points", "first")
 
     def __init__(self):
         self.program = ""           # argv[0] when the log kept it
@@ -115,6 +120,7 @@ class Invocation(object):
         self.unknown_switches = ()
         self.anomalies = ()         # switch-syntax evasions seen, human readable
         self.entry_points = ()      # ",DllEntry"-style suffixes on module arguments
+        self.first = {}             # (aspect, value) -> first target with it; see _index()
 
     @property
     def targets(self):
@@ -151,6 +157,13 @@ def parse(line, image_name="", cwd=""):
     unknown = []
     anomalies = []
     entries = []
+    quotes = line.count('"')
+    if quotes > MAX_EXACT_QUOTES:
+        anomalies.append("%d quote characters" % quotes)
+    if len(args) > MAX_ARGS:
+        anomalies.append("%d arguments, only the first and last %d examined" % (
+            len(args), MAX_ARGS // 2))
+        args = args[:MAX_ARGS // 2] + args[-(MAX_ARGS // 2):]
     for arg in args:
         if len(arg) > 1 and arg[0] in SWITCH_PREFIXES:
             _read_switches(arg, inv, flags, unknown, anomalies)
@@ -167,8 +180,41 @@ def parse(line, image_name="", cwd=""):
     inv.flags = frozenset(flags)
     inv.modules = tuple(modules)
     inv.unknown_switches = tuple(unknown)
-    inv.anomalies = tuple(anomalies)
+    inv.anomalies = tuple(dict.fromkeys(anomalies))      # each kind once, in order
     inv.entry_points = tuple(entries)
+    inv.first = _index(inv)
+    return inv
+
+
+def _index(inv):
+    """First target by kind, location and IP-ness, and first module by location, extension
+    class and name: the rules ask these questions of every event, so answer them once."""
+    first = {}
+    for t in inv.targets:
+        for key in (("kind", t.kind), ("location", t.location), ("ip", t.ip is not None)):
+            first.setdefault(key, t)
+    for m in inv.modules:
+        for key in (("module location", m.location), ("module ext", m.ext_class),
+                    ("module name", m.name)):
+            first.setdefault(key, m)
+    return first
+
+
+_CACHE = {}
+CACHE_ENTRIES = 4096            # the same installer lines recur across hosts and days
+CACHE_LINE_LIMIT = 2048         # long lines are rare and not worth the memory
+
+
+def parse_cached(line, image_name="", cwd=""):
+    """parse(), remembering recent answers (Invocations are never changed after parsing)."""
+    if len(line) > CACHE_LINE_LIMIT:
+        return parse(line, image_name, cwd)
+    key = (line, image_name, cwd)
+    inv = _CACHE.get(key)
+    if inv is None:
+        if len(_CACHE) >= CACHE_ENTRIES:
+            _CACHE.clear()
+        inv = _CACHE[key] = parse(line, image_name, cwd)
     return inv
 
 

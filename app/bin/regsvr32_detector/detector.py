@@ -3,7 +3,7 @@ import datetime
 
 from . import fields, winpath
 from .allowlist import Allowlist
-from .rules import RULES_BY_ID, RULES_BY_KIND, severity_for
+from .rules import RULES_BY_ID, RULES_FOR, severity_for
 
 OUTPUT_FIELDS = ("regsvr32_score", "regsvr32_severity", "regsvr32_rules", "regsvr32_reasons",
                  "regsvr32_mitre", "regsvr32_allowlisted", "regsvr32_error")
@@ -37,6 +37,7 @@ class Verdict(object):
 
 
 NOTHING = Verdict()
+CHECKS_FOR = dict((key, tuple((r, r.check) for r in rules)) for key, rules in RULES_FOR.items())
 
 
 class Finding(object):
@@ -46,31 +47,63 @@ class Finding(object):
         self.rule, self.reason, self.allowed_by = rule, reason, allowed_by
 
 
-def _norm_path(path):
-    return path.lower().replace("/", "\\")
+def _path(value):
+    return (value.lower().replace("/", "\\"),) if value else ()
+
+
+def _text(value):
+    return (value.lower(),) if value else ()
+
+
+def _modules(ev):
+    if ev.kind != fields.PROCESS or not ev.is_regsvr32:
+        return ()
+    return tuple(m.path.lower() for m in ev.invocation.modules)
+
+
+def _hosts(ev):
+    hosts = [h.lower() for h in (ev.query_name, ev.dest_host, ev.dest_ip) if h]
+    if ev.kind == fields.PROCESS and ev.is_regsvr32:
+        hosts.extend(t.host for t in ev.invocation.targets if t.host)
+    return tuple(hosts)
+
+
+# allowlist matcher column -> the event's parsed values it is matched against
+FACTS = {
+    "image": lambda ev: _path(ev.image or ev.process_name),
+    "parent_image": lambda ev: _path(ev.parent_image or ev.parent_process_name),
+    "command_line": lambda ev: ((" ".join(ev.command_line.lower().split()),)
+                                if ev.command_line else ()),
+    "module": _modules,
+    "url_host": _hosts,
+    "loaded_image": lambda ev: _path(ev.image_loaded),
+    "signer": lambda ev: _text(ev.signature),
+    "registry_path": lambda ev: _path(ev.registry_path),
+    "user": lambda ev: _text(ev.user),
+    "host": lambda ev: _text(ev.host),
+}
+
+
+class Facts(dict):
+    """An event's values by allowlist column, each worked out on first use."""
+
+    __slots__ = ("ev",)
+
+    def __init__(self, ev):
+        dict.__init__(self)
+        self.ev = ev
+
+    def __missing__(self, column):
+        values = self[column] = FACTS[column](self.ev)
+        return values
+
+    get = dict.__getitem__
 
 
 def facts(ev):
-    """Parsed values of an event, by allowlist matcher column (lower case, tuples)."""
-    f = {}
-    for column, value in (("image", ev.image or ev.process_name), ("parent_image", ev.parent_image),
-                          ("loaded_image", ev.image_loaded), ("signer", ev.signature),
-                          ("registry_path", ev.registry_path), ("user", ev.user),
-                          ("host", ev.host)):
-        if value:
-            f[column] = (_norm_path(value) if column != "signer" and column != "user"
-                         and column != "host" else value.lower(),)
-    if ev.command_line:
-        f["command_line"] = (" ".join(ev.command_line.lower().split()),)
-    hosts = [h.lower() for h in (ev.query_name, ev.dest_host, ev.dest_ip) if h]
-    if ev.kind == fields.PROCESS and ev.is_regsvr32:
-        inv = ev.invocation
-        if inv.modules:
-            f["module"] = tuple(m.path.lower() for m in inv.modules)
-        hosts.extend(t.host for t in inv.targets if t.host)
-    if hosts:
-        f["url_host"] = tuple(hosts)
-    return f
+    """Every allowlist fact of an event (for display and tests)."""
+    f = Facts(ev)
+    return dict((c, f.get(c)) for c in FACTS if f.get(c))
 
 
 class Detector(object):
@@ -92,8 +125,8 @@ class Detector(object):
 
     def findings(self, ev):
         out = []
-        for rule in RULES_BY_KIND[ev.kind]:
-            reason = rule.check(ev)
+        for rule, check in CHECKS_FOR[ev.kind, ev.is_regsvr32]:
+            reason = check(ev)
             if reason:
                 out.append(Finding(rule, reason))
         return out
@@ -103,9 +136,9 @@ class Detector(object):
         if not found:
             return NOTHING
         if len(self.allowlist):
-            f = facts(ev)
+            allowed = self.allowlist.suppress([x.rule.id for x in found], Facts(ev), self.today)
             for finding in found:
-                finding.allowed_by = self.allowlist.find(finding.rule.id, f, self.today)
+                finding.allowed_by = allowed.get(finding.rule.id)
         active = [x for x in found if x.allowed_by is None]
         score = max([x.rule.risk for x in active] or [0])
         mitre = sorted(set(t for x in active for t in x.rule.techniques))

@@ -53,6 +53,9 @@ ALIASES = (
     ("service_path", ("ImagePath", "ServiceFileName", "Service_File_Name")),
 )
 FIELD_NAMES = tuple(name for name, _ in ALIASES)
+# source field -> (our name, rank): one dict look-up per field of the row
+SOURCES = dict((src, (name, rank)) for name, sources in ALIASES
+               for rank, src in enumerate(sources))
 
 # Where a regsvr32 trace can show up; only these fields are read by the cheap test.
 _SCANNED = ("image", "process_name", "command_line", "parent_image", "parent_process_name",
@@ -99,6 +102,9 @@ def _flat(value):
 
 def _first(value):
     """A Splunk multivalue field counts by its first non-missing value."""
+    if value.__class__ is str:
+        value = value.strip()
+        return "" if value == "-" else value
     if isinstance(value, (list, tuple)):
         for v in value:
             v = str(v).strip()
@@ -112,12 +118,8 @@ def _first(value):
 class Event(object):
     """A normalized event. Attributes are ``""`` when the source did not carry them."""
 
-    __slots__ = FIELD_NAMES + ("kind", "image_name", "parent_name", "is_regsvr32",
-                               "parent_is_regsvr32", "_invocation")
-
     def __init__(self, values, kind):
-        for name in FIELD_NAMES:
-            setattr(self, name, values.get(name, ""))
+        self.__dict__.update(values)       # the others read "" from the class defaults below
         self.kind = kind
         self.image_name = (winpath.basename(self.image) or self.process_name).lower()
         self.parent_name = (winpath.basename(self.parent_image) or self.parent_process_name).lower()
@@ -125,17 +127,20 @@ class Event(object):
                             or self.original_file_name.lower() == REGSVR32
                             or self.description.lower() == REGSVR32_DESCRIPTION)
         self.parent_is_regsvr32 = self.parent_name == REGSVR32
-        self._invocation = None
 
-    @property
-    def invocation(self):
-        """The parsed command line (computed once, on first use)."""
-        if self._invocation is None:
-            self._invocation = cmdline.parse(self.command_line, self.image_name, self.cwd)
-        return self._invocation
+    def __getattr__(self, name):
+        # only reached while an attribute is unset: the parsed command line, made on first use
+        if name == "invocation":
+            self.invocation = cmdline.parse_cached(self.command_line, self.image_name, self.cwd)
+            return self.invocation
+        raise AttributeError(name)
 
     def __repr__(self):
         return "Event(%s, %r)" % (self.kind, self.image or self.registry_path)
+
+
+for _name in FIELD_NAMES:
+    setattr(Event, _name, "")
 
 
 def normalize(record):
@@ -143,15 +148,17 @@ def normalize(record):
     if not mentions_regsvr32(record):
         return None
     values = {}
-    get = record.get
-    for name, sources in ALIASES:
-        for src in sources:
-            v = get(src)
+    ranks = {}
+    for src, v in record.items():
+        hit = SOURCES.get(src)
+        if hit is None or not v:
+            continue
+        name, rank = hit
+        if rank < ranks.get(name, 99):
+            v = _first(v)
             if v:
-                v = _first(v)
-                if v:
-                    values[name] = v
-                    break
+                values[name] = v
+                ranks[name] = rank
     code = values.get("event_code", "")
     kind = KIND_BY_CODE.get(code) if code else None
     if kind is None:

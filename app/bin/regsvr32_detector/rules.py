@@ -26,7 +26,7 @@ def severity_for(score):
 
 class Rule(object):
     __slots__ = ("id", "title", "description", "techniques", "risk", "sources", "kinds",
-                 "check", "positives", "negatives")
+                 "check", "positives", "negatives", "regsvr32_only")
 
     def __init__(self, id, title, description, techniques, risk, sources, kinds, check,
                  positives, negatives):
@@ -34,6 +34,8 @@ class Rule(object):
         self.techniques, self.risk, self.sources = tuple(techniques), risk, tuple(sources)
         self.kinds, self.check = tuple(kinds), check
         self.positives, self.negatives = tuple(positives), tuple(negatives)
+        # whether the event's own process must be regsvr32 (renamed copies included)
+        self.regsvr32_only = getattr(check, "regsvr32_only", False)
 
     @property
     def severity(self):
@@ -67,9 +69,9 @@ SUSPICIOUS_CHILDREN = frozenset((
     "msbuild.exe", "installutil.exe", "regasm.exe", "regsvcs.exe", "wmic.exe", "curl.exe",
     "ipconfig.exe", "systeminfo.exe", "tasklist.exe", "nslookup.exe", "sc.exe", "at.exe"))
 # Where Windows itself keeps regsvr32.exe (Sigma e4a6b256).
-REGSVR32_HOMES = (("windows", "system32"), ("windows", "syswow64"), ("windows", "winsxs"),
-                  ("windows", "softwaredistribution"), ("windows", "systemtemp"),
-                  ("windows", "uus"), ("$windows.~bt",), ("$winreagent",))
+REGSVR32_HOMES = tuple(":\\" + home + "\\" for home in (
+    "windows\\system32", "windows\\syswow64", "windows\\winsxs", "windows\\softwaredistribution",
+    "windows\\systemtemp", "windows\\uus", "$windows.~bt", "$winreagent"))
 TRUSTED_SIGNATURE_STATUS = frozenset(("errorchaining", "errorcode_endpoint", "errorexpired", "expired",
                                       "trusted", "valid"))
 SCRIPT_RUNTIMES = frozenset(("scrobj.dll",))
@@ -86,7 +88,8 @@ SCROBJ_HOSTS = frozenset((
     REGSVR32))
 PERSISTENCE_TOOLS = frozenset(("schtasks.exe", "reg.exe", "sc.exe"))
 _AUTORUN_KEYS = ("\\currentversion\\run", "\\currentversion\\policies\\explorer\\run",
-                 "\\winlogon\\", "\\currentversion\\runservices", "\\image file execution options\\")
+                 "\\winlogon\\", "\\currentversion\\runservices", "\\image file execution options\\",
+                 "\\imagepath", "\\command\\(default)")
 _MODIFIER_LETTERS = re.compile("[\u02b0-\u02ff\u1d2c-\u1dbf]")
 REMCOS_CLSID = "{89565275-a714-4a43-912e-978b935edccc}"
 
@@ -111,12 +114,9 @@ def _where(target):
     return "%s: %s" % (target.location, target.where) if target.where else target.location
 
 
-def _first_target(ev, test):
+def _first_target(ev, aspect, value):
     inv = ev.invocation
-    for t in inv.targets:
-        if test(t):
-            return inv, t
-    return inv, None
+    return inv, inv.first.get((aspect, value))
 
 
 def _clip(text, n=160):
@@ -129,7 +129,7 @@ def _clip(text, n=160):
 
 def squiblydoo(ev):
     inv = ev.invocation
-    if inv.install_arg is None or not any(m.name == "scrobj.dll" for m in inv.modules):
+    if inv.install_arg is None or ("module name", "scrobj.dll") not in inv.first:
         return None
     if inv.install is not None and inv.install.kind == "url":
         return "scriptlet fetched from %s via /i: and scrobj.dll" % _clip(inv.install_arg)
@@ -137,7 +137,7 @@ def squiblydoo(ev):
 
 
 def remote_url(ev):
-    inv, t = _first_target(ev, lambda t: t.kind == "url")
+    inv, t = _first_target(ev, "kind", "url")
     if t is None:
         return None
     return "%s %s fetched from the internet (%s, host %s)" % (
@@ -145,7 +145,7 @@ def remote_url(ev):
 
 
 def ip_host(ev):
-    inv, t = _first_target(ev, lambda t: t.ip is not None)
+    inv, t = _first_target(ev, "ip", True)
     if t is None:
         return None
     if t.ip_encoding in ("dotted", "ipv6"):
@@ -157,7 +157,7 @@ def ip_host(ev):
 
 def renamed_scrobj(ev):
     inv = ev.invocation
-    if inv.install is None or any(m.name == "scrobj.dll" for m in inv.modules):
+    if inv.install is None or ("module name", "scrobj.dll") in inv.first:
         return None
     module = inv.modules[0].path if inv.modules else "no module at all"
     return "/i: hands the %s %s to %s: a renamed scrobj.dll runs scriptlets this way" % (
@@ -184,14 +184,17 @@ def silent_register_outside(ev):
 
 
 def user_writable(ev):
-    inv, t = _first_target(ev, lambda t: t.location == winpath.USER_WRITABLE)
+    inv, t = _first_target(ev, "location", winpath.USER_WRITABLE)
     if t is None:
         return None
     return "%s %s is in a user-writable folder (%s)" % (_role(t, inv), _clip(t.path), t.where)
 
 
 def writable_non_module(ev):
-    for m in ev.invocation.modules:
+    inv = ev.invocation
+    if ("module location", winpath.USER_WRITABLE) not in inv.first:
+        return None
+    for m in inv.modules:
         if m.location == winpath.USER_WRITABLE and m.ext_class != winpath.MODULE:
             ext = ("." + m.ext) if m.ext else "no"
             return "module %s in %s has %s extension, not .dll/.ocx/.ax/.cpl" % (
@@ -199,36 +202,44 @@ def writable_non_module(ev):
     return None
 
 
+def unusual_folder(ev):
+    m = ev.invocation.first.get(("module location", winpath.OTHER))
+    if m is None:
+        return None
+    return "module %s is in %s, outside Windows, Program Files and user folders" % (
+        _clip(m.path), m.where)
+
+
 def suspicious_folder(ev):
-    inv, t = _first_target(ev, lambda t: t.location == winpath.SUSPICIOUS)
+    inv, t = _first_target(ev, "location", winpath.SUSPICIOUS)
     if t is None:
         return None
     return "%s %s is in %s, a folder malware favours" % (_role(t, inv), _clip(t.path), t.where)
 
 
 def disguised_extension(ev):
-    for m in ev.invocation.modules:
-        if m.ext_class == winpath.DISGUISED:
-            return "module %s poses as a .%s file" % (_clip(m.path), m.ext)
-    return None
+    m = ev.invocation.first.get(("module ext", winpath.DISGUISED))
+    if m is None:
+        return None
+    return "module %s poses as a .%s file" % (_clip(m.path), m.ext)
 
 
 def unusual_extension(ev):
-    for m in ev.invocation.modules:
-        if m.ext_class == winpath.OTHER_EXT:
-            return "module %s has the unusual extension .%s" % (_clip(m.path), m.ext)
-    return None
+    m = ev.invocation.first.get(("module ext", winpath.OTHER_EXT))
+    if m is None:
+        return None
+    return "module %s has the unusual extension .%s" % (_clip(m.path), m.ext)
 
 
 def unc_share(ev):
-    inv, t = _first_target(ev, lambda t: t.kind == "unc")
+    inv, t = _first_target(ev, "kind", "unc")
     if t is None:
         return None
     return "%s %s is loaded from the SMB share of %s" % (_role(t, inv), _clip(t.path), t.host)
 
 
 def webdav(ev):
-    inv, t = _first_target(ev, lambda t: t.kind == "webdav")
+    inv, t = _first_target(ev, "kind", "webdav")
     if t is None:
         return None
     return "%s %s is loaded over WebDAV from %s" % (_role(t, inv), _clip(t.path), t.host)
@@ -265,12 +276,9 @@ def renamed_binary(ev):
 
 
 def unexpected_home(ev):
-    if ev.image_name != REGSVR32 or "\\" not in ev.image.replace("/", "\\"):
+    image = ev.image.lower().replace("/", "\\")
+    if ev.image_name != REGSVR32 or "\\" not in image or image.startswith(REGSVR32_HOMES, 1):
         return None
-    comps = ev.image.lower().replace("/", "\\").split("\\")
-    for home in REGSVR32_HOMES:
-        if tuple(comps[1:1 + len(home)]) == home:
-            return None
     return "regsvr32.exe runs from %s, not from System32 or SysWOW64" % ev.image
 
 
@@ -339,7 +347,7 @@ def clr_in_regsvr32(ev):
 def odd_module_load(ev):
     if not _by_regsvr32(ev) or not ev.image_loaded:
         return None
-    t = winpath.classify(ev.image_loaded)
+    t = winpath.classify_absolute(ev.image_loaded)
     if t.location in (winpath.USER_WRITABLE, winpath.SUSPICIOUS, winpath.NETWORK):
         return "regsvr32 loaded %s from %s" % (ev.image_loaded, _where(t))
     if t.ext and t.ext not in LOADABLE_EXTS:
@@ -361,9 +369,14 @@ def scrobj_com(ev):
     data = ev.registry_data.lower()
     if "\\scriptleturl" in key:
         return "COM class points at a scriptlet URL: %s = %s" % (key, _clip(ev.registry_data))
-    if "\\inprocserver32" in key and winpath.basename(data.strip('"')) == "scrobj.dll":
+    if "\\inprocserver32" not in key:
+        return None
+    if winpath.basename(data.strip('"')) == "scrobj.dll":
         remcos = " (the CLSID Remcos uses)" if REMCOS_CLSID in key else ""
         return "COM class %s is served by scrobj.dll%s" % (_clip(ev.registry_path), remcos)
+    if REMCOS_CLSID in key:
+        return "COM class %s, the one Remcos hijacks, now points at %s" % (
+            REMCOS_CLSID, _clip(ev.registry_data))
     return None
 
 
@@ -411,6 +424,8 @@ def path_syntax(ev):
 
 
 def unicode_tricks(ev):
+    if ev.command_line.isascii() if hasattr(str, "isascii") else False:
+        return None
     inv = ev.invocation
     dashes = [a for a in inv.anomalies if "switch prefix" in a]
     if dashes:
@@ -422,10 +437,10 @@ def unicode_tricks(ev):
 
 
 def other_drive(ev):
-    for m in ev.invocation.modules:
-        if m.location == winpath.OTHER_DRIVE:
-            return "module %s is on %s (removable or mounted media?)" % (_clip(m.path), m.where)
-    return None
+    m = ev.invocation.first.get(("module location", winpath.OTHER_DRIVE))
+    if m is None:
+        return None
+    return "module %s is on %s (removable or mounted media?)" % (_clip(m.path), m.where)
 
 
 def _qakbot(inv):
@@ -455,10 +470,9 @@ def campaign(ev):
 
 
 def _regsvr32_only(check):
-    def guarded(ev):
-        return check(ev) if ev.is_regsvr32 else None
-    guarded.__name__ = check.__name__
-    return guarded
+    """Mark a check that applies only to regsvr32's own process (see Rule.regsvr32_only)."""
+    check.regsvr32_only = True
+    return check
 
 
 # ---------------------------------------------------------------------------------------
@@ -765,7 +779,9 @@ RULES = (
               image="C:\\Windows\\System32\\reg.exe")),
          (reg("HKLM\\SOFTWARE\\Classes\\CLSID\\{1}\\InprocServer32\\(Default)",
               "C:\\Windows\\System32\\scrobj.dll.bak\\x.dll"),
-          reg("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x", "scrobj"))),
+          reg("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x", "scrobj"),
+          reg("HKLM\\SOFTWARE\\Classes\\CLSID\\{2}\\InprocServer32\\(Default)",
+              "C:\\Program Files\\A\\a.dll"))),
     Rule("R32-032", "Icon-overlay handler registered by regsvr32",
          "regsvr32 wrote under ShellIconOverlayIdentifiers: an Explorer shell extension that "
          "loads in every Explorer process (persistence; Veramine). The default allowlist keeps "
@@ -792,7 +808,9 @@ RULES = (
               "regsvr32 /s %APPDATA%\\upd.dll", image="C:\\Windows\\System32\\reg.exe"),
           proc("schtasks /create /sc minute /tn u /tr \"regsvr32 /s C:\\Users\\Public\\u.dll\"",
                image="C:\\Windows\\System32\\schtasks.exe"),
-          {"EventCode": "7045", "ImagePath": "regsvr32.exe /s C:\\ProgramData\\svc.dll"}),
+          {"EventCode": "7045", "ImagePath": "regsvr32.exe /s C:\\ProgramData\\svc.dll"},
+          reg("HKLM\\System\\CurrentControlSet\\Services\\UpdSvc\\ImagePath",
+              "regsvr32.exe /s C:\\ProgramData\\upd.dll", image="C:\\Windows\\System32\\services.exe")),
          (reg("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x", "C:\\x\\tool.exe"),
           proc("schtasks /query", image="C:\\Windows\\System32\\schtasks.exe"))),
     Rule("R32-035", "Path or switch syntax that evades string rules",
@@ -829,9 +847,20 @@ RULES = (
           proc("regsvr32 /s C:\\Users\\bob\\AppData\\Local\\x.dll,DllEntry"),
           proc("regsvr32 /s /i C:\\Users\\bob\\AppData\\Roaming\\a.ocx")),
          (proc(LOCAL_DLL), proc("regsvr32 /s C:\\Users\\bob\\AppData\\Roaming\\a.dll"))),
+    Rule("R32-039", "Module in an unusual folder",
+         "A module with an absolute (or resolved) path outside Windows, Program Files, "
+         "ProgramData and user profiles, such as C:\\AtomicRedTeam\\ or C:\\Tools\\ "
+         "(Sigma 327ff235's second branch, on the parsed module). Low risk on its own: line-of-"
+         "business software lives in such folders too.", (T,), 35, ("L10", "Sigma 327ff235"),
+         (PROCESS,), _regsvr32_only(unusual_folder),
+         (proc("regsvr32.exe C:\\AtomicRedTeam\\atomics\\T1553.003\\bin\\GTSIPProvider.dll"),
+          proc("regsvr32 /u x.dll", CurrentDirectory="C:\\Tools\\")),
+         (proc(LOCAL_DLL), proc(PF_DLL), proc("regsvr32 /s C:\\Users\\Public\\x.dll"))),
 )
 
 RULES_BY_ID = dict((r.id, r) for r in RULES)
-RULES_BY_KIND = dict((kind, tuple(r for r in RULES if kind in r.kinds))
-                     for kind in (PROCESS, NETWORK, IMAGE_LOAD, REMOTE_THREAD, FILE, REGISTRY,
-                                  DNS, PERSISTENCE))
+# (event kind, whether the event's process is regsvr32) -> the rules to run, in order
+RULES_FOR = dict(((kind, own), tuple(r for r in RULES if kind in r.kinds
+                                     and (own or not r.regsvr32_only)))
+                 for kind in (PROCESS, NETWORK, IMAGE_LOAD, REMOTE_THREAD, FILE, REGISTRY,
+                              DNS, PERSISTENCE) for own in (True, False))

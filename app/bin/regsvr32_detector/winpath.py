@@ -4,6 +4,7 @@ Everything here works on parsed parts (drive, components, host), never on substr
 raw command line: substring lists are how public rules get fooled (decoy folders in a URL
 query, ``..`` traversal, forward slashes, 8.3 names).
 """
+import functools
 import ipaddress
 import re
 
@@ -90,6 +91,9 @@ _WINDOWS_SUSPICIOUS = (
     ("servicing", "sessions"), ("ime",), ("l2schemas",), ("panther",), ("schemas",),
     ("system32", "logfiles"), ("syswow64", "logfiles"),
 )
+_WINDOWS_SUB_BY_FIRST = {}
+for _sub in _WINDOWS_SUSPICIOUS:
+    _WINDOWS_SUB_BY_FIRST.setdefault(_sub[0], []).append(_sub)
 _WINDOWS_WRITABLE = frozenset((("temp",), ("tasks",), ("tracing",), ("system32", "tasks"),
                                ("syswow64", "tasks"), ("debug",)))
 
@@ -196,9 +200,10 @@ def classify(raw, cwd=""):
         if low.startswith("unc\\"):
             text, low = "\\\\" + text[4:], "\\\\" + low[4:]
     if "%" in low:
-        for var in _ENV_VAR.findall(low):
+        for var in sorted(set(_ENV_VAR.findall(low))):
             anomalies.append("unexpanded %" + var.upper() + "%")
-        low = _ENV_VAR.sub(lambda mv: ENV_VARS.get(mv.group(1), mv.group(0)), low)
+            if var in ENV_VARS:
+                low = low.replace("%" + var + "%", ENV_VARS[var])
     if low.startswith("\\\\"):
         _classify_unc(t, text, low)
     else:
@@ -251,6 +256,9 @@ def _keep_case(original, resolved_lower):
 
 def _resolve(comps):
     """Resolve '.', '..' and empty components; returns (components, whether '..' was used)."""
+    if "" not in comps and "." not in comps and ".." not in comps and not any(
+            c.endswith(" ") for c in comps[-1:]):
+        return comps, False
     out = []
     traversal = False
     for c in comps:
@@ -271,7 +279,7 @@ def _local_location(comps):
     drive = comps[0]
     top = comps[1] if len(comps) > 2 else ""
     short = ""
-    for c in comps[1:-1]:
+    for c in comps[1:-1] if "~" in "".join(comps[1:-1]) else ():
         if "~" in c and _SHORT_NAME.match(c):
             short = c
             break
@@ -279,7 +287,7 @@ def _local_location(comps):
         top = SHORT_NAMES[top]
     if top == "windows":
         rest = tuple(comps[2:-1])
-        for sub in _WINDOWS_SUSPICIOUS:
+        for sub in _WINDOWS_SUB_BY_FIRST.get(rest[0] if rest else "", ()):
             if rest[:len(sub)] == sub:
                 label = "Windows\\" + "\\".join(sub)
                 return (USER_WRITABLE if sub in _WINDOWS_WRITABLE else SUSPICIOUS), label, short
@@ -360,6 +368,7 @@ def _set_ip(t, host):
 _IP_PART = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
 
 
+@functools.lru_cache(maxsize=4096)   # hosts and addresses recur row after row
 def parse_ip(host):
     """The IP address a host string denotes, the way inet_aton and browsers read it.
 
@@ -420,7 +429,14 @@ def is_public(ip):
         return False
 
 
+@functools.lru_cache(maxsize=4096)
+def classify_absolute(path):
+    """classify() for paths that need no working directory (images, loaded modules),
+    remembered: the same few hundred modules are loaded all day. Targets are never changed."""
+    return classify(path)
+
+
 def location_of(path):
     """Location class and detail of an absolute local path (for images and loaded modules)."""
-    t = classify(path)
+    t = classify_absolute(path)
     return t.location, t.where
