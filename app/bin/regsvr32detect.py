@@ -43,7 +43,7 @@ class Explained(validators.Validator):
         try:
             return self.inner(value)
         except ValueError:
-            raise ValueError("%s, not %r" % (self.allowed, value))
+            raise ValueError("%s; got %r" % (self.allowed, value))
 
     def format(self, value):
         return self.inner.format(value)
@@ -112,14 +112,21 @@ class Regsvr32DetectCommand(StreamingCommand):
                 try:
                     self.options[name].validator(value)
                 except ValueError as error:
-                    self.write_error("regsvr32detect: %s", error)
+                    self._error("regsvr32detect: %s" % error)
             elif name not in self.options:
-                self.write_error("regsvr32detect: unknown option %r; the options are %s",
-                                 name, ", ".join(self.OWN_OPTIONS))
+                self._error("regsvr32detect: unknown option %r; the options are %s"
+                            % (name, ", ".join(self.OWN_OPTIONS)))
         else:
-            self.write_error("regsvr32detect takes no field names, only the options %s; got %r",
-                             ", ".join(self.OWN_OPTIONS), arg)
+            self._error("regsvr32detect takes no field names, only the options %s; got %r"
+                        % (", ".join(self.OWN_OPTIONS), arg))
         return result
+
+    # splunklib passes every message through str.format: pass ours as an argument, never as the template.
+    def _error(self, text):
+        self.write_error("{}", text)
+
+    def _warning(self, text):
+        self.write_warning("{}", text)
 
     def prepare(self):
         self._configure_logging()
@@ -132,7 +139,7 @@ class Regsvr32DetectCommand(StreamingCommand):
                 paths.append(path)
         allowlist, problems = load_allowlists(paths)
         for problem in problems:
-            self.write_warning("regsvr32detect allowlist: %s", problem)
+            self._warning("regsvr32detect allowlist %s" % problem)
             self.logger.warning("allowlist: %s", problem)
         self.detector = Detector(allowlist)
         self._filtering = self.mode == "filter"
@@ -146,8 +153,8 @@ class Regsvr32DetectCommand(StreamingCommand):
         root = os.path.realpath(LOOKUPS_DIR)
         path = os.path.realpath(os.path.join(root, filename))
         if os.path.dirname(path) != root:
-            self.write_error("regsvr32detect: allowlist %r resolves outside this app's lookups folder; "
-                             "allowlists must name CSV lookups in %s", name, LOOKUPS_DIR)
+            self._error("regsvr32detect: allowlist %r resolves outside this app's lookups folder; "
+                        "allowlists must name CSV lookups in %s" % (name, LOOKUPS_DIR))
             sys.exit(1)
         return path
 

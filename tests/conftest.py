@@ -1,0 +1,28 @@
+"""Puts app/bin (the detector and the command) and app/bin/lib (vendored splunklib) on sys.path."""
+import os
+import shutil
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+APP = os.path.join(ROOT, "app")
+BIN = os.path.join(APP, "bin")
+LIB = os.path.join(BIN, "lib")
+
+for path in (os.path.dirname(os.path.abspath(__file__)), BIN, LIB):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+if not os.path.isfile(os.path.join(LIB, "splunklib", "searchcommands", "__init__.py")):
+    pytest.exit("app/bin/lib has no splunklib: run ./package.sh lib first", returncode=2)
+
+
+@pytest.fixture
+def app_copy(tmp_path):
+    """A private copy of the app (lib symlinked) whose lookups a test may change freely."""
+    copy = tmp_path / "regsvr32detect"
+    shutil.copytree(APP, str(copy), symlinks=True,
+                    ignore=shutil.ignore_patterns("lib", "local", "__pycache__", "*.pyc"))
+    os.symlink(LIB, str(copy / "bin" / "lib"))
+    return copy
