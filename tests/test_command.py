@@ -1,5 +1,4 @@
 """| regsvr32detect through the real chunked protocol, as splunkd drives it (see chunked.py)."""
-import json
 import os
 
 import pytest
@@ -7,21 +6,7 @@ import pytest
 import chunked
 from regsvr32_detector import OUTPUT_FIELDS
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-HEADER = "rule_id,image,parent_image,module,url_host,loaded_image,signer,registry_path,user,host,reason,source,expires\n"
-# Clears every finding of regsvr32 on host ws-fin-07 (the Squiblydoo sample).
-ALLOW_WS_FIN_07 = "*,*\\regsvr32.exe,,,,,,,,ws-fin-07,pentest by red team,ticket SEC-1234,\n"
-
-
-def load_samples():
-    with open(os.path.join(HERE, "data", "sample_events.jsonl"), encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-SAMPLES = load_samples()
-BY_ID = {s["sample_id"]: s for s in SAMPLES}
-MALICIOUS = BY_ID["sysmon1-squiblydoo"]
-BENIGN = BY_ID["sysmon1-notepad"]
+from samples import ALLOW_WS_FIN_07, BENIGN, BY_ID, HEADER, MALICIOUS, SAMPLES
 
 
 def score(row):
