@@ -16,3 +16,14 @@ Public API::
     verdict.score, verdict.severity, verdict.rules, verdict.reasons
     verdict.fields()              # {name: str or list of str} for every OUTPUT_FIELDS name
 """
+from .allowlist import Allowlist, Problem, load_allowlists as _load_allowlists
+from .detector import OUTPUT_FIELDS, Detector, Verdict
+from .rules import RULES, RULES_BY_ID, severity_for
+
+__all__ = ["Allowlist", "Detector", "OUTPUT_FIELDS", "Problem", "RULES", "RULES_BY_ID",
+           "Verdict", "load_allowlists", "severity_for"]
+
+
+def load_allowlists(paths):
+    """Load allowlist CSV files; rows naming a rule id that does not exist are reported."""
+    return _load_allowlists(paths, known_rules=frozenset(RULES_BY_ID))

@@ -1,0 +1,275 @@
+"""Allowlists: CSV rows that suppress a rule's finding for parsed values they name.
+
+A row names a rule (``rule_id``, wildcards allowed, ``*`` for all), one or more matchers on
+parsed values of the event, a ``reason`` (required), a ``source`` and an optional ``expires``
+date. Matchers use ``*`` and ``?`` only, case-insensitively; nothing from a lookup is ever a
+regular expression or code. A bad row is reported with its file and line and skipped; the
+other rows still apply. A suppressed finding is kept and shown as allowlisted, never dropped.
+"""
+import csv
+import datetime
+import io
+import os
+import re
+
+# Matcher columns: what each one is matched against (see facts()).
+MATCHERS = ("image", "parent_image", "command_line", "module", "url_host", "loaded_image",
+            "signer", "registry_path", "user", "host")
+COLUMNS = ("rule_id",) + MATCHERS + ("reason", "source", "expires")
+_PATH_COLUMNS = frozenset(("image", "parent_image", "module", "loaded_image", "registry_path"))
+MAX_FIELD = 4096        # longer cells are a mistake or an attack, not an allowlist entry
+
+
+class Problem(object):
+    """A bad allowlist file or row: where it is and what to do about it."""
+
+    __slots__ = ("path", "line", "message")
+
+    def __init__(self, path, line, message):
+        self.path, self.line, self.message = path, line, message
+
+    def __str__(self):
+        where = os.path.basename(self.path)
+        return "%s:%d: %s" % (where, self.line, self.message) if self.line else "%s: %s" % (
+            where, self.message)
+
+    __repr__ = __str__
+
+
+class Glob(object):
+    """A case-insensitive ``*``/``?`` pattern, matched in time linear in pattern x text.
+
+    Greedy leftmost matching of the pieces between stars is exact for globs and cannot
+    backtrack the way a translated regular expression can.
+    """
+
+    __slots__ = ("text", "pieces", "exact")
+
+    def __init__(self, pattern):
+        self.text = pattern.lower()
+        self.exact = "*" not in self.text and "?" not in self.text
+        self.pieces = [(p, "?" in p) for p in self.text.split("*")]
+
+    def match(self, value):
+        if self.exact:
+            return value == self.text
+        pieces = self.pieces
+        if len(pieces) == 1:
+            return len(value) == len(pieces[0][0]) and _at(value, 0, pieces[0])
+        first, last = pieces[0], pieces[-1]
+        if len(value) < len(first[0]) + len(last[0]):
+            return False
+        if not _at(value, 0, first):
+            return False
+        end = len(value) - len(last[0])
+        if not _at(value, end, last):
+            return False
+        pos = len(first[0])
+        for piece in pieces[1:-1]:
+            pos = _find(value, piece, pos, end)
+            if pos < 0:
+                return False
+            pos += len(piece[0])
+        return True
+
+
+def _at(value, pos, piece):
+    text, wild = piece
+    if not wild:
+        return value.startswith(text, pos)
+    if pos + len(text) > len(value):
+        return False
+    return all(c == "?" or c == value[pos + i] for i, c in enumerate(text))
+
+
+def _find(value, piece, start, end):
+    text, wild = piece
+    if not text:
+        return start
+    if not wild:
+        pos = value.find(text, start, end)
+        return pos
+    # anchor on the longest literal run inside the piece, then check the rest
+    run = max(text.split("?"), key=len)
+    offset = text.find(run)
+    pos = start
+    while True:
+        if run:
+            hit = value.find(run, pos + offset, end)
+            if hit < 0:
+                return -1
+            pos = hit - offset
+        if pos + len(text) > end:
+            return -1
+        if _at(value, pos, piece):
+            return pos
+        pos += 1
+
+
+class Entry(object):
+    """One allowlist row."""
+
+    __slots__ = ("rule", "matchers", "reason", "source", "expires", "path", "line")
+
+    def __init__(self, rule, matchers, reason, source, expires, path, line):
+        self.rule, self.matchers = rule, matchers      # matchers: ((column, Glob), ...)
+        self.reason, self.source, self.expires = reason, source, expires
+        self.path, self.line = path, line
+
+    @property
+    def where(self):
+        return "%s:%d" % (os.path.basename(self.path), self.line)
+
+    def applies(self, rule_id, facts):
+        if not self.rule.match(rule_id.lower()):
+            return False
+        for column, glob in self.matchers:
+            values = facts.get(column)
+            if not values:
+                return False
+            # every value must match: an allowlisted module next to another one is no cover
+            for v in values:
+                if not glob.match(v):
+                    return False
+        return True
+
+
+class Allowlist(object):
+    """The rows of one or more allowlist files, in load order."""
+
+    def __init__(self, entries=()):
+        self.entries = tuple(entries)
+        self._by_rule = {}
+        self._wild = []
+        for e in self.entries:
+            if e.rule.exact:
+                self._by_rule.setdefault(e.rule.text, []).append(e)
+            else:
+                self._wild.append(e)
+
+    def __len__(self):
+        return len(self.entries)
+
+    def find(self, rule_id, facts, today):
+        """The first active row that suppresses ``rule_id`` for an event with these facts."""
+        for group in (self._by_rule.get(rule_id.lower(), ()), self._wild):
+            for e in group:
+                if (e.expires is None or e.expires >= today) and e.applies(rule_id, facts):
+                    return e
+        return None
+
+
+def _read_text(path, problems):
+    try:
+        with io.open(path, "rb") as f:
+            data = f.read()
+    except (IOError, OSError) as e:
+        problems.append(Problem(path, 0, "cannot read the file (%s); its rows do not apply"
+                                % (e.strerror or e.__class__.__name__)))
+        return None
+    text = data.decode("utf-8-sig", "replace")
+    if "\x00" in text:
+        problems.append(Problem(path, 0, "NUL bytes removed; save the file as plain UTF-8 CSV"))
+        text = text.replace("\x00", "")
+    return text
+
+
+def load_allowlists(paths, known_rules=None):
+    """Load allowlist files in order. Returns (Allowlist, [Problem]); never raises.
+
+    ``known_rules``: rule ids that exist, so that a row naming no existing rule is reported.
+    """
+    entries = []
+    problems = []
+    seen = {}
+    for path in paths:
+        text = _read_text(path, problems)
+        if text is not None:
+            entries.extend(_parse(path, text, problems, seen, known_rules))
+    return Allowlist(entries), problems
+
+
+def _parse(path, text, problems, seen, known_rules):
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        problems.append(Problem(path, 1, "empty file: expected a header row with "
+                                + ",".join(COLUMNS)))
+        return
+    except csv.Error as e:
+        problems.append(Problem(path, 1, "unreadable header (%s)" % e))
+        return
+    names = [h.strip().lower() for h in header]
+    for col in ("rule_id", "reason"):
+        if col not in names:
+            problems.append(Problem(path, 1, "no '%s' column: the header must include %s"
+                                    % (col, ",".join(COLUMNS))))
+            return
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown:
+        problems.append(Problem(path, 1, "unknown column(s) %s ignored; known columns: %s"
+                                % (", ".join(repr(u) for u in unknown), ",".join(COLUMNS))))
+    index = dict((n, i) for i, n in enumerate(names) if n in COLUMNS)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            problems.append(Problem(path, reader.line_num, "unreadable row skipped (%s)" % e))
+            continue
+        line = reader.line_num
+        if not any(c.strip() for c in row):
+            continue
+        entry = _entry(path, line, row, index, len(names), problems, known_rules)
+        if entry is None:
+            continue
+        key = (entry.rule.text,) + tuple((c, g.text) for c, g in entry.matchers)
+        if key in seen:
+            problems.append(Problem(path, line, "duplicate of %s; skipped" % seen[key]))
+            continue
+        seen[key] = entry.where
+        yield entry
+
+
+def _entry(path, line, row, index, width, problems, known_rules):
+    def bad(message):
+        problems.append(Problem(path, line, message + "; row skipped"))
+
+    if len(row) > width and any(c.strip() for c in row[width:]):
+        return bad("%d cells but the header has %d columns (quote values that contain commas)"
+                   % (len(row), width))
+    cell = dict((n, row[i].strip() if i < len(row) else "") for n, i in index.items())
+    too_long = [n for n, v in cell.items() if len(v) > MAX_FIELD]
+    if too_long:
+        return bad("value of '%s' is longer than %d characters" % (too_long[0], MAX_FIELD))
+    rule = cell.get("rule_id", "")
+    if not rule:
+        return bad("empty rule_id: name a rule such as R32-007, or * for every rule")
+    if known_rules is not None and "*" not in rule and "?" not in rule \
+            and rule.upper() not in known_rules:
+        return bad("unknown rule_id %r" % rule)
+    reason = cell.get("reason", "")
+    if not reason:
+        return bad("empty reason: say why this is allowed")
+    matchers = []
+    for col in MATCHERS:
+        value = cell.get(col, "")
+        if value:
+            if col in _PATH_COLUMNS:
+                value = value.replace("/", "\\")
+            if col == "command_line":
+                value = " ".join(value.split())
+            matchers.append((col, Glob(value)))
+    rule_glob = Glob(rule)
+    if not matchers and not rule_glob.exact:
+        return bad("no matcher column filled in: a row for %r alone would hide every finding "
+                   "of those rules; fill in at least one of %s" % (rule, ", ".join(MATCHERS)))
+    expires = None
+    if cell.get("expires"):
+        try:
+            expires = datetime.datetime.strptime(cell["expires"], "%Y-%m-%d").date()
+        except ValueError:
+            return bad("expires %r is not a date like 2027-01-31" % cell["expires"])
+    return Entry(rule_glob, tuple(matchers), reason, cell.get("source", ""), expires, path, line)

@@ -1,0 +1,199 @@
+"""regsvr32 command lines, split the way Windows splits them and read the way regsvr32 reads them.
+
+Every evasion of the public string rules is undone here, once: any case, ``/`` or ``-`` or a
+Unicode dash as the switch prefix, quotes anywhere (also around a whole ``"/i:..."``), tabs,
+switches in any order or run together, command lines logged without the program name.
+Work is linear in the length of the line: attackers write it.
+"""
+import re
+
+from . import winpath
+
+SWITCH_PREFIXES = "/-\u2013\u2014\u2015"      # pySigma's windash set
+UNICODE_DASHES = {"\u2013": "U+2013 en dash", "\u2014": "U+2014 em dash", "\u2015": "U+2015 horizontal bar"}
+KNOWN_SWITCHES = frozenset("suniec")
+
+_WS = re.compile(r"[ \t]+")
+# Quoted stretches and unquoted runs of one argument, when no backslash precedes a quote.
+_SIMPLE_ARG = re.compile(r'(?:[^ \t"]+|"[^"]*"?)+')
+# Pieces for the exact rules: backslashes+quotes, backslashes, blanks, other text. The
+# alternatives start with different characters, so nothing backtracks more than once.
+_PIECE = re.compile(r'\\*"+|\\+|[ \t]+|[^ \t"\\]+')
+
+
+def split_argv(line):
+    """Split a command line into arguments with the rules of the Microsoft C runtime (2008+).
+
+    Blanks (space, tab) separate arguments outside quotes; ``2n`` backslashes before a quote
+    give ``n`` backslashes and the quote toggles quoting, ``2n+1`` give ``n`` and a literal
+    quote; ``""`` inside quotes is a literal quote; other backslashes are literal.
+    """
+    if '"' not in line:
+        return [a for a in _WS.split(line) if a]
+    if '\\"' not in line:
+        # Exact splitting; the only simplification is that a literal quote made by "" inside
+        # quotes is dropped, which changes no path, switch or URL.
+        return [a.replace('"', "") for a in _SIMPLE_ARG.findall(line)]
+    out = []
+    cur = []
+    started = False
+    quoted = False
+    for piece in _PIECE.findall(line):
+        first = piece[0]
+        if first == "\\" or first == '"':
+            quotes = len(piece) - len(piece.rstrip('"'))
+            slashes = len(piece) - quotes
+            if slashes:
+                cur.append("\\" * (slashes // 2 if quotes else slashes))
+            if quotes and slashes % 2:
+                cur.append('"')
+                quotes -= 1
+            if quotes:
+                started = True
+                if not quoted:
+                    quoted = True
+                    quotes -= 1
+                cur.append('"' * (quotes // 2))
+                if quotes % 2:
+                    quoted = False
+            elif slashes:
+                started = True
+        elif first == " " or first == "\t":
+            if quoted:
+                cur.append(piece)
+            elif started:
+                out.append("".join(cur))
+                cur = []
+                started = False
+        else:
+            cur.append(piece)
+            started = True
+    if started:
+        out.append("".join(cur))
+    return out
+
+
+def _program_token(line):
+    """argv[0] as Windows reads it: up to the first blank, or between the first two quotes."""
+    s = line.lstrip(" \t")
+    if s.startswith('"'):
+        end = s.find('"', 1)
+        if end < 0:
+            return s[1:], ""
+        return s[1:end], s[end + 1:]
+    m = _WS.search(s)
+    if not m:
+        return s, ""
+    return s[:m.start()], s[m.start():]
+
+
+def _is_program(token, image_name):
+    """Whether argv[0] names the program (real logs sometimes omit it)."""
+    if not token or token[0] in SWITCH_PREFIXES:
+        return False
+    name = winpath.basename(token).lower()
+    if name.endswith(".exe") or name in ("regsvr32", "regsvr32.exe"):
+        return True
+    if image_name:
+        return name == image_name or name + ".exe" == image_name
+    return False
+
+
+class Invocation(object):
+    """What a regsvr32 command line asks for."""
+
+    __slots__ = ("program", "args", "flags", "install_arg", "install", "modules",
+                 "unknown_switches", "anomalies", "entry_points")
+
+    def __init__(self):
+        self.program = ""           # argv[0] when the log kept it
+        self.args = ()              # the arguments after the program
+        self.flags = frozenset()    # switch letters seen: s u n i e c
+        self.install_arg = None     # the text after /i: (None when no /i: argument)
+        self.install = None         # Target, when the /i: argument is a path or URL
+        self.modules = ()           # Targets of the module arguments
+        self.unknown_switches = ()
+        self.anomalies = ()         # switch-syntax evasions seen, human readable
+        self.entry_points = ()      # ",DllEntry"-style suffixes on module arguments
+
+    @property
+    def targets(self):
+        """Every module and scriptlet the command line points at."""
+        return self.modules + ((self.install,) if self.install is not None else ())
+
+    def __repr__(self):
+        return "Invocation(flags=%s, install=%r, modules=%r)" % (
+            "".join(sorted(self.flags)), self.install_arg, self.modules)
+
+
+def looks_like_path(arg):
+    """Whether a /i: argument names a file or URL rather than a plain string like 'user'."""
+    if not arg:
+        return False
+    if "\\" in arg or "/" in arg or "://" in arg or (len(arg) > 1 and arg[1] == ":"):
+        return True
+    return winpath.ext_class(winpath.extension(arg)) in (
+        winpath.MODULE, winpath.SCRIPTLET, winpath.DISGUISED)
+
+
+def parse(line, image_name="", cwd=""):
+    """Parse a regsvr32 command line. ``image_name`` is the lower-case program file name."""
+    inv = Invocation()
+    program, rest = _program_token(line)
+    if _is_program(program, image_name):
+        inv.program = program
+        args = split_argv(rest)
+    else:
+        args = split_argv(line)
+    inv.args = tuple(args)
+    flags = set()
+    modules = []
+    unknown = []
+    anomalies = []
+    entries = []
+    for arg in args:
+        if len(arg) > 1 and arg[0] in SWITCH_PREFIXES:
+            _read_switches(arg, inv, flags, unknown, anomalies)
+            continue
+        path = arg
+        comma = arg.rfind(",")
+        if comma > 0 and "\\" not in arg[comma:] and "/" not in arg[comma:]:
+            path, entry = arg[:comma], arg[comma + 1:]
+            entries.append(entry)
+            anomalies.append("entry point suffix ," + entry)
+        modules.append(winpath.classify(path, cwd))
+    if inv.install_arg is not None and looks_like_path(inv.install_arg):
+        inv.install = winpath.classify(inv.install_arg, cwd)
+    inv.flags = frozenset(flags)
+    inv.modules = tuple(modules)
+    inv.unknown_switches = tuple(unknown)
+    inv.anomalies = tuple(anomalies)
+    inv.entry_points = tuple(entries)
+    return inv
+
+
+def _read_switches(arg, inv, flags, unknown, anomalies):
+    """One switch argument; '/s/u/i:x' (switches run together) is read as all of them."""
+    prefix = arg[0]
+    if prefix in UNICODE_DASHES:
+        anomalies.append("%s as a switch prefix" % UNICODE_DASHES[prefix])
+    body = arg[1:]
+    while True:
+        letter = body[:1].lower()
+        if letter == "i":
+            if body[1:2] == ":":
+                inv.install_arg = body[2:]
+            flags.add("i")
+            return
+        if letter not in KNOWN_SWITCHES:
+            unknown.append(arg[:40])
+            return
+        flags.add(letter)
+        tail = body[1:]
+        if len(tail) < 2 or tail[0] not in SWITCH_PREFIXES:
+            return
+        if tail[0] in UNICODE_DASHES:
+            anomalies.append("%s as a switch prefix" % UNICODE_DASHES[tail[0]])
+        if body is arg[1:] or len(anomalies) < 8:
+            anomalies.append("switches run together: " + arg[:40])
+        body = tail[1:]

@@ -1,0 +1,424 @@
+"""Windows paths, shares and URLs as regsvr32 sees them, classified by location and extension.
+
+Everything here works on parsed parts (drive, components, host), never on substrings of a
+raw command line: substring lists are how public rules get fooled (decoy folders in a URL
+query, ``..`` traversal, forward slashes, 8.3 names).
+"""
+import ipaddress
+import re
+
+# Location classes, from most to least trusted.
+WINDOWS = "windows"              # the OS folders: System32, SysWOW64, WinSxS, ...
+PROGRAM_FILES = "program files"
+OTHER = "unusual folder"         # a local folder that is neither trusted nor user-writable
+OTHER_DRIVE = "non-system drive"
+USER_WRITABLE = "user-writable folder"
+SUSPICIOUS = "suspicious system folder"
+NETWORK = "network"
+UNKNOWN = "unknown"              # a relative name with no known working directory
+
+TRUSTED_LOCATIONS = frozenset((WINDOWS, PROGRAM_FILES))
+
+# Extension classes.
+MODULE, SCRIPTLET, DISGUISED, OTHER_EXT, NO_EXT = "module", "scriptlet", "disguised", "other", "none"
+MODULE_EXTS = frozenset(("dll", "ocx", "ax", "cpl"))
+SCRIPTLET_EXTS = frozenset(("sct", "wsc"))
+# Images, data, documents, logs and temp names: a module hiding behind one of these is the
+# Gozi/Qakbot/IcedID pattern (Sigma 089fc3d2, Elastic 5db08297, ESCU 62732736).
+DISGUISED_EXTS = frozenset((
+    "bin bmp cr2 dat eps gif ico jpeg jpg jpe nef orf png raw rtf sr2 temp tif tiff tmp txt "
+    "log pdf doc docx docm xls xlsx xlsm xlsb ppt pptx csv db ini cfg conf xml json webp svg "
+    "mp3 mp4 wav avi zip 7z rar gz iso img lnk msg eml htm html js vbs ps1 bat cmd hta").split())
+
+_SHORT_NAME = re.compile(r"^[^~\\]{1,6}~[0-9]{1,5}(?:\.[^.\\]{0,3})?$")
+_DRIVE = re.compile(r"^([a-z?]):(?:\\|$)")
+_ENV_VAR = re.compile(r"%([a-z_()0-9]+)%")
+
+# Unexpanded environment variables that can start a path: what they stand for.
+ENV_VARS = {
+    "appdata": "?:\\users\\*\\appdata\\roaming",
+    "localappdata": "?:\\users\\*\\appdata\\local",
+    "temp": "?:\\users\\*\\appdata\\local\\temp",
+    "tmp": "?:\\users\\*\\appdata\\local\\temp",
+    "userprofile": "?:\\users\\*",
+    "homepath": "?:\\users\\*",
+    "public": "?:\\users\\public",
+    "programdata": "?:\\programdata",
+    "allusersprofile": "?:\\programdata",
+    "windir": "?:\\windows",
+    "systemroot": "?:\\windows",
+    "programfiles": "?:\\program files",
+    "programfiles(x86)": "?:\\program files (x86)",
+    "commonprogramfiles": "?:\\program files\\common files",
+}
+
+# Well-known 8.3 names of the top folders; a short name never earns a trusted location.
+SHORT_NAMES = {"progra~1": "program files", "progra~2": "program files (x86)",
+               "progra~3": "programdata", "docume~1": "documents and settings"}
+
+# COM servers that ship in System32/SysWOW64. A bare name is looked up in regsvr32's own
+# folder (System32) before the working directory, so these load from the system folder
+# whatever the working directory is ("regsvr32 vbscript.dll" is a common repair step).
+SYSTEM_MODULE_NAMES = frozenset((
+    "scrobj.dll vbscript.dll jscript.dll jscript9.dll msxml.dll msxml2.dll msxml3.dll msxml4.dll "
+    "msxml6.dll msxml3r.dll msxml6r.dll atl.dll urlmon.dll shdocvw.dll ole32.dll oleaut32.dll "
+    "olepro32.dll actxprxy.dll mshtml.dll wintrust.dll initpki.dll dssenh.dll rsaenh.dll "
+    "gpkcsp.dll sccbase.dll slbcsp.dll cryptdlg.dll softpub.dll mssip32.dll wuapi.dll "
+    "wuaueng.dll wucltui.dll wups.dll wups2.dll wuweb.dll qmgr.dll qmgrprxy.dll browseui.dll "
+    "shell32.dll comcat.dll wshext.dll wshom.ocx scrrun.dll msscript.ocx mscomctl.ocx "
+    "comdlg32.ocx mschrt20.ocx msdatsrc.tlb msjet40.dll msjet35.dll msrd2x35.dll "
+    "msrd3x40.dll mswstr10.dll msjtes40.dll dao360.dll msado15.dll msadox.dll msdaps.dll "
+    "oledb32.dll sqloledb.dll msdasql.dll hhctrl.ocx itss.dll vbajet32.dll expsrv.dll "
+    "msvbvm60.dll msvbvm50.dll comctl32.ocx mfc42.dll mscoree.dll netcfgx.dll "
+    "printconfig.dll rpcproxy.dll msi.dll capicom.dll quartz.dll qedit.dll devenum.dll "
+    "msdxm.ocx dxtmsft.dll dxtrans.dll wmp.dll l3codeca.acm").split())
+
+# Folders below ?:\Windows that anyone may write to or that malware favours
+# (Sigma 327ff235, Elastic cff92c41 and 5db08297). Component paths below "windows".
+_WINDOWS_SUSPICIOUS = (
+    ("temp",), ("tasks",), ("tracing",), ("registration", "crmlog"), ("debug",),
+    ("system32", "com", "dmp"), ("syswow64", "com", "dmp"),
+    ("system32", "fxstmp"), ("syswow64", "fxstmp"),
+    ("system32", "microsoft", "crypto", "rsa", "machinekeys"),
+    ("syswow64", "microsoft", "crypto", "rsa", "machinekeys"),
+    ("system32", "spool", "drivers", "color"), ("syswow64", "spool", "drivers", "color"),
+    ("system32", "spool", "printers"), ("system32", "spool", "servers"),
+    ("syswow64", "spool", "printers"), ("syswow64", "spool", "servers"),
+    ("system32", "tasks"), ("syswow64", "tasks"), ("system32", "tasks_migrated"),
+    ("appreadiness",), ("servicestate",), ("security",), ("fonts",), ("prefetch",), ("inf",),
+    ("help",), ("setup",), ("logs",), ("cursors",), ("pla",), ("vss",), ("media",),
+    ("servicing", "sessions"), ("ime",), ("l2schemas",), ("panther",), ("schemas",),
+    ("system32", "logfiles"), ("syswow64", "logfiles"),
+)
+_WINDOWS_WRITABLE = frozenset((("temp",), ("tasks",), ("tracing",), ("system32", "tasks"),
+                               ("syswow64", "tasks"), ("debug",)))
+
+# Top-level folders of a drive that are user-writable or suspicious.
+_ROOT_FOLDERS = {
+    "programdata": (USER_WRITABLE, "ProgramData"),
+    "perflogs": (SUSPICIOUS, "PerfLogs"),
+    "temp": (SUSPICIOUS, "C:\\Temp"),
+    "tmp": (SUSPICIOUS, "C:\\Tmp"),
+    "intel": (SUSPICIOUS, "C:\\Intel"),
+    "$recycle.bin": (SUSPICIOUS, "Recycle Bin"),
+    "recycler": (SUSPICIOUS, "Recycle Bin"),
+    "system volume information": (SUSPICIOUS, "System Volume Information"),
+}
+
+# Below ?:\Users\<name>\ : which profile folder a path is in.
+_PROFILE_FOLDERS = {
+    ("appdata", "local", "temp"): "AppData\\Local\\Temp",
+    ("appdata", "local"): "AppData\\Local",
+    ("appdata", "roaming"): "AppData\\Roaming",
+    ("appdata", "locallow"): "AppData\\LocalLow",
+    ("downloads",): "Downloads", ("desktop",): "Desktop", ("documents",): "Documents",
+    ("pictures",): "Pictures", ("music",): "Music", ("videos",): "Videos",
+    ("favorites",): "Favorites", ("contacts",): "Contacts", ("onedrive",): "OneDrive",
+    ("local settings", "temp"): "Local Settings\\Temp",
+}
+
+
+class Target(object):
+    """One argument of regsvr32 that names a module or a scriptlet: a path, share or URL."""
+
+    __slots__ = ("raw", "kind", "path", "lower", "location", "where", "ext", "ext_class",
+                 "host", "ip", "ip_encoding", "anomalies", "name")
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.kind = "path"          # path | relative | unc | webdav | url
+        self.path = raw             # normalized display form (backslashes, resolved)
+        self.lower = raw.lower()
+        self.location = UNKNOWN
+        self.where = ""             # human detail of the location, e.g. "AppData\\Roaming"
+        self.ext = ""
+        self.ext_class = NO_EXT
+        self.host = ""              # URL, UNC or WebDAV host
+        self.ip = None              # ipaddress object when the host is an IP literal
+        self.ip_encoding = ""       # dotted | hex | octal | integer | mixed | short | ipv6
+        self.anomalies = ()         # path-syntax evasions seen, human readable
+        self.name = ""              # last component, lower case
+
+    @property
+    def remote(self):
+        return self.location == NETWORK
+
+    def __repr__(self):
+        return "Target(%r, %s, %s, .%s)" % (self.path, self.kind, self.location, self.ext)
+
+
+def basename(path):
+    """Last component of a Windows or forward-slash path, as given."""
+    cut = max(path.rfind("\\"), path.rfind("/"))
+    return path[cut + 1:] if cut >= 0 else path
+
+
+def extension(name):
+    """Lower-case extension of a file name; Windows ignores trailing dots and spaces."""
+    name = name.rstrip(". ")
+    dot = name.rfind(".")
+    return name[dot + 1:].lower() if dot > 0 else ""
+
+
+def ext_class(ext):
+    if not ext:
+        return NO_EXT
+    if ext in MODULE_EXTS:
+        return MODULE
+    if ext in SCRIPTLET_EXTS:
+        return SCRIPTLET
+    if ext in DISGUISED_EXTS:
+        return DISGUISED
+    return OTHER_EXT
+
+
+_URL = re.compile(r"^([a-z][a-z0-9+.-]{1,9})://([^/\\?#]*)([^?#]*)", re.I)
+
+
+def classify(raw, cwd=""):
+    """Classify one regsvr32 target argument (already unquoted) into a Target."""
+    t = Target(raw)
+    text = raw.strip()
+    m = _URL.match(text)
+    if m:
+        _classify_url(t, m)
+        return t
+    anomalies = []
+    if "/" in text:
+        anomalies.append("forward slashes")
+        text = text.replace("/", "\\")
+    low = text.lower()
+    if low.startswith("\\\\?\\") or low.startswith("\\\\.\\") or low.startswith("\\??\\"):
+        anomalies.append("device path prefix " + text[:4])
+        text, low = text[4:], low[4:]
+        if low.startswith("unc\\"):
+            text, low = "\\\\" + text[4:], "\\\\" + low[4:]
+    if "%" in low:
+        for var in _ENV_VAR.findall(low):
+            anomalies.append("unexpanded %" + var.upper() + "%")
+        low = _ENV_VAR.sub(lambda mv: ENV_VARS.get(mv.group(1), mv.group(0)), low)
+    if low.startswith("\\\\"):
+        _classify_unc(t, text, low)
+    else:
+        drive = _DRIVE.match(low)
+        if not drive and low in SYSTEM_MODULE_NAMES:
+            drive = True
+            t.kind = "relative"
+            low = "?:\\windows\\system32\\" + low
+        if drive:
+            comps = low.split("\\")
+        elif cwd and _DRIVE.match(cwd.lower().replace("/", "\\")):
+            t.kind = "relative"
+            base = cwd.lower().replace("/", "\\").rstrip("\\")
+            if low.startswith("\\"):        # drive-relative: root of the cwd's drive
+                base = base[:2]
+            comps = (base + "\\" + low.lstrip("\\")).split("\\")
+        elif cwd.startswith("\\\\"):
+            t.kind = "relative"
+            _classify_unc(t, cwd.rstrip("\\") + "\\" + text, cwd.lower().rstrip("\\") + "\\" + low)
+            comps = None
+        else:
+            t.kind = "relative"
+            comps = None
+            t.name = basename(low)
+        if comps is not None:
+            comps, traversal = _resolve(comps)
+            if traversal and drive:
+                anomalies.append("'..' traversal in an absolute path")
+            t.lower = "\\".join(comps)
+            t.path = t.lower if t.kind == "relative" else _keep_case(text, t.lower)
+            t.name = comps[-1] if len(comps) > 1 else ""
+            t.location, t.where, short = _local_location(comps)
+            if short:
+                anomalies.append("8.3 short name " + short.upper())
+    name = t.name
+    if ":" in name:                       # file.txt:stream.dll, an NTFS alternate data stream
+        anomalies.append("alternate data stream " + name)
+        name = name.split(":", 1)[0]
+    t.ext = extension(name)
+    t.ext_class = ext_class(t.ext)
+    t.anomalies = tuple(anomalies)
+    return t
+
+
+def _keep_case(original, resolved_lower):
+    """Show the path as the attacker wrote it when nothing was resolved, else the resolved form."""
+    norm = original.replace("/", "\\")
+    return norm if norm.lower() == resolved_lower else resolved_lower
+
+
+def _resolve(comps):
+    """Resolve '.', '..' and empty components; returns (components, whether '..' was used)."""
+    out = []
+    traversal = False
+    for c in comps:
+        c = c.rstrip(" ")
+        if c in ("", "."):
+            continue
+        if c == "..":
+            traversal = True
+            if len(out) > 1:
+                out.pop()
+            continue
+        out.append(c)
+    return out, traversal
+
+
+def _local_location(comps):
+    """(location class, detail, short name used or "") of a resolved local path's components."""
+    drive = comps[0]
+    top = comps[1] if len(comps) > 2 else ""
+    short = ""
+    for c in comps[1:-1]:
+        if "~" in c and _SHORT_NAME.match(c):
+            short = c
+            break
+    if short and top in SHORT_NAMES:
+        top = SHORT_NAMES[top]
+    if top == "windows":
+        rest = tuple(comps[2:-1])
+        for sub in _WINDOWS_SUSPICIOUS:
+            if rest[:len(sub)] == sub:
+                label = "Windows\\" + "\\".join(sub)
+                return (USER_WRITABLE if sub in _WINDOWS_WRITABLE else SUSPICIOUS), label, short
+        return _trusted_unless_short(WINDOWS, "Windows", short)
+    if top in ("program files", "program files (x86)"):
+        return _trusted_unless_short(PROGRAM_FILES, top.title(), short)
+    if top in ("users", "documents and settings"):
+        user = comps[2] if len(comps) > 3 else ""
+        if user in ("public", "all users"):
+            return USER_WRITABLE, "Users\\Public", short
+        rest = tuple(comps[3:-1])
+        for n in (3, 2, 1):
+            label = _PROFILE_FOLDERS.get(rest[:n])
+            if label:
+                return USER_WRITABLE, label, short
+        return USER_WRITABLE, "user profile", short
+    if top in _ROOT_FOLDERS:
+        loc, label = _ROOT_FOLDERS[top]
+        return loc, label, short
+    if top == "amd" and len(comps) > 3 and comps[2] == "temp":
+        return SUSPICIOUS, "C:\\AMD\\Temp", short
+    if drive not in ("c:", "?:"):
+        return OTHER_DRIVE, drive.upper() + " drive", short
+    if not top:
+        return OTHER, "drive root", short
+    return OTHER, drive.upper() + "\\" + top, short
+
+
+def _trusted_unless_short(location, label, short):
+    if short:
+        return OTHER, label + " (by 8.3 short name)", short
+    return location, label, short
+
+
+def _classify_unc(t, text, low):
+    t.kind = "unc"
+    t.location = NETWORK
+    parts = low[2:].split("\\")
+    host = parts[0]
+    if "@" in host:                       # \\host@SSL@443\DavWWWRoot, \\host@80\share
+        t.kind = "webdav"
+        host = host.split("@", 1)[0]
+    if "davwwwroot" in parts:
+        t.kind = "webdav"
+    t.host = host
+    _set_ip(t, host)
+    comps, _ = _resolve(parts)
+    t.lower = "\\\\" + "\\".join(comps)
+    t.path = _keep_case(text, t.lower)
+    t.name = comps[-1] if len(comps) > 1 else ""
+    t.where = "WebDAV" if t.kind == "webdav" else "SMB share"
+
+
+def _classify_url(t, m):
+    t.kind = "url"
+    t.location = NETWORK
+    scheme = m.group(1).lower()
+    netloc = m.group(2)
+    if "@" in netloc:
+        netloc = netloc.rsplit("@", 1)[1]
+    if netloc.startswith("["):
+        host = netloc[1:netloc.find("]")] if "]" in netloc else netloc[1:]
+    else:
+        host = netloc.split(":", 1)[0]
+    t.host = host.lower()
+    _set_ip(t, t.host)
+    t.where = scheme.upper() + " URL"
+    t.lower = t.raw.lower()
+    t.path = t.raw
+    t.name = basename(m.group(3)).lower()
+
+
+def _set_ip(t, host):
+    ip, encoding = parse_ip(host)
+    t.ip, t.ip_encoding = ip, encoding
+
+
+_IP_PART = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
+
+
+def parse_ip(host):
+    """The IP address a host string denotes, the way inet_aton and browsers read it.
+
+    Returns (ipaddress object or None, encoding). Encodings other than "dotted" and "ipv6"
+    (hex 0x0a010203, octal 012.1.2.3, one integer 167838211, short 10.1.515) are obfuscation.
+    """
+    host = host.strip().lower().rstrip(".")
+    if not host or len(host) > 64:
+        return None, ""
+    if ":" in host:
+        try:
+            return ipaddress.IPv6Address(host.split("%", 1)[0]), "ipv6"
+        except ValueError:
+            return None, ""
+    parts = host.split(".")
+    if len(parts) > 4 or not all(_IP_PART.match(p) for p in parts):
+        return None, ""
+    values = []
+    kinds = set()
+    for p in parts:
+        if p.startswith("0x"):
+            values.append(int(p[2:] or "0", 16))
+            kinds.add("hex")
+        elif len(p) > 1 and p.startswith("0"):
+            if any(ch in "89" for ch in p):
+                return None, ""
+            values.append(int(p, 8))
+            kinds.add("octal")
+        else:
+            values.append(int(p))
+            kinds.add("decimal")
+    # the last part fills the remaining bytes: a.b.c.d, a.b.(16 bits), a.(24 bits), (32 bits)
+    last_bits = 8 * (5 - len(values))
+    if any(v > 255 for v in values[:-1]) or values[-1] >= (1 << last_bits):
+        return None, ""
+    number = 0
+    for v in values[:-1]:
+        number = (number << 8) | v
+    number = (number << last_bits) | values[-1]
+    if len(values) == 4 and kinds == {"decimal"}:
+        encoding = "dotted"
+    elif len(values) == 1:
+        encoding = "hex" if kinds == {"hex"} else "octal" if kinds == {"octal"} else "integer"
+    elif len(kinds) > 1:
+        encoding = "mixed"
+    elif len(values) < 4:
+        encoding = "short"
+    else:
+        encoding = kinds.pop()
+    return ipaddress.IPv4Address(number), encoding
+
+
+def is_public(ip):
+    """True for an address routed on the internet (not private, loopback, link-local, ...)."""
+    try:
+        return ip.is_global and not ip.is_multicast
+    except AttributeError:
+        return False
+
+
+def location_of(path):
+    """Location class and detail of an absolute local path (for images and loaded modules)."""
+    t = classify(path)
+    return t.location, t.where
