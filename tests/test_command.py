@@ -6,7 +6,8 @@ import pytest
 import chunked
 from regsvr32_detector import OUTPUT_FIELDS
 
-from samples import ALLOW_WS_FIN_07, BENIGN, BY_ID, HEADER, MALICIOUS, SAMPLES
+from allowlists import ALLOW_WS_FIN_07, BAD_RULE_ID, HEADER
+from samples import BENIGN, BY_ID, MALICIOUS, SAMPLES
 
 
 def score(row):
@@ -109,7 +110,7 @@ def test_local_allowlist_clears_findings_and_says_so(app_copy, include, listed):
 
 def test_bad_lookup_rows_warn_with_file_and_line_and_the_rest_apply(app_copy):
     write_lookup(app_copy, "regsvr32_allowlist_local.csv",
-                 HEADER + "R32-NO-SUCH-RULE,*,,,,,,,,*,typo in rule id,,\n" + ALLOW_WS_FIN_07)
+                 HEADER + BAD_RULE_ID + ALLOW_WS_FIN_07)
     result = run_in(app_copy, [], [[MALICIOUS]])
     warnings = result.texts("WARN")
     assert len(warnings) == 1 and "regsvr32_allowlist_local.csv:2" in warnings[0]
@@ -180,7 +181,7 @@ def test_symlink_inside_the_lookups_folder_is_fine(app_copy):
 def test_logs_go_to_splunk_log_folder_and_stdout_is_only_protocol(app_copy, tmp_path):
     home = tmp_path / "splunk"
     (home / "var" / "log" / "splunk").mkdir(parents=True)
-    write_lookup(app_copy, "regsvr32_allowlist_local.csv", HEADER + "R32-NO-SUCH-RULE,*,,,,,,,,*,x,,\n")
+    write_lookup(app_copy, "regsvr32_allowlist_local.csv", HEADER + BAD_RULE_ID)
     env = dict(os.environ, SPLUNK_HOME=str(home))
     result = run_in(app_copy, ["mode=filter"], [[MALICIOUS], [BENIGN]], env=env)  # frames parsed strictly
     assert result.returncode == 0 and len(result.rows) == 1

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
+from regsvr32_detector.allowlist import COLUMNS, MATCHERS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT = os.path.join(ROOT, "app", "default")
 OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted")
-MATCHERS = ("rule_id", "image", "parent_image", "module", "url_host", "loaded_image", "signer",
-            "registry_path", "user", "host")
 
 
 def conf(name, folder=DEFAULT):
@@ -53,13 +53,14 @@ def test_versions_agree():
 @pytest.mark.parametrize("stanza", ["regsvr32_allowlist_default", "regsvr32_allowlist_local"])
 def test_lookups_match_every_matcher_column_by_wildcard(stanza):
     match_type = conf("transforms.conf")[stanza]["match_type"]
-    assert re.findall(r"WILDCARD\((\w+)\)", match_type) == list(MATCHERS)
+    # Exactly the columns the detector matches on, so | lookup and the command agree.
+    assert re.findall(r"WILDCARD\((\w+)\)", match_type) == ["rule_id"] + list(MATCHERS)
 
 
 def test_shipped_allowlist_has_the_documented_header():
     with open(os.path.join(ROOT, "app", "lookups", "regsvr32_allowlist_default.csv"), encoding="utf-8") as f:
         header = f.readline().strip().split(",")
-    assert header[:len(MATCHERS)] == list(MATCHERS) and header[len(MATCHERS):] == ["reason", "source", "expires"]
+    assert header == list(COLUMNS)
 
 
 @pytest.mark.parametrize("option", OPTIONS)

@@ -5,7 +5,8 @@ import tarfile
 
 import chunked
 import apppackage
-from samples import ALLOW_WS_FIN_07, HEADER, MALICIOUS
+from allowlists import ALLOW_WS_FIN_07, HEADER
+from samples import MALICIOUS
 
 LOCAL_LIST = HEADER + ALLOW_WS_FIN_07
 LOCAL_MACRO = "[regsvr32_events]\ndefinition = index=winlogs `regsvr32_events`\n"
