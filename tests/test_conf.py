@@ -110,3 +110,14 @@ def test_app_bin_needs_no_python_newer_than_3_7():
                            "--exclude-regex", "app/bin/lib/.*", "app/bin"],
                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout
+
+
+def test_readme_allowlist_example_loads_cleanly(tmp_path):
+    from regsvr32_detector import load_allowlists
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    block = re.search(r"```\n\s*(rule_id,[^\n]*\n\s*R32[^\n]*)\n\s*```", text).group(1)
+    path = tmp_path / "example.csv"
+    path.write_text("\n".join(line.strip() for line in block.splitlines()) + "\n", encoding="utf-8")
+    allowlist, problems = load_allowlists([str(path)])
+    assert [str(p) for p in problems] == [] and len(allowlist) == 1
