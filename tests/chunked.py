@@ -17,6 +17,8 @@ import sys
 
 APP_BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "bin")
 SCRIPT = os.path.join(APP_BIN, "regsvr32detect.py")
+if not os.path.isfile(os.path.join(APP_BIN, "lib", "splunklib", "searchcommands", "__init__.py")):
+    raise ImportError("app/bin/lib has no splunklib: run ./package.sh lib first")
 
 
 def frame(metadata, body=b""):

@@ -58,7 +58,8 @@ SERVER_PARENTS = frozenset((
     "wmiprvse.exe", "wsmprovhost.exe", "winrshost.exe", "mmc.exe", "services.exe", "svchost.exe",
     "w3wp.exe", "httpd.exe", "nginx.exe", "tomcat.exe", "tomcat9.exe", "java.exe", "javaw.exe",
     "sqlservr.exe", "sqlagent.exe", "hh.exe", "msdt.exe", "sdiagnhost.exe", "fodhelper.exe",
-    "3cxdesktopapp.exe", "pc-app.exe", "node.exe", "umworkerprocess.exe", "wlsvc.exe"))
+    "3cxdesktopapp.exe", "pc-app.exe", "node.exe", "umworkerprocess.exe", "wlsvc.exe",
+    "spoolsv.exe"))
 SUSPICIOUS_CHILDREN = frozenset((
     "calc.exe", "cmd.exe", "powershell.exe", "pwsh.exe", "cscript.exe", "wscript.exe",
     "mshta.exe", "rundll32.exe", "net.exe", "net1.exe", "nltest.exe", "whoami.exe", "notepad.exe",

@@ -182,6 +182,8 @@ def classify(raw, cwd=""):
     m = _URL.match(text)
     if m:
         _classify_url(t, m)
+        t.ext = extension(t.name)
+        t.ext_class = ext_class(t.ext)
         return t
     anomalies = []
     if "/" in text:

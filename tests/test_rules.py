@@ -1,0 +1,53 @@
+"""Every rule's own examples, and the registry's shape."""
+import re
+
+import pytest
+
+from regsvr32_detector import Detector, RULES, severity_for
+from regsvr32_detector.fields import KIND_BY_CODE
+
+DETECTOR = Detector()
+POSITIVES = [pytest.param(r, ex, id="%s+%d" % (r.id, i)) for r in RULES for i, ex in enumerate(r.positives)]
+NEGATIVES = [pytest.param(r, ex, id="%s-%d" % (r.id, i)) for r in RULES for i, ex in enumerate(r.negatives)]
+
+
+@pytest.mark.parametrize("rule, record", POSITIVES)
+def test_positive_example_fires_its_rule(rule, record):
+    verdict = DETECTOR.evaluate(record)
+    assert rule.id in verdict.rules, verdict.reasons
+    assert verdict.score >= rule.risk
+    reason = [r for r in verdict.reasons if r.startswith(rule.id + ": ")]
+    assert reason and len(reason[0]) > len(rule.id) + 10
+
+
+@pytest.mark.parametrize("rule, record", NEGATIVES)
+def test_negative_example_does_not_fire_its_rule(rule, record):
+    assert rule.id not in DETECTOR.evaluate(record).rules
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_record_is_complete(rule):
+    assert re.match(r"^R32-\d{3}$", rule.id)
+    assert rule.title and rule.description.endswith(".")
+    assert 0 < rule.risk <= 100 and rule.severity == severity_for(rule.risk)
+    assert rule.techniques and all(re.match(r"^T\d{4}(\.\d{3})?$", t) for t in rule.techniques)
+    assert rule.sources and rule.kinds
+    assert rule.positives and rule.negatives
+    assert set(rule.kinds) <= set(KIND_BY_CODE.values())
+
+
+def test_rule_ids_are_unique_and_ordered():
+    ids = [r.id for r in RULES]
+    assert ids == sorted(set(ids))
+
+
+@pytest.mark.parametrize("logic", ["L%02d" % n for n in list(range(1, 23)) + [24, 25, 26, 28, 29, 30, 31, 33, 34]])
+def test_every_single_event_logic_of_the_survey_is_covered(logic):
+    assert any(logic in r.sources for r in RULES)
+
+
+@pytest.mark.parametrize("score, severity", [
+    (0, "none"), (1, "informational"), (19, "informational"), (20, "low"), (39, "low"),
+    (40, "medium"), (59, "medium"), (60, "high"), (79, "high"), (80, "critical"), (100, "critical")])
+def test_severity_follows_score(score, severity):
+    assert severity_for(score) == severity
