@@ -193,3 +193,27 @@ def test_empty_chunks_and_a_search_with_no_rows():
     result = chunked.run(chunks=[[], [MALICIOUS], []])
     assert [r["sample_id"] for r in result.rows] == [MALICIOUS["sample_id"]]
     assert result.returncode == 0
+
+
+POISON = "# test only: the detector fails on rows marked poison, to reach its error path\n" \
+         "_normalize = normalize\n\n\n" \
+         "def normalize(record):\n" \
+         "    if record.get('sample_id') == 'poison':\n" \
+         "        raise ValueError('poisoned row')\n" \
+         "    return _normalize(record)\n"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ([], ["sysmon1-squiblydoo", "poison", "sysmon1-notepad"]),
+    (["mode=filter"], ["sysmon1-squiblydoo", "poison"]),  # an unevaluated row is never dropped silently
+    (["mode=filter", "min_score=100"], ["poison"]),
+])
+def test_a_row_the_detector_cannot_evaluate_flows_through_with_an_error(app_copy, args, expected):
+    with open(str(app_copy / "bin" / "regsvr32_detector" / "fields.py"), "a") as f:
+        f.write("\n\n" + POISON)
+    poison = dict(BENIGN, sample_id="poison")
+    rows = run_in(app_copy, args, [[MALICIOUS, poison], [BENIGN]]).rows
+    assert [r["sample_id"] for r in rows] == expected
+    bad = [r for r in rows if r["sample_id"] == "poison"][0]
+    assert "poisoned row" in bad["regsvr32_error"] and bad["regsvr32_score"] == "0"
+    assert all(r["regsvr32_error"] == "" for r in rows if r is not bad)
