@@ -131,6 +131,15 @@ def test_missing_lists(app_copy, remove, warned):
     assert any(remove in w for w in result.texts("WARN")) == warned
 
 
+@pytest.mark.parametrize("args", [
+    ["allowlists=regsvr32_allowlist_local.csv"],
+    ["allowlists=regsvr32_allowlist_default,regsvr32_allowlist_default.csv,regsvr32_allowlist_local"],
+])
+def test_missing_local_list_is_silent_however_named_and_a_list_named_twice_loads_once(app_copy, args):
+    result = run_in(app_copy, args, [[MALICIOUS]])
+    assert result.messages == [] and len(result.rows) == 1
+
+
 def test_named_allowlists_are_the_only_ones_read(app_copy):
     write_lookup(app_copy, "regsvr32_allowlist_local.csv", HEADER + ALLOW_WS_FIN_07)
     write_lookup(app_copy, "team_b.csv", HEADER)

@@ -99,7 +99,8 @@ class Regsvr32DetectCommand(StreamingCommand):
         doc="true (default): regsvr32_allowlisted lists the findings an allowlist cleared; "
             "false: leave it empty.",
         default=True,
-        validate=Explained(validators.Boolean(), "include_allowlisted must be true or false (also t/f, yes/no, 1/0)"))
+        validate=Explained(validators.Boolean(),
+                           "include_allowlisted must be true or false (also t/f, yes/no, 1/0)"))
 
     OWN_OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted")
 
@@ -135,7 +136,8 @@ class Regsvr32DetectCommand(StreamingCommand):
         paths = []
         for name in self.allowlists:
             path = self._lookup_path(name)
-            if not (name in OPTIONAL_LISTS and not os.path.exists(path)):
+            optional = os.path.basename(path)[:-len(".csv")] in OPTIONAL_LISTS
+            if path not in paths and not (optional and not os.path.exists(path)):
                 paths.append(path)
         allowlist, problems = load_allowlists(paths)
         for problem in problems:
@@ -169,12 +171,12 @@ class Regsvr32DetectCommand(StreamingCommand):
         evaluate = self.detector.evaluate
         add_field = self.add_field
         for record in records:
-            fields = evaluate(record)
-            fields = fields.fields()
+            fields = evaluate(record).fields()
             if not self.include_allowlisted:
                 fields["regsvr32_allowlisted"] = []
             for name in OUTPUT_FIELDS:
                 add_field(record, name, fields[name])
+            # In filter mode a row the detector could not evaluate still passes: never lose it silently.
             if self._filtering and not fields["regsvr32_error"] and int(fields["regsvr32_score"]) < self.min_score:
                 continue
             yield record
