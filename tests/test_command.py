@@ -163,6 +163,7 @@ def test_named_allowlists_are_the_only_ones_read(app_copy):
     (["allowlists="], "allowlists must be comma-separated lookup names"),
     (["colour=red"], "the options are mode, min_score, allowlists, include_allowlisted"),
     (["CommandLine"], "takes no field names"),
+    (["logging_configuration=/tmp/evil.conf"], "logging_configuration cannot be set from a search"),
 ])
 def test_bad_options_stop_the_search_and_say_what_is_allowed(args, says):
     result = chunked.run(args, [[MALICIOUS]])

@@ -65,6 +65,21 @@ class LookupNames(validators.Validator):
         return None if value is None else ",".join(value)
 
 
+class Refused(validators.Validator):
+    """An option splunklib offers that a search must not set."""
+
+    def __init__(self, why):
+        self.why = why
+
+    def __call__(self, value):
+        if value is None:
+            return None
+        raise ValueError(self.why)
+
+    def format(self, value):
+        return value
+
+
 @Configuration()
 class Regsvr32DetectCommand(StreamingCommand):
     """Adds regsvr32_score, _severity, _rules, _reasons, _mitre, _allowlisted and _error to every row.
@@ -102,6 +117,13 @@ class Regsvr32DetectCommand(StreamingCommand):
         validate=Explained(validators.Boolean(),
                            "include_allowlisted must be true or false (also t/f, yes/no, 1/0)"))
 
+    # splunklib lets any search load logging_configuration=<file>, and logging.config.fileConfig
+    # evaluates parts of that file as Python. Logging is set up from the app's own conf instead.
+    logging_configuration = Option(
+        doc="Not settable from SPL: use local/%s." % LOG_CONF,
+        validate=Refused("logging_configuration cannot be set from a search; an admin sets logging "
+                         "in the app's local/%s" % LOG_CONF))
+
     OWN_OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted")
 
     def _protocol_v2_option_parser(self, arg):
@@ -109,7 +131,7 @@ class Regsvr32DetectCommand(StreamingCommand):
         result = super(Regsvr32DetectCommand, self)._protocol_v2_option_parser(arg)
         if len(result) == 2:
             name, value = result
-            if name in self.OWN_OPTIONS:
+            if name in self.OWN_OPTIONS or name == "logging_configuration":
                 try:
                     self.options[name].validator(value)
                 except ValueError as error:
@@ -163,9 +185,10 @@ class Regsvr32DetectCommand(StreamingCommand):
     def _configure_logging(self):
         # In Splunk, log to $SPLUNK_HOME/var/log/splunk/regsvr32detect.log (local/ overrides default/).
         # Outside Splunk (tests, the demo) that folder does not exist: keep splunklib's stderr logging.
+        # fileConfig configures the logger named after this class, which is self.logger.
         log_dir = os.path.join(environment.splunk_home, "var", "log", "splunk")
-        if not self.options["logging_configuration"].is_set and os.path.isdir(log_dir):
-            self.logging_configuration = LOG_CONF
+        if os.path.isdir(log_dir):
+            environment.configure_logging(type(self).__name__, LOG_CONF)
 
     def stream(self, records):
         evaluate = self.detector.evaluate
