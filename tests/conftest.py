@@ -1,9 +1,24 @@
+"""Puts app/bin (the detector and the command) and app/bin/lib (vendored splunklib) on sys.path."""
 import os
+import shutil
 import sys
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP = os.path.join(ROOT, "app")
 BIN = os.path.join(APP, "bin")
-for path in (BIN, os.path.join(BIN, "lib")):
+LIB = os.path.join(BIN, "lib")
+for path in (BIN, LIB):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+
+@pytest.fixture
+def app_copy(tmp_path):
+    """A private copy of the app (lib symlinked) whose lookups a test may change freely."""
+    copy = tmp_path / "regsvr32detect"
+    shutil.copytree(APP, str(copy), symlinks=True,
+                    ignore=shutil.ignore_patterns("lib", "local", "__pycache__", "*.pyc"))
+    os.symlink(LIB, str(copy / "bin" / "lib"))
+    return copy

@@ -1,0 +1,208 @@
+#!/usr/bin/env python
+"""``| regsvr32detect``: scores each event for malicious use of regsvr32.exe (ATT&CK T1218.010).
+
+A thin splunklib StreamingCommand over the pure ``regsvr32_detector`` package: it parses the
+options, loads the allowlists once per search and writes the detector's verdict onto every row.
+Everything is resolved from this file's location, never from $SPLUNK_HOME or the app's folder
+name, so it also works inside the knowledge bundle on a search peer and from a checkout.
+"""
+import os
+import re
+import sys
+
+BIN_DIR = os.path.dirname(os.path.abspath(__file__))
+APP_DIR = os.path.dirname(BIN_DIR)
+LOOKUPS_DIR = os.path.join(APP_DIR, "lookups")
+sys.path.insert(0, os.path.join(BIN_DIR, "lib"))  # vendored splunklib (package.sh)
+
+from splunklib.searchcommands import (  # noqa: E402
+    Configuration, Option, StreamingCommand, dispatch, environment, validators)
+
+from regsvr32_detector import OUTPUT_FIELDS, Detector, load_allowlists  # noqa: E402
+
+DEFAULT_LIST = "regsvr32_allowlist_default"
+LOCAL_LIST = "regsvr32_allowlist_local"
+# The admin's list does not exist until the admin creates it: that is normal, not worth a warning.
+OPTIONAL_LISTS = frozenset([LOCAL_LIST])
+LOG_CONF = "regsvr32detect.logging.conf"
+
+_LOOKUP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+class Explained(validators.Validator):
+    """Wraps a splunklib validator so that a bad value is refused with a message saying what is allowed.
+
+    splunklib itself only reports "Illegal value: name=value"; the command writes this message too.
+    """
+
+    def __init__(self, inner, allowed):
+        self.inner = inner
+        self.allowed = allowed
+
+    def __call__(self, value):
+        try:
+            return self.inner(value)
+        except ValueError:
+            raise ValueError("%s; got %r" % (self.allowed, value))
+
+    def format(self, value):
+        return self.inner.format(value)
+
+
+class LookupNames(validators.Validator):
+    """Comma-separated lookup names; a name is a file in this app's lookups folder, never a path."""
+
+    def __call__(self, value):
+        if value is None:
+            return None
+        names = [n.strip() for n in str(value).split(",")]
+        for name in names:
+            if not _LOOKUP_NAME.match(name) or ".." in name:
+                raise ValueError(name)
+        return names
+
+    def format(self, value):
+        return None if value is None else ",".join(value)
+
+
+class Refused(validators.Validator):
+    """An option splunklib offers that a search must not set."""
+
+    def __init__(self, why):
+        self.why = why
+
+    def __call__(self, value):
+        if value is None:
+            return None
+        raise ValueError(self.why)
+
+    def format(self, value):
+        return value
+
+
+@Configuration()
+class Regsvr32DetectCommand(StreamingCommand):
+    """Adds regsvr32_score, _severity, _rules, _reasons, _mitre, _allowlisted and _error to every row.
+
+    ##Syntax
+
+    regsvr32detect [mode=annotate|filter] [min_score=<0-100>] [allowlists=<name>,...] [include_allowlisted=<bool>]
+    """
+
+    mode = Option(
+        doc="annotate (default): every row passes with its verdict; filter: only rows with "
+            "regsvr32_score >= min_score (and rows that could not be evaluated) pass.",
+        default="annotate",
+        validate=Explained(validators.Set("annotate", "filter"), "mode must be annotate or filter"))
+
+    min_score = Option(
+        doc="Lowest score that passes in filter mode, 0 to 100. Default 1: anything suspicious "
+            "that an allowlist did not clear.",
+        default=1,
+        validate=Explained(validators.Integer(0, 100), "min_score must be an integer from 0 to 100"))
+
+    allowlists = Option(
+        doc="Comma-separated names of CSV lookups in this app's lookups folder. Default: "
+            "%s,%s." % (DEFAULT_LIST, LOCAL_LIST),
+        default=DEFAULT_LIST + "," + LOCAL_LIST,
+        validate=Explained(
+            LookupNames(),
+            "allowlists must be comma-separated lookup names from this app's lookups folder "
+            "(letters, digits, _ . -; no paths), e.g. %s,%s" % (DEFAULT_LIST, LOCAL_LIST)))
+
+    include_allowlisted = Option(
+        doc="true (default): regsvr32_allowlisted lists the findings an allowlist cleared; "
+            "false: leave it empty.",
+        default=True,
+        validate=Explained(validators.Boolean(),
+                           "include_allowlisted must be true or false (also t/f, yes/no, 1/0)"))
+
+    # splunklib lets any search load logging_configuration=<file>, and logging.config.fileConfig
+    # evaluates parts of that file as Python. Logging is set up from the app's own conf instead.
+    logging_configuration = Option(
+        doc="Not settable from SPL: use local/%s." % LOG_CONF,
+        validate=Refused("logging_configuration cannot be set from a search; an admin sets logging "
+                         "in the app's local/%s" % LOG_CONF))
+
+    OWN_OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted")
+
+    def _protocol_v2_option_parser(self, arg):
+        # splunklib drops the validator's message ("Illegal value: mode=bogus"); say what is allowed.
+        result = super(Regsvr32DetectCommand, self)._protocol_v2_option_parser(arg)
+        if len(result) == 2:
+            name, value = result
+            if name in self.OWN_OPTIONS or name == "logging_configuration":
+                try:
+                    self.options[name].validator(value)
+                except ValueError as error:
+                    self._error("regsvr32detect: %s" % error)
+            elif name not in self.options:
+                self._error("regsvr32detect: unknown option %r; the options are %s"
+                            % (name, ", ".join(self.OWN_OPTIONS)))
+        else:
+            self._error("regsvr32detect takes no field names, only the options %s; got %r"
+                        % (", ".join(self.OWN_OPTIONS), arg))
+        return result
+
+    # splunklib passes every message through str.format: pass ours as an argument, never as the template.
+    def _error(self, text):
+        self.write_error("{}", text)
+
+    def _warning(self, text):
+        self.write_warning("{}", text)
+
+    def prepare(self):
+        self._configure_logging()
+        if self.fieldnames:
+            sys.exit(1)  # reported by _protocol_v2_option_parser
+        paths = []
+        for name in self.allowlists:
+            path = self._lookup_path(name)
+            optional = os.path.basename(path)[:-len(".csv")] in OPTIONAL_LISTS
+            if path not in paths and not (optional and not os.path.exists(path)):
+                paths.append(path)
+        allowlist, problems = load_allowlists(paths)
+        for problem in problems:
+            self._warning("regsvr32detect allowlist %s" % problem)
+            self.logger.warning("allowlist: %s", problem)
+        self.detector = Detector(allowlist)
+        self._filtering = self.mode == "filter"
+        self.logger.info("search %s: mode=%s min_score=%s allowlists=%s, %d allowlist problem(s)",
+                         getattr(self.metadata.searchinfo, "sid", "?"), self.mode, self.min_score,
+                         ",".join(self.allowlists), len(problems))
+
+    def _lookup_path(self, name):
+        # Resolve symlinks too: a name must end up inside this app's lookups folder.
+        filename = name if name.lower().endswith(".csv") else name + ".csv"
+        root = os.path.realpath(LOOKUPS_DIR)
+        path = os.path.realpath(os.path.join(root, filename))
+        if os.path.dirname(path) != root:
+            self._error("regsvr32detect: allowlist %r resolves outside this app's lookups folder; "
+                        "allowlists must name CSV lookups in %s" % (name, LOOKUPS_DIR))
+            sys.exit(1)
+        return path
+
+    def _configure_logging(self):
+        # In Splunk, log to $SPLUNK_HOME/var/log/splunk/regsvr32detect.log (local/ overrides default/).
+        # Outside Splunk (tests, the demo) that folder does not exist: keep splunklib's stderr logging.
+        # fileConfig configures the logger named after this class, which is self.logger.
+        log_dir = os.path.join(environment.splunk_home, "var", "log", "splunk")
+        if os.path.isdir(log_dir):
+            environment.configure_logging(type(self).__name__, LOG_CONF)
+
+    def stream(self, records):
+        evaluate = self.detector.evaluate
+        add_field = self.add_field
+        for record in records:
+            fields = evaluate(record).fields()
+            if not self.include_allowlisted:
+                fields["regsvr32_allowlisted"] = []
+            for name in OUTPUT_FIELDS:
+                add_field(record, name, fields[name])
+            # In filter mode a row the detector could not evaluate still passes: never lose it silently.
+            if self._filtering and not fields["regsvr32_error"] and int(fields["regsvr32_score"]) < self.min_score:
+                continue
+            yield record
+
+
+dispatch(Regsvr32DetectCommand, sys.argv, sys.stdin, sys.stdout, __name__)

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Build the regsvr32detect app package and check it with AppInspect (cloud tags).
+#
+#   ./package.sh          vendor splunklib, build dist/regsvr32detect-<version>.tgz, run AppInspect
+#   ./package.sh lib      only vendor splunklib into app/bin/lib (to run the command from a checkout)
+#   ./package.sh build    vendor splunklib and build the .tgz, no AppInspect
+#
+# Fails (non-zero) when AppInspect reports any failure, error or future failure.
+set -euo pipefail
+
+# 2.1.1 still supports Splunk's Python 3.7 and is the faster SDK; AppInspect only warns that it is outdated.
+SDK_VERSION=2.1.1
+APP_ID=regsvr32detect
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PYTHON="${PYTHON:-python3}"
+cd "$ROOT"
+
+vendor_lib() {
+    local lib=app/bin/lib
+    if [ -f "$lib/splunklib/__init__.py" ] && [ -f "$lib/.sdk-$SDK_VERSION" ]; then
+        return 0
+    fi
+    rm -rf "$lib"
+    # --no-compile: AppInspect fails packages that contain compiled Python.
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+        --target "$lib" "splunk-sdk==$SDK_VERSION"
+    # pip's metadata and console scripts are not needed at run time.
+    rm -rf "$lib"/*.dist-info "$lib/bin"
+    touch "$lib/.sdk-$SDK_VERSION"
+    echo "vendored splunk-sdk $SDK_VERSION into $lib"
+}
+
+app_version() {
+    # [launcher] version in app.conf is the one source of the version number.
+    "$PYTHON" - <<'PY'
+import configparser
+c = configparser.ConfigParser(interpolation=None, strict=False)
+c.read("app/default/app.conf")
+print(c["launcher"]["version"].strip())
+PY
+}
+
+build() {
+    vendor_lib
+    local version stage tgz
+    version="$(app_version)"
+    stage="$(mktemp -d)"
+    trap 'rm -rf "$stage"' RETURN
+    mkdir "$stage/$APP_ID"
+    # Only what Splunk needs; never local/, tests, dotfiles or compiled Python.
+    for d in bin default lookups metadata static README.md; do
+        [ -e "app/$d" ] && cp -R "app/$d" "$stage/$APP_ID/"
+    done
+    rm -rf "$stage/$APP_ID/local" "$stage/$APP_ID/metadata/local.meta"
+    find "$stage/$APP_ID" \( -name '__pycache__' -o -name '*.pyc' -o -name '*.pyo' -o -name '.*' \) \
+        -prune -exec rm -rf {} +
+    # The admin's local allowlist is never shipped: an upgrade must not overwrite it (see README).
+    rm -f "$stage/$APP_ID/lookups/regsvr32_allowlist_local.csv"
+    mkdir -p dist
+    tgz="dist/$APP_ID-$version.tgz"
+    # Reproducible-ish tarball with sane owners and modes for Splunk.
+    tar -C "$stage" --owner=0 --group=0 --numeric-owner --sort=name \
+        --mode='u+rwX,go+rX,go-w' -czf "$tgz" "$APP_ID"
+    echo "$tgz"
+}
+
+inspect() {
+    local tgz="$1" report="${1%.tgz}.appinspect.json"
+    if ! command -v splunk-appinspect >/dev/null 2>&1; then
+        "$PYTHON" -m pip install --quiet --disable-pip-version-check splunk-appinspect
+    fi
+    splunk-appinspect inspect "$tgz" --mode precert --included-tags cloud \
+        --output-file "$report" --data-format json >/dev/null
+    "$PYTHON" - "$report" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+summary = report["summary"]
+print("AppInspect (cloud): " + ", ".join("%s=%s" % kv for kv in sorted(summary.items())))
+bad = ("failure", "error", "future_failure")
+for rep in report.get("reports", []):
+    for group in rep.get("groups", []):
+        for check in group.get("checks", []):
+            if check.get("result") in bad + ("warning",):
+                msgs = [m.get("message", "") for m in check.get("messages", [])][:3]
+                print("  %s %s: %s" % (check["result"].upper(), check["name"], " | ".join(msgs)[:400]))
+sys.exit(1 if any(summary.get(k, 0) for k in bad) else 0)
+PY
+}
+
+case "${1:-all}" in
+    lib) vendor_lib ;;
+    build) build ;;
+    all) tgz="$(build | tail -n 1)"; echo "built $tgz"; inspect "$tgz" ;;
+    *) echo "usage: $0 [lib|build|all]" >&2; exit 2 ;;
+esac

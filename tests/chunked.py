@@ -1,0 +1,188 @@
+"""splunkd's side of the search command protocol v2 ("chunked"), for tests and the demo.
+
+Runs a custom search command the way splunkd does: ``python3 SCRIPT`` with the protocol on
+stdin/stdout. It sends getinfo (metadata only, no body), then one execute chunk per batch of rows
+(CSV body; the last one has ``finished: true``), and reads exactly one reply chunk per request.
+
+A frame is ``chunked 1.0,<metadata bytes>,<body bytes>\\n<JSON metadata><body>``. Multivalue fields
+travel as the newline-joined value plus a ``__mv_<field>`` column holding ``$a$;$b$`` (``$``
+doubled inside a value).
+"""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+APP_BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "bin")
+SCRIPT = os.path.join(APP_BIN, "regsvr32detect.py")
+if not os.path.isfile(os.path.join(APP_BIN, "lib", "splunklib", "searchcommands", "__init__.py")):
+    raise ImportError("app/bin/lib has no splunklib: run ./package.sh lib first")
+
+
+def frame(metadata, body=b""):
+    meta = json.dumps(metadata).encode("utf-8")
+    return b"chunked 1.0,%d,%d\n" % (len(meta), len(body)) + meta + body
+
+
+def read_frame(stream):
+    """Returns (metadata, body), or None at end of stream. A malformed header raises."""
+    header = stream.readline()
+    if not header:
+        return None
+    version, meta_len, body_len = header.decode("ascii").rstrip("\n").split(",")
+    if version != "chunked 1.0":
+        raise ValueError("not a chunked 1.0 header: %r" % header)
+    meta = stream.read(int(meta_len))
+    body = stream.read(int(body_len))
+    if len(meta) != int(meta_len) or len(body) != int(body_len):
+        raise ValueError("short frame after %r" % header)
+    return json.loads(meta.decode("utf-8")) if meta else {}, body
+
+
+def encode_mv(values):
+    return "$" + "$;$".join(v.replace("$", "$$") for v in values) + "$"
+
+
+def decode_mv(text):
+    # "$a$;$b$" -> ["a", "b"]; "$$" inside a value is a literal "$".
+    values, current, i = [], [], 1
+    while i < len(text):
+        if text[i] == "$":
+            if text.startswith("$$", i):
+                current.append("$")
+                i += 2
+                continue
+            values.append("".join(current))
+            current = []
+            i += 3  # past "$;$" (or past the closing "$")
+            continue
+        current.append(text[i])
+        i += 1
+    return values
+
+
+def to_csv(rows):
+    """Rows (dicts of str or list of str) -> splunkd's CSV body. Lists get an __mv_ column."""
+    if not rows:
+        return b""  # splunkd sends an empty body when there is nothing to process
+    header = []
+    for row in rows:
+        for name, value in row.items():
+            if name not in header:
+                header.append(name)
+            if isinstance(value, list) and "__mv_" + name not in header:
+                header.append("__mv_" + name)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        cells = []
+        for name in header:
+            if name.startswith("__mv_") and isinstance(row.get(name[5:]), list):
+                cells.append(encode_mv(row[name[5:]]))
+            else:
+                value = row.get(name, "")
+                cells.append("\n".join(value) if isinstance(value, list) else value)
+        writer.writerow(cells)
+    return out.getvalue().encode("utf-8")
+
+
+def from_csv(body):
+    """Reply body -> rows; a field with a non-empty __mv_ column becomes a list."""
+    if not body:
+        return []
+    rows = []
+    for raw in csv.DictReader(io.StringIO(body.decode("utf-8"), newline="")):
+        row = {}
+        for name, value in raw.items():
+            if name.startswith("__mv_"):
+                continue
+            mv = raw.get("__mv_" + name)
+            row[name] = decode_mv(mv) if mv else value
+        rows.append(row)
+    return rows
+
+
+def getinfo(args, app="regsvr32detect"):
+    search = " ".join(["| regsvr32detect"] + list(args))
+    return {
+        "action": "getinfo", "preview": False, "streaming_command_will_restart": False,
+        "searchinfo": {
+            "args": list(args), "raw_args": list(args), "command": "regsvr32detect",
+            "search": search, "app": app, "owner": "admin", "username": "admin", "sid": "1700000000.42",
+            "dispatch_dir": os.environ.get("TMPDIR", "/tmp"), "session_key": "",
+            "splunkd_uri": "https://127.0.0.1:8089", "splunk_version": "9.3.1",
+            "earliest_time": "0", "latest_time": "0", "maxresultrows": 50000,
+        },
+    }
+
+
+class Result(object):
+    def __init__(self):
+        self.getinfo = None      # metadata of the getinfo reply
+        self.replies = []        # (metadata, body) per execute chunk
+        self.returncode = None
+        self.stderr = ""
+
+    @property
+    def rows(self):
+        return [row for _, body in self.replies for row in from_csv(body)]
+
+    @property
+    def messages(self):
+        found = list((self.getinfo or {}).get("inspector", {}).get("messages", []))
+        for meta, _ in self.replies:
+            found += (meta.get("inspector") or {}).get("messages", [])
+        return [tuple(m) for m in found]
+
+    def texts(self, level):
+        return [text for lvl, text in self.messages if lvl == level]
+
+    @property
+    def refused(self):
+        return bool(self.texts("ERROR"))
+
+
+def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60):
+    """Runs SCRIPT over CHUNKS (a list of row lists, one execute chunk each) as splunkd would.
+
+    If the command refuses at getinfo (ERROR messages), no execute chunk is sent, as in splunkd.
+    """
+    proc = subprocess.Popen([sys.executable, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=os.environ.get("TMPDIR", "/tmp"))
+    result = Result()
+    try:
+        proc.stdin.write(frame(getinfo(args)))
+        proc.stdin.flush()
+        reply = read_frame(proc.stdout)
+        if reply is None:
+            raise AssertionError("no getinfo reply; stderr:\n" + proc.stderr.read().decode())
+        result.getinfo, body = reply
+        if body:
+            raise AssertionError("getinfo reply has a body: %r" % body[:200])
+        if not result.refused:
+            chunks = list(chunks)
+            for i, rows in enumerate(chunks):
+                proc.stdin.write(frame({"action": "execute", "finished": i == len(chunks) - 1}, to_csv(rows)))
+                proc.stdin.flush()
+                reply = read_frame(proc.stdout)
+                if reply is None:
+                    raise AssertionError("command died at chunk %d; stderr:\n%s" % (i, proc.stderr.read().decode()))
+                result.replies.append(reply)
+        proc.stdin.close()
+        # Whatever else the command writes must still be protocol frames.
+        while True:
+            extra = read_frame(proc.stdout)
+            if extra is None:
+                break
+            if extra[1]:
+                raise AssertionError("unexpected rows after the last reply: %r" % extra[1][:200])
+        result.returncode = proc.wait(timeout=timeout)
+        result.stderr = proc.stderr.read().decode("utf-8", "replace")
+        return result
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,133 @@
+"""The conf files Splunk reads, and Python 3.7 compatibility of everything in app/bin."""
+import configparser
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from regsvr32_detector import fields
+from regsvr32_detector.allowlist import COLUMNS, MATCHERS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT = os.path.join(ROOT, "app", "default")
+OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted")
+
+
+def conf(name, folder=DEFAULT):
+    parser = configparser.ConfigParser(interpolation=None, strict=True, delimiters=("=",))
+    parser.optionxform = str
+    with open(os.path.join(folder, name), encoding="utf-8") as f:
+        # Splunk continues a value on the next line after a trailing backslash.
+        text = re.sub(r"\\\n", " ", f.read())
+    # default.meta's app-wide stanza is [], which configparser cannot name: call it [_app_].
+    parser.read_string(re.sub(r"^\[\]$", "[_app_]", text, flags=re.M))
+    return parser
+
+
+@pytest.mark.parametrize(("file", "stanza", "key", "value"), [
+    ("app.conf", "package", "id", "regsvr32detect"),
+    ("app.conf", "id", "name", "regsvr32detect"),
+    ("app.conf", "install", "is_configured", "false"),
+    ("app.conf", "ui", "is_visible", "false"),
+    ("app.conf", "shclustering", "deployer_lookups_push_mode", "always_preserve"),
+    ("commands.conf", "regsvr32detect", "filename", "regsvr32detect.py"),
+    ("commands.conf", "regsvr32detect", "chunked", "true"),
+    ("commands.conf", "regsvr32detect", "python.version", "python3"),
+    ("commands.conf", "regsvr32detect", "python.required", "3.9, 3.13"),
+    ("transforms.conf", "regsvr32_allowlist_default", "filename", "regsvr32_allowlist_default.csv"),
+    ("transforms.conf", "regsvr32_allowlist_local", "filename", "regsvr32_allowlist_local.csv"),
+    ("transforms.conf", "regsvr32_allowlist_default", "case_sensitive_match", "false"),
+    ("transforms.conf", "regsvr32_allowlist_local", "case_sensitive_match", "false"),
+])
+def test_conf_setting(file, stanza, key, value):
+    assert conf(file)[stanza][key] == value
+
+
+def test_versions_agree():
+    app = conf("app.conf")
+    assert app["id"]["version"] == app["launcher"]["version"]
+    assert re.match(r"^\d+\.\d+\.\d+$", app["launcher"]["version"])
+
+
+@pytest.mark.parametrize("stanza", ["regsvr32_allowlist_default", "regsvr32_allowlist_local"])
+def test_lookups_match_every_matcher_column_by_wildcard(stanza):
+    match_type = conf("transforms.conf")[stanza]["match_type"]
+    # Exactly the columns the detector matches on, so | lookup and the command agree.
+    assert re.findall(r"WILDCARD\((\w+)\)", match_type) == ["rule_id"] + list(MATCHERS)
+
+
+def test_shipped_allowlist_has_the_documented_header():
+    with open(os.path.join(ROOT, "app", "lookups", "regsvr32_allowlist_default.csv"), encoding="utf-8") as f:
+        header = f.readline().strip().split(",")
+    assert header == list(COLUMNS)
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_searchbnf_documents_every_option(option):
+    bnf = conf("searchbnf.conf")["regsvr32detect-command"]
+    assert option + "=" in bnf["syntax"] and option + "=" in bnf["description"]
+
+
+@pytest.mark.parametrize("needle", ["EventCode=1", "EventCode=4688", "tstats", "datamodel=Endpoint.Processes"])
+def test_searchbnf_examples_cover(needle):
+    bnf = conf("searchbnf.conf")["regsvr32detect-command"]
+    examples = " ".join(v for k, v in bnf.items() if k.startswith("example"))
+    assert needle in examples
+
+
+def test_events_macro_is_balanced():
+    definition = conf("macros.conf")["regsvr32_events"]["definition"]
+    depth = 0
+    for ch in re.sub(r'"[^"]*"', '""', definition):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        assert depth >= 0
+    assert depth == 0
+
+
+def test_events_macro_lets_through_every_event_the_detector_reads():
+    # Same event codes and raw marks as regsvr32_detector.fields, so the pre-filter drops nothing
+    # the detector would score.
+    definition = conf("macros.conf")["regsvr32_events"]["definition"]
+    codes = set()
+    for group in re.findall(r"EventCode IN \(([\d, ]+)\)|EventCode=(\d+)", definition):
+        codes.update(c.strip() for c in ",".join(group).split(",") if c.strip())
+    assert codes == set(fields.KIND_BY_CODE)
+    terms = re.search(r"\)\) \(([^()]*)\)$", definition).group(1).lower()
+    for mark in fields.MARKS:
+        assert (mark if " " not in mark else '"%s"' % mark) in terms
+
+
+@pytest.mark.parametrize(("stanza", "export"), [
+    ("commands/regsvr32detect", "system"), ("transforms", "system"), ("lookups", "system"),
+    ("macros", "system"), ("_app_", "none"),
+])
+def test_metadata_exports(stanza, export):
+    meta = conf("default.meta", os.path.join(ROOT, "app", "metadata"))
+    assert meta[stanza]["export"] == export
+
+
+def test_metadata_write_access_for_admins_only():
+    access = conf("default.meta", os.path.join(ROOT, "app", "metadata"))["_app_"]["access"]
+    assert access.replace(" ", "") == "read:[*],write:[admin,sc_admin]"
+
+
+def test_app_bin_needs_no_python_newer_than_3_7():
+    # vermin has no __main__ module: call its entry point the way its console script does.
+    run_vermin = "import sys; from vermin import main; sys.argv[0] = 'vermin'; sys.exit(main())"
+    proc = subprocess.run([sys.executable, "-c", run_vermin, "-q", "--no-tips", "--violations", "-t=3.7-",
+                           "--exclude-regex", "app/bin/lib/.*", "app/bin"],
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout
+
+
+def test_readme_allowlist_example_loads_cleanly(tmp_path):
+    from regsvr32_detector import load_allowlists
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    block = re.search(r"```\n\s*(rule_id,[^\n]*\n\s*R32[^\n]*)\n\s*```", text).group(1)
+    path = tmp_path / "example.csv"
+    path.write_text("\n".join(line.strip() for line in block.splitlines()) + "\n", encoding="utf-8")
+    allowlist, problems = load_allowlists([str(path)])
+    assert [str(p) for p in problems] == [] and len(allowlist) == 1

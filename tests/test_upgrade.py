@@ -1,0 +1,68 @@
+"""An upgrade (the new package extracted over the installed app, as `splunk install app -update 1`
+does) keeps the admin's allowlist and local/ settings, and the command still reads them."""
+import os
+import tarfile
+
+import chunked
+import apppackage
+from allowlists import ALLOW_WS_FIN_07, HEADER
+from samples import MALICIOUS
+
+LOCAL_LIST = HEADER + ALLOW_WS_FIN_07
+LOCAL_MACRO = "[regsvr32_events]\ndefinition = index=winlogs `regsvr32_events`\n"
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def installed_with_admin_edits(tmp_path):
+    repo = apppackage.scratch_repo(str(tmp_path / "repo"))
+    proc, old = apppackage.build(repo)
+    assert proc.returncode == 0, proc.stdout
+    apps = str(tmp_path / "etc" / "apps")
+    os.makedirs(apps)
+    app = apppackage.install(old, apps)
+    os.makedirs(os.path.join(app, "local"))
+    with open(os.path.join(app, "lookups", "regsvr32_allowlist_local.csv"), "w", encoding="utf-8") as f:
+        f.write(LOCAL_LIST)
+    with open(os.path.join(app, "local", "macros.conf"), "w", encoding="utf-8") as f:
+        f.write(LOCAL_MACRO)
+    return repo, apps, app
+
+
+def test_upgrade_keeps_the_admin_allowlist_and_local_settings(tmp_path):
+    repo, apps, app = installed_with_admin_edits(tmp_path)
+    apppackage.set_version(os.path.join(repo, "app"), "0.99.0")
+    with open(os.path.join(repo, "app", "README.md"), "a") as f:
+        f.write("\nNew in 0.99.0.\n")
+    proc, new = apppackage.build(repo)
+    assert proc.returncode == 0, proc.stdout
+
+    apppackage.install(new, apps)
+
+    assert apppackage.app_version(app) == "0.99.0"
+    assert read(os.path.join(app, "README.md")).endswith("New in 0.99.0.\n")
+    assert read(os.path.join(app, "lookups", "regsvr32_allowlist_local.csv")) == LOCAL_LIST
+    assert read(os.path.join(app, "local", "macros.conf")) == LOCAL_MACRO
+    # The upgraded command still applies the admin's list.
+    (row,) = chunked.run(chunks=[[MALICIOUS]], script=os.path.join(app, "bin", "regsvr32detect.py")).rows
+    assert row["regsvr32_score"] == "0" and row["regsvr32_allowlisted"]
+
+
+def test_a_package_that_shipped_the_local_list_would_destroy_the_edits(tmp_path):
+    # Why package.sh never ships regsvr32_allowlist_local.csv: the same upgrade would overwrite it.
+    repo, apps, app = installed_with_admin_edits(tmp_path)
+    proc, new = apppackage.build(repo)
+    assert proc.returncode == 0, proc.stdout
+    shipped = str(tmp_path / "bad.tgz")
+    with tarfile.open(new) as src, tarfile.open(shipped, "w:gz") as dst:
+        for member in src.getmembers():
+            dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+        header = os.path.join(str(tmp_path), "header.csv")
+        with open(header, "w") as f:
+            f.write(HEADER)
+        dst.add(header, "regsvr32detect/lookups/regsvr32_allowlist_local.csv")
+    apppackage.install(shipped, apps)
+    assert read(os.path.join(app, "lookups", "regsvr32_allowlist_local.csv")) == HEADER
