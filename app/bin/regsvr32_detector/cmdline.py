@@ -17,6 +17,7 @@ KNOWN_SWITCHES = frozenset("suniec")
 # quotes; more is itself an anomaly (reported), and only the ends are examined.
 MAX_EXACT_QUOTES = 512
 MAX_ARGS = 64
+MAX_ARG_CHARS = 1024            # longer than any path LoadLibrary takes without \\?\
 
 _WS = re.compile(r"[ \t]+")
 # Quoted stretches and unquoted runs of one argument, when no backslash precedes a quote.
@@ -165,6 +166,10 @@ def parse(line, image_name="", cwd=""):
             len(args), MAX_ARGS // 2))
         args = args[:MAX_ARGS // 2] + args[-(MAX_ARGS // 2):]
     for arg in args:
+        if len(arg) > MAX_ARG_CHARS:
+            anomalies.append("argument of %d characters, only its ends examined" % len(arg))
+            half = MAX_ARG_CHARS // 2
+            arg = arg[:half] + arg[-half:]
         if len(arg) > 1 and arg[0] in SWITCH_PREFIXES:
             _read_switches(arg, inv, flags, unknown, anomalies)
             continue

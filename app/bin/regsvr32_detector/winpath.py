@@ -255,23 +255,22 @@ def _keep_case(original, resolved_lower):
 
 
 def _resolve(comps):
-    """Resolve '.', '..' and empty components; returns (components, whether '..' was used)."""
-    if "" not in comps and "." not in comps and ".." not in comps and not any(
-            c.endswith(" ") for c in comps[-1:]):
+    """Resolve '.', '..' and empty components; returns (components, whether '..' was used).
+    Windows drops trailing blanks of a component."""
+    joined = "\\".join(comps)
+    if " \\" in joined or joined.endswith(" "):
+        comps = [c.rstrip(" ") for c in comps]
+    if ".." not in comps:
+        if "" in comps or "." in comps:
+            comps = [c for c in comps if c and c != "."]
         return comps, False
     out = []
-    traversal = False
     for c in comps:
-        c = c.rstrip(" ")
-        if c in ("", "."):
-            continue
-        if c == "..":
-            traversal = True
-            if len(out) > 1:
-                out.pop()
-            continue
-        out.append(c)
-    return out, traversal
+        if c == ".." and len(out) > 1:
+            out.pop()
+        elif c and c != "." and c != "..":
+            out.append(c)
+    return out, True
 
 
 def _local_location(comps):
