@@ -104,13 +104,13 @@ def _time_loop(fn, rows):
     return time.perf_counter() - t0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=50000)
-    ap.add_argument("--repeats", type=int, default=5)
-    args = ap.parse_args()
+def measure(n_rows=50000, repeats=5):
+    """Best rows/s of the detector and of the dict(row) baseline on both streams, alternating.
+
+    Returns (note, best, counts): best[(stream, "detector"|"baseline")] = rows/s.
+    """
     rnd = random.Random(20260301)
-    ordinary, regsvr = ordinary_rows(args.rows, rnd), regsvr32_rows(args.rows // 5, rnd)
+    ordinary, regsvr = ordinary_rows(n_rows, rnd), regsvr32_rows(n_rows // 5, rnd)
     if os.path.exists(ev.DEFAULT_ALLOWLIST):
         allowlist, problems = load_allowlists([ev.DEFAULT_ALLOWLIST])
         note = "default allowlist (%d problems)" % len(problems)
@@ -120,17 +120,30 @@ def main():
     for r in regsvr[:50] + ordinary[:50]:  # warm-up, and a sanity check that rows evaluate
         det.evaluate(r)
     flagged = sum(1 for r in regsvr if det.evaluate(r).score > 0)
-    streams = [("ordinary", ordinary, FLOOR_ORDINARY), ("regsvr32", regsvr, FLOOR_REGSVR32)]
+    streams = [("ordinary", ordinary), ("regsvr32", regsvr)]
     best = {}
-    for _ in range(args.repeats):  # alternate every measurement within each repeat
-        for label, rows, _floor in streams:
+    for _ in range(repeats):  # alternate every measurement within each repeat
+        for label, rows in streams:
             for kind, fn in (("baseline", dict), ("detector", det.evaluate)):
                 secs = _time_loop(fn, rows)
                 best[label, kind] = max(best.get((label, kind), 0.0), len(rows) / secs)
+    return note, best, {"ordinary": len(ordinary), "regsvr32": len(regsvr), "flagged": flagged}
+
+
+STREAM_FLOORS = (("ordinary", FLOOR_ORDINARY), ("regsvr32", FLOOR_REGSVR32))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=50000)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    note, best, counts = measure(args.rows, args.repeats)
     print("Python %s, %s; %d ordinary rows, %d regsvr32 rows (%d scored > 0); best of %d"
-          % (sys.version.split()[0], note, len(ordinary), len(regsvr), flagged, args.repeats))
+          % (sys.version.split()[0], note, counts["ordinary"], counts["regsvr32"], counts["flagged"],
+             args.repeats))
     print("%-9s %15s %15s %8s %12s  %s" % ("stream", "detector rows/s", "baseline rows/s", "ratio", "floor", "result"))
-    for label, _rows, floor in streams:
+    for label, floor in STREAM_FLOORS:
         d, b = best[label, "detector"], best[label, "baseline"]
         print("%-9s %15s %15s %7.1f%% %12s  %s" % (label, format(int(d), ","), format(int(b), ","), 100.0 * d / b,
                                                    format(floor, ","), "PASS" if d >= floor else "BELOW"))
