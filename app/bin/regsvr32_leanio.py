@@ -131,8 +131,10 @@ class LeanStreaming(object):
 
     def _lean_chunk(self, text):
         """The chunk's reply body (bytes), or None if splunklib's path must do this chunk."""
-        if not text or self._record_writer._buffer.tell():
-            return None                                 # nothing to read, or rows already pending
+        if self._record_writer._buffer.tell() or not (text or self._allow_empty_input):
+            return None                                 # rows already pending; splunklib's error
+        if not text:
+            return b""
         body = io.BytesIO()
         out = io.TextIOWrapper(body, encoding="utf-8", newline="")  # utf-8, as splunklib encodes
         try:
