@@ -1,25 +1,27 @@
 """Evaluate one event: findings from the rules, allowlist suppression, score and verdict."""
 import datetime
 
-from . import fields, winpath
+from . import fields, signature, winpath
 from .allowlist import Allowlist
 from .rules import RULES_BY_ID, RULES_FOR, severity_for
 
 OUTPUT_FIELDS = ("regsvr32_score", "regsvr32_severity", "regsvr32_rules", "regsvr32_reasons",
-                 "regsvr32_mitre", "regsvr32_allowlisted", "regsvr32_error")
+                 "regsvr32_mitre", "regsvr32_allowlisted", "regsvr32_error", "regsvr32_signature")
 
 
 class Verdict(object):
     """What the detector says of one event."""
 
     __slots__ = ("score", "severity", "rules", "reasons", "mitre", "allowlisted", "error",
-                 "_fields")
+                 "signature", "_fields")
 
-    def __init__(self, score=0, rules=(), reasons=(), mitre=(), allowlisted=(), error=""):
+    def __init__(self, score=0, rules=(), reasons=(), mitre=(), allowlisted=(), error="",
+                 signature=""):
         self.score = score
         self.severity = severity_for(score)
         self.rules, self.reasons, self.mitre = tuple(rules), tuple(reasons), tuple(mitre)
         self.allowlisted, self.error = tuple(allowlisted), error
+        self.signature = signature      # regsvr32 activity, folded for the baseline; see signature.py
         self._fields = None
 
     def fields(self):
@@ -29,7 +31,7 @@ class Verdict(object):
                 "regsvr32_score": str(self.score), "regsvr32_severity": self.severity,
                 "regsvr32_rules": list(self.rules), "regsvr32_reasons": list(self.reasons),
                 "regsvr32_mitre": list(self.mitre), "regsvr32_allowlisted": list(self.allowlisted),
-                "regsvr32_error": self.error}
+                "regsvr32_error": self.error, "regsvr32_signature": self.signature}
         return dict(self._fields)
 
     def __repr__(self):
@@ -133,8 +135,9 @@ class Detector(object):
 
     def _judge(self, ev):
         found = self.findings(ev)
+        sig = signature.of(ev)
         if not found:
-            return NOTHING
+            return Verdict(signature=sig) if sig else NOTHING
         if len(self.allowlist):
             allowed = self.allowlist.suppress([x.rule.id for x in found], Facts(ev), self.today)
             for finding in found:
@@ -146,7 +149,8 @@ class Detector(object):
                                                     x.allowed_by.where)
                        for x in found if x.allowed_by is not None]
         return Verdict(score, [x.rule.id for x in active],
-                       ["%s: %s" % (x.rule.id, x.reason) for x in active], mitre, allowlisted)
+                       ["%s: %s" % (x.rule.id, x.reason) for x in active], mitre, allowlisted,
+                       signature=sig)
 
 
 def known_rule_ids():
