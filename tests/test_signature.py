@@ -127,7 +127,7 @@ def test_rows_that_are_not_regsvr32_activity_have_no_signature(record):
 
 def test_a_clean_regsvr32_event_has_a_signature_and_no_score():
     verdict = DETECTOR.evaluate(sysmon1("regsvr32 /s C:\\Windows\\System32\\vbscript.dll"))
-    assert verdict.score == 0 and verdict.signature == "regsvr32.exe /s module=path,windows," \
+    assert verdict.score == 0 and verdict.signature == "regsvr32.exe | /s | module=path,windows," \
         "c:\\windows\\system32\\vbscript.dll"
 
 

@@ -16,6 +16,9 @@ from . import cmdline, fields, winpath
 
 MAX_INPUT = 1024        # characters of any one path or command line that are folded
 MAX_CHARS = 400         # longer signatures end in a hash of the rest, so they stay distinct
+# Between the parts of a regsvr32 signature; paths hold blanks but never "|". The macro
+# regsvr32_targets reads module= and i= parts back out for the dashboard.
+SEPARATOR = " | "
 
 _GUID = re.compile(r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?")
 _SID = re.compile(r"(?<![0-9a-z-])s-1-[0-9]+(?:-[0-9]+)+")
@@ -86,7 +89,7 @@ def _process(ev):
         if inv.install_arg is not None and inv.install is None:
             parts.append("i=%s" % fold_text(inv.install_arg))     # a plain string such as 'user'
         parts.extend(_target(t, inv) for t in inv.targets)
-        return " ".join(parts)
+        return SEPARATOR.join(parts)
     if ev.parent_is_regsvr32:
         _, args = cmdline._program_token(ev.command_line[:MAX_INPUT])
         return "child %s %s" % (_image(ev.image or ev.process_name), fold_text(args.strip()))
