@@ -1,20 +1,10 @@
 """One test per seed analytic, named after it: each is reproduced, with its known flaw fixed."""
 import pytest
 
-from regsvr32_detector import Detector, load_allowlists
 from regsvr32_detector.rules import load, proc, reg
-
-from events import DEFAULT_ALLOWLIST as DEFAULT_LIST
 
 SYS32 = "C:\\Windows\\System32\\regsvr32.exe"
 WOW = "C:\\Windows\\SysWOW64\\regsvr32.exe"
-
-
-@pytest.fixture(scope="module")
-def detector():
-    allowlist, problems = load_allowlists([DEFAULT_LIST])
-    assert not problems
-    return Detector(allowlist)
 
 
 def rules(detector, record):
