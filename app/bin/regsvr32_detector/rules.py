@@ -289,7 +289,7 @@ def _connection(public):
         ip, _ = winpath.parse_ip(ev.dest_ip)
         if ip is None or winpath.is_public(ip) != public:
             return None
-        where = "public" if public else "internal"
+        where = "public" if public else "non-public (private, loopback or reserved)"
         return "regsvr32 connected to %s address %s%s" % (
             where, ip, (":" + ev.dest_port) if ev.dest_port else "")
     return check
@@ -696,9 +696,9 @@ RULES = (
          _connection(True),
          (net("151.101.0.133"), net("104.20.208.21", "80")),
          (net("10.0.2.15"), net("151.101.0.133", initiated="false"))),
-    Rule("R32-022", "regsvr32 connected to an internal address",
-         "An outbound connection by regsvr32 to a private, loopback or link-local address: "
-         "internal staging servers and lateral movement; lower risk than a public address.",
+    Rule("R32-022", "regsvr32 connected to a non-public address",
+         "An outbound connection by regsvr32 to a private, loopback, link-local or reserved "
+         "address: internal staging servers and lateral movement; lower risk than a public one.",
          (T,), 30, ("L20", "Sigma c7e91a02"), (NETWORK,), _connection(False),
          (net("10.1.2.3", "445"),), (net("151.101.0.133"),)),
     Rule("R32-023", "regsvr32 resolved a host name",
