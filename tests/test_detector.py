@@ -28,7 +28,8 @@ def test_fields_are_the_output_contract():
 def test_ordinary_row_scores_zero_with_every_field():
     f = Detector().evaluate({"process_name": "notepad.exe", "process": "notepad"}).fields()
     assert f == {"regsvr32_score": "0", "regsvr32_severity": "none", "regsvr32_rules": [],
-                 "regsvr32_reasons": [], "regsvr32_mitre": [], "regsvr32_allowlisted": [], "regsvr32_error": ""}
+                 "regsvr32_reasons": [], "regsvr32_mitre": [], "regsvr32_allowlisted": [], "regsvr32_error": "",
+                 "regsvr32_signature": ""}
 
 
 def test_allowlisted_finding_is_kept_and_explained(tmp_path):

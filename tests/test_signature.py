@@ -100,7 +100,7 @@ DIFFERENT = [
               "\\InprocServer32\\(Default)", "C:\\Windows\\System32\\scrobj.dll"),
      sysmon13("HKU\\S-1-5-21-1-2-3-1001\\Software\\Classes\\CLSID\\{00000002-0000-0000-0000-0000FEEDACDC}"
               "\\InprocServer32\\(Default)", "C:\\Windows\\System32\\scrobj.dll")),
-    ("public or internal destination",
+    ("public or non-public destination",
      sysmon3("151.101.0.133"), sysmon3("10.0.2.15")),
 ]
 

@@ -102,7 +102,7 @@ def _destination(ev):
     ip, _ = winpath.parse_ip(ev.dest_ip)
     if ip is None:
         return "?"
-    return "public address" if winpath.is_public(ip) else "internal address"
+    return "public address" if winpath.is_public(ip) else "non-public address"
 
 
 # event kind -> (whose event it must be, signature of the event); regsvr32's own events only,
