@@ -39,7 +39,12 @@ class Verdict(object):
 
 
 NOTHING = Verdict()
-CHECKS_FOR = dict((key, tuple((r, r.check) for r in rules)) for key, rules in RULES_FOR.items())
+# Checks that read the event, by (kind, is regsvr32); checks that read only the parsed command
+# line run once per Invocation (the parse cache shares one Invocation per distinct line).
+EVENT_CHECKS = dict((key, tuple((r, r.check) for r in rules if not r.per_invocation))
+                    for key, rules in RULES_FOR.items())
+INVOCATION_CHECKS = tuple((r, r.check) for r in RULES_FOR[fields.PROCESS, True] if r.per_invocation)
+REMEMBERED = 4096          # Invocations whose findings are remembered
 
 
 class Finding(object):
@@ -102,6 +107,10 @@ class Facts(dict):
     get = dict.__getitem__
 
 
+def _rule_id(finding):
+    return finding.rule.id
+
+
 def facts(ev):
     """Every allowlist fact of an event (for display and tests)."""
     f = Facts(ev)
@@ -114,6 +123,7 @@ class Detector(object):
     def __init__(self, allowlist=None, today=None):
         self.allowlist = allowlist if allowlist is not None else Allowlist()
         self.today = today or datetime.date.today()
+        self._by_invocation = {}     # Invocation -> ((rule, reason), ...) of INVOCATION_CHECKS
 
     def evaluate(self, record):
         try:
@@ -126,11 +136,24 @@ class Detector(object):
                 e.__class__.__name__, str(e)[:200]))
 
     def findings(self, ev):
+        """The rules' findings, in registry order."""
         out = []
-        for rule, check in CHECKS_FOR[ev.kind, ev.is_regsvr32]:
+        for rule, check in EVENT_CHECKS[ev.kind, ev.is_regsvr32]:
             reason = check(ev)
             if reason:
                 out.append(Finding(rule, reason))
+        if ev.kind == fields.PROCESS and ev.is_regsvr32:
+            inv = ev.invocation
+            found = self._by_invocation.get(inv)
+            if found is None:
+                if len(self._by_invocation) >= REMEMBERED:
+                    self._by_invocation.clear()
+                found = self._by_invocation[inv] = tuple(
+                    (rule, reason) for rule, reason in ((r, c(ev)) for r, c in INVOCATION_CHECKS)
+                    if reason)
+            if found:
+                out.extend(Finding(rule, reason) for rule, reason in found)
+                out.sort(key=_rule_id)
         return out
 
     def _judge(self, ev):

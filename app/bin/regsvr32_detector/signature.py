@@ -9,6 +9,7 @@ children of regsvr32 that were not seen in the previous 30 days; children get a 
 Regexes here are linear: every pattern that can repeat starts only where the previous
 character cannot continue it (a look-behind), and no input longer than MAX_INPUT is folded.
 """
+import functools
 import hashlib
 import re
 
@@ -44,6 +45,7 @@ def _temp_name(m):
     return m.group(1) + "<tmp>"
 
 
+@functools.lru_cache(maxsize=4096)   # the same modules and lines recur all day; pure function
 def fold_path(path):
     """A local path, share or URL with what varies between users, hosts and versions folded.
     The host of a URL or share is kept: another server is a real difference."""
@@ -61,11 +63,13 @@ def fold_path(path):
     return head + text
 
 
+@functools.lru_cache(maxsize=4096)
 def fold_text(text):
     """A command line: paths folded as above, and every other number (process ids, sizes) too."""
     return _NUMBER.sub("<n>", fold_path(text))
 
 
+@functools.lru_cache(maxsize=1024)
 def _image(path):
     """A Windows program by name (System32 and SysWOW64 are the same program); others by path."""
     if not path:
@@ -82,14 +86,19 @@ def _target(t, inv):
     return "%s=%s,%s,%s" % (role, t.kind, t.location, fold_path(t.lower if t.kind != "url" else t.raw))
 
 
+@functools.lru_cache(maxsize=4096)
+def _invocation(image, inv):
+    parts = [_image(image), "/" + "".join(sorted(inv.flags))]
+    if inv.install_arg is not None and inv.install is None:
+        parts.append("i=%s" % fold_text(inv.install_arg))     # a plain string such as 'user'
+    parts.extend(_target(t, inv) for t in inv.targets)
+    return SEPARATOR.join(parts)
+
+
 def _process(ev):
     if ev.is_regsvr32:
-        inv = ev.invocation
-        parts = [_image(ev.image or ev.process_name), "/" + "".join(sorted(inv.flags))]
-        if inv.install_arg is not None and inv.install is None:
-            parts.append("i=%s" % fold_text(inv.install_arg))     # a plain string such as 'user'
-        parts.extend(_target(t, inv) for t in inv.targets)
-        return SEPARATOR.join(parts)
+        # Invocations are shared by the parse cache and never changed: a fine cache key
+        return _invocation(ev.image or ev.process_name, ev.invocation)
     if ev.parent_is_regsvr32:
         _, args = cmdline._program_token(ev.command_line[:MAX_INPUT])
         return "child %s %s" % (_image(ev.image or ev.process_name), fold_text(args.strip()))
