@@ -105,9 +105,9 @@ def from_csv(body):
     return rows
 
 
-def getinfo(args, app="regsvr32detect"):
+def getinfo(args, app="regsvr32detect", searchinfo=None):
     search = " ".join(["| regsvr32detect"] + list(args))
-    return {
+    info = {
         "action": "getinfo", "preview": False, "streaming_command_will_restart": False,
         "searchinfo": {
             "args": list(args), "raw_args": list(args), "command": "regsvr32detect",
@@ -117,6 +117,8 @@ def getinfo(args, app="regsvr32detect"):
             "earliest_time": "0", "latest_time": "0", "maxresultrows": 50000,
         },
     }
+    info["searchinfo"].update(searchinfo or {})
+    return info
 
 
 class Result(object):
@@ -145,16 +147,17 @@ class Result(object):
         return bool(self.texts("ERROR"))
 
 
-def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60):
+def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60, searchinfo=None):
     """Runs SCRIPT over CHUNKS (a list of row lists, one execute chunk each) as splunkd would.
 
     If the command refuses at getinfo (ERROR messages), no execute chunk is sent, as in splunkd.
+    SEARCHINFO overrides getinfo's searchinfo values, e.g. {"latest_time": "1700000000"}.
     """
     proc = subprocess.Popen([sys.executable, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd=os.environ.get("TMPDIR", "/tmp"))
     result = Result()
     try:
-        proc.stdin.write(frame(getinfo(args)))
+        proc.stdin.write(frame(getinfo(args, searchinfo=searchinfo)))
         proc.stdin.flush()
         reply = read_frame(proc.stdout)
         if reply is None:

@@ -136,14 +136,55 @@ class Entry(object):
 
 
 class Allowlist(object):
-    """The rows of one or more allowlist files, in load order."""
+    """The rows of one or more allowlist files, in load order.
+
+    Rows are grouped by the column of their first matcher. For each value seen in a column,
+    the group remembers which of its rows' first matcher holds, so an event is checked against
+    a group with one look-up and only the few rows that pass it are checked in full.
+    """
+
+    MEMO = 4096             # values remembered per column group
 
     def __init__(self, entries=()):
         self.entries = tuple(entries)
         self._candidates = {}       # rule id (lower case) -> rows that name it, in load order
+        self._groups = {}           # first matcher column -> rows
+        for e in self.entries:
+            self._groups.setdefault(e.matchers[0][0] if e.matchers else "", []).append(e)
+        self._memo = dict((column, {}) for column in self._groups)
 
     def __len__(self):
         return len(self.entries)
+
+    def _rows_for(self, rule_id):
+        """(rows that name the rule, the columns of their first matchers), remembered."""
+        low = rule_id.lower()
+        found = self._candidates.get(low)
+        if found is None:
+            rows = [e for e in self.entries if e.rule.match(low)]
+            found = self._candidates[low] = (rows, frozenset(e.matchers[0][0] for e in rows
+                                                             if e.matchers))
+        return found
+
+    def _passing(self, facts, columns):
+        """The rows whose first matcher holds for every value of the event in its column."""
+        passing = set(self._groups.get("", ()))          # rows with no matcher (one rule only)
+        for column in columns:
+            rows = self._groups[column]
+            values = facts.get(column)
+            if not values:
+                continue
+            memo = self._memo[column]
+            common = None
+            for v in values:
+                hit = memo.get(v)
+                if hit is None:
+                    if len(memo) >= self.MEMO:
+                        memo.clear()
+                    hit = memo[v] = frozenset(e for e in rows if e.matchers[0][1].match(v))
+                common = hit if common is None else common & hit
+            passing |= common
+        return passing
 
     def suppress(self, rule_ids, facts, today):
         """{rule id: first active row that suppresses it} for one event's findings.
@@ -151,17 +192,14 @@ class Allowlist(object):
         ``facts`` answers ``get(column)`` with the event's values for a matcher column.
         """
         out = {}
-        held = {}                   # row -> whether its matchers hold: computed once per event
-        for rule_id in rule_ids:
-            low = rule_id.lower()
-            rows = self._candidates.get(low)
-            if rows is None:
-                rows = self._candidates[low] = [e for e in self.entries if e.rule.match(low)]
+        candidates = [self._rows_for(rule_id) for rule_id in rule_ids]
+        columns = set()
+        for rows, first_columns in candidates:
+            columns |= first_columns
+        passing = self._passing(facts, columns) if columns else ()
+        for rule_id, (rows, _) in zip(rule_ids, candidates):
             for e in rows:
-                ok = held.get(e)
-                if ok is None:
-                    ok = held[e] = (e.expires is None or e.expires >= today) and e.matches(facts)
-                if ok:
+                if e in passing and (e.expires is None or e.expires >= today) and e.matches(facts):
                     out[rule_id] = e
                     break
         return out
