@@ -4,6 +4,7 @@
 #   ./package.sh          vendor splunklib, build dist/regsvr32detect-<version>.tgz, run AppInspect
 #   ./package.sh lib      only vendor splunklib into app/bin/lib (to run the command from a checkout)
 #   ./package.sh build    vendor splunklib and build the .tgz, no AppInspect
+#   ./package.sh bench [options]   vendor splunklib, run tests/bench_command.py (about 2 minutes)
 #
 # Fails (non-zero) when AppInspect reports any failure, error or future failure.
 set -euo pipefail
@@ -92,5 +93,6 @@ case "${1:-all}" in
     lib) vendor_lib ;;
     build) build ;;
     all) tgz="$(build | tail -n 1)"; echo "built $tgz"; inspect "$tgz" ;;
-    *) echo "usage: $0 [lib|build|all]" >&2; exit 2 ;;
+    bench) vendor_lib; shift; "$PYTHON" tests/bench_command.py "$@" ;;
+    *) echo "usage: $0 [lib|build|all|bench]" >&2; exit 2 ;;
 esac

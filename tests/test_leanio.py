@@ -17,7 +17,9 @@ import sys
 import pytest
 
 import chunked
-from samples import BENIGN, BY_ID, MALICIOUS, SAMPLES
+from regsvr32_detector import Detector
+from regsvr32_detector.baseline import COLUMNS
+from samples import BENIGN, MALICIOUS, SAMPLES
 
 import splunklib
 from splunklib.searchcommands import internals, search_command, streaming_command
@@ -77,7 +79,12 @@ def test_another_splunklib_version_turns_the_lean_path_off(monkeypatch):
 
 @pytest.fixture
 def variants(app_copy, tmp_path_factory):
-    """{name: script}: as shipped, splunklib's path only, lean path only."""
+    """{name: script}: as shipped, splunklib's path only, lean path only. A baseline lookup knows
+    the MALICIOUS sample's signature."""
+    with open(str(app_copy / "lookups" / "regsvr32_baseline.csv"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        writer.writerow([Detector().evaluate(MALICIOUS).signature, "1700000000", "1700086400", "3"])
     scripts = {"shipped": str(app_copy / "bin" / "regsvr32detect.py")}
     for name, patch in (("splunklib", SPLUNKLIB_ONLY), ("lean", LEAN_ONLY)):
         copy = tmp_path_factory.mktemp(name) / "regsvr32detect"
@@ -135,9 +142,9 @@ def splunkd_body(rows):
 
 ODD = dict(BENIGN, sample_id="odd", note='comma, "quotes", CRLF\r\nLF\nCR\rend',
            unicode="caf\u00e9 \u2013 \U0001F600", empty="", dollar="$5 $$")
-MV = BY_ID["multivalue-tags"]
 MV_ALL = dict(MALICIOUS, sample_id="mv-all", tag=["a$b", "", "c;d"], single=["only"])
-ROWS = SAMPLES + [ODD, MV_ALL]
+# _time set on every row: without it the baseline judges a row at "now", which moves between runs.
+ROWS = [dict(row, _time="%d" % (1700000000 + 3600 * i)) for i, row in enumerate(SAMPLES + [ODD, MV_ALL])]
 
 
 def assert_same(variants, args, bodies, lean_only=True):
@@ -152,13 +159,18 @@ def assert_same(variants, args, bodies, lean_only=True):
 
 
 @pytest.mark.parametrize("args", [[], ["mode=filter"], ["mode=filter", "min_score=0"],
-                                  ["mode=filter", "min_score=90"], ["include_allowlisted=f"]])
+                                  ["mode=filter", "min_score=90"], ["include_allowlisted=f"],
+                                  ["baseline=regsvr32_baseline"],
+                                  ["mode=filter", "baseline=regsvr32_baseline", "baseline_days=1"]])
 @pytest.mark.parametrize("encode", [csv_body, splunkd_body])
 def test_same_bytes_as_splunklib(variants, args, encode):
-    bodies = [encode(ROWS[:5]), encode(ROWS[5:]), b"", encode([BENIGN] * 3), encode([MV] + ROWS[:2])]
+    bodies = [encode(ROWS[:5]), encode(ROWS[5:]), b"", encode([ROWS[1]] * 3), encode([ROWS[-1]] + ROWS[:2])]
     replies = assert_same(variants, args, bodies)
+    rows = [row for _, body in replies[1:] for row in chunked.from_csv(body)]
     if not args:
-        assert sum(len(chunked.from_csv(body)) for _, body in replies[1:]) == len(ROWS) + 6
+        assert len(rows) == len(ROWS) + 6
+    if args == ["baseline=regsvr32_baseline"]:  # the baseline knows MALICIOUS, not the others
+        assert {row["regsvr32_new"] for row in rows} == {"", "true", "false"}
 
 
 @pytest.mark.parametrize("body", [

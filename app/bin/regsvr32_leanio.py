@@ -135,7 +135,7 @@ class LeanStreaming(object):
             return None                                 # rows already pending; splunklib's error
         if not text:
             return b""
-        body = io.BytesIO()
+        body = _Sink()
         out = io.TextIOWrapper(body, encoding="utf-8", newline="")  # utf-8, as splunklib encodes
         try:
             if self._lean_rows_to(text, csv.writer(out, dialect=CsvDialect)):
@@ -210,6 +210,13 @@ class LeanStreaming(object):
         if out is None:
             return None
         return encode_all(list(record.values()) + list(out))
+
+
+class _Sink(io.BytesIO):
+    """A write-only BytesIO: a TextIOWrapper over it then has no decoder to reset on every write."""
+
+    def readable(self):
+        return False
 
 
 def steady_malloc():
