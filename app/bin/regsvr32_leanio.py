@@ -1,11 +1,12 @@
 """A lean record path for a splunklib 2.1.1 StreamingCommand under protocol v2 (chunked).
 
 splunklib spends most of a streaming command's time on its own per-record reading (an
-OrderedDict per row) and writing (a type dispatch per cell). This mixin replaces only the CSV
-body of an execute chunk: it reads the rows with ``csv.reader`` and writes them with
-``csv.writer`` into splunklib's own record writer, byte for byte as splunklib 2.1.1 would
-(same columns, same ``__mv_`` encoding). Everything else stays splunklib's: getinfo, options,
-messages and the inspector, ``finished``, the ``chunked 1.0,<meta>,<body>`` framing.
+OrderedDict per row) and writing (a type dispatch per cell). This mixin replaces the CSV body of
+an execute chunk: it reads the rows with ``csv.reader`` into plain dicts and writes them with
+``csv.writer``, byte for byte as splunklib 2.1.1 would (same columns, same ``__mv_`` encoding),
+and frames the reply as splunklib's ``write_chunk`` does, with splunklib's own metadata (the
+inspector's messages, ``finished``) and JSON encoder. getinfo, options and errors stay
+splunklib's code.
 
 Anything it was not built for (another splunklib version, duplicate or oddly placed columns, an
 output field already in the input, ragged rows, unexpected values) goes to splunklib's own path
@@ -39,7 +40,9 @@ def encode(value):
         if not value:
             return "", ""
         if len(value) == 1:
-            return encode(value[0])
+            if value[0].__class__ is str:
+                return value[0], ""
+            raise _Redo()                               # splunklib writes repr() of odd items
         for v in value:
             if v.__class__ is not str:
                 raise _Redo()
