@@ -17,6 +17,8 @@ import sys
 
 APP_BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "bin")
 SCRIPT = os.path.join(APP_BIN, "regsvr32detect.py")
+# Like splunklib (10 MB), accept fields far above csv's 128 KB default: the fuzz tests send 1 MB values.
+csv.field_size_limit(1 << 26)
 if not os.path.isfile(os.path.join(APP_BIN, "lib", "splunklib", "searchcommands", "__init__.py")):
     raise ImportError("app/bin/lib has no splunklib: run ./package.sh lib first")
 
@@ -152,10 +154,12 @@ class Session(object):
     (metadata, body); ``close()`` ends the input and checks that only protocol frames follow.
     """
 
-    def __init__(self, args=(), script=SCRIPT, env=None, python=None):
+    def __init__(self, args=(), script=SCRIPT, env=None, python=None, wrapper=None):
+        # wrapper: a script that runs SCRIPT (given as its argument), e.g. py39csv.py
         self.args = list(args)
         self.result = Result()
-        self.proc = subprocess.Popen([python or sys.executable, script], stdin=subprocess.PIPE,
+        command = [python or sys.executable] + ([wrapper] if wrapper else []) + [script]
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                      cwd=os.environ.get("TMPDIR", "/tmp"))
 
@@ -207,12 +211,12 @@ class Session(object):
             self.proc.wait()
 
 
-def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60, python=None):
+def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60, python=None, wrapper=None):
     """Runs SCRIPT over CHUNKS (a list of row lists, one execute chunk each) as splunkd would.
 
     If the command refuses at getinfo (ERROR messages), no execute chunk is sent, as in splunkd.
     """
-    session = Session(args, script, env, python)
+    session = Session(args, script, env, python, wrapper)
     try:
         if not session.start().refused:
             chunks = list(chunks)

@@ -6,6 +6,7 @@ options, loads the allowlists once per search and writes the detector's verdict 
 Everything is resolved from this file's location, never from $SPLUNK_HOME or the app's folder
 name, so it also works inside the knowledge bundle on a search peer and from a checkout.
 """
+import csv
 import os
 import re
 import sys
@@ -27,6 +28,32 @@ OPTIONAL_LISTS = frozenset([LOCAL_LIST])
 LOG_CONF = "regsvr32detect.logging.conf"
 
 _LOOKUP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def _csv_rejects_nul():
+    try:
+        list(csv.reader(["\0"]))
+        return False
+    except csv.Error:
+        return True
+
+
+# The csv reader of Python before 3.11 (Splunk 9.x runs 3.9) rejects NUL ("line contains NUL"),
+# which would end the whole search; its writer accepts NUL. Such chunks are read with NUL swapped
+# for a character the chunk lacks, and each record gets its NULs back, so rows pass unchanged.
+CSV_REJECTS_NUL = _csv_rejects_nul()
+
+
+def _stand_in(text):
+    return next(c for c in map(chr, range(0xE000, 0x110000)) if c not in text)
+
+
+def _restore_nul(record, stand_in):
+    def put_back(value):
+        if isinstance(value, list):
+            return [put_back(v) for v in value]
+        return value.replace(stand_in, "\0") if isinstance(value, str) else value
+    return type(record)((put_back(k), put_back(v)) for k, v in record.items())
 
 
 class Explained(validators.Validator):
@@ -190,10 +217,21 @@ class Regsvr32DetectCommand(StreamingCommand):
         if os.path.isdir(log_dir):
             environment.configure_logging(type(self).__name__, LOG_CONF)
 
+    def _execute_chunk_v2(self, process, chunk):
+        metadata, body = chunk
+        self._nul = None
+        if CSV_REJECTS_NUL and "\0" in body:
+            self._nul = _stand_in(body)
+            body = body.replace("\0", self._nul)
+        return super(Regsvr32DetectCommand, self)._execute_chunk_v2(process, (metadata, body))
+
     def stream(self, records):
         evaluate = self.detector.evaluate
         add_field = self.add_field
+        nul = getattr(self, "_nul", None)
         for record in records:
+            if nul:
+                record = _restore_nul(record, nul)
             fields = evaluate(record).fields()
             if not self.include_allowlisted:
                 fields["regsvr32_allowlisted"] = []
