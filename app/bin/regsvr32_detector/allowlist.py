@@ -8,6 +8,8 @@ other rows still apply. A suppressed finding is kept and shown as allowlisted, n
 """
 import csv
 import datetime
+import gc
+import heapq
 import io
 import os
 import re
@@ -51,7 +53,7 @@ class Glob(object):
         self.text = pattern.lower()
         self.exact = "*" not in self.text and "?" not in self.text
         self.anything = self.text != "" and self.text.strip("*") == ""
-        self.pieces = [_piece(p) for p in self.text.split("*")]
+        self.pieces = None          # made on first use: most rows of a long list never need them
         self.seen = {}              # value -> answer, for values seen recently
 
     def match(self, value):
@@ -68,6 +70,8 @@ class Glob(object):
 
     def _match(self, value):
         pieces = self.pieces
+        if pieces is None:
+            pieces = self.pieces = [_piece(p) for p in self.text.split("*")]
         if len(pieces) == 1:
             return len(value) == len(pieces[0][0]) and _at(value, 0, pieces[0])
         first, last = pieces[0], pieces[-1]
@@ -140,7 +144,14 @@ class Allowlist(object):
 
     def __init__(self, entries=()):
         self.entries = tuple(entries)
-        self._candidates = {}       # rule id (lower case) -> rows that name it, in load order
+        self._candidates = {}       # rule id (lower case) -> _Candidates of the rows naming it
+        self._by_rule = {}          # rule id without wildcards -> [(load position, row)]
+        self._rule_globs = []       # [(load position, row)] whose rule_id has wildcards
+        for n, e in enumerate(self.entries):
+            if e.rule.exact:
+                self._by_rule.setdefault(e.rule.text, []).append((n, e))
+            else:
+                self._rule_globs.append((n, e))
 
     def __len__(self):
         return len(self.entries)
@@ -156,8 +167,9 @@ class Allowlist(object):
             low = rule_id.lower()
             rows = self._candidates.get(low)
             if rows is None:
-                rows = self._candidates[low] = [e for e in self.entries if e.rule.match(low)]
-            for e in rows:
+                rows = self._candidates[low] = _Candidates(heapq.merge(
+                    self._by_rule.get(low, ()), [(n, e) for n, e in self._rule_globs if e.rule.match(low)]))
+            for e in rows.first_ones(facts):
                 ok = held.get(e)
                 if ok is None:
                     ok = held[e] = (e.expires is None or e.expires >= today) and e.matches(facts)
@@ -165,6 +177,41 @@ class Allowlist(object):
                     out[rule_id] = e
                     break
         return out
+
+
+class _Candidates(object):
+    """The rows for one rule, so that an event is checked against few of 100,000 rows.
+
+    A row with a cell without wildcards can only match an event whose values for that column
+    equal it, so it is filed under (column, value) and found by one dict look-up; rows with
+    wildcards only are scanned. ``first_ones`` yields the rows worth checking in load order.
+    """
+
+    __slots__ = ("by_value", "columns", "scanned")
+
+    def __init__(self, numbered):
+        self.by_value = {}          # (column, value) -> [(load position, row)]
+        self.scanned = []           # [(load position, row)] with wildcard cells only
+        for n, e in numbered:
+            exact = next(((c, g.text) for c, g in e.matchers if g.exact), None)
+            if exact is None:
+                self.scanned.append((n, e))
+            else:
+                self.by_value.setdefault(exact, []).append((n, e))
+        self.columns = sorted(set(c for c, _ in self.by_value))
+
+    def first_ones(self, facts):
+        hits = []
+        for column in self.columns:
+            values = facts.get(column)
+            if values:              # every value must match: the first one picks the rows
+                hits.extend(self.by_value.get((column, values[0]), ()))
+        rows = heapq.merge(self.scanned, sorted(hits, key=_position)) if hits else self.scanned
+        return (e for _, e in rows)
+
+
+def _position(numbered):
+    return numbered[0]
 
 
 def _read_text(path, problems):
@@ -175,9 +222,15 @@ def _read_text(path, problems):
         problems.append(Problem(path, 0, "cannot read the file (%s); its rows do not apply"
                                 % (e.strerror or e.__class__.__name__)))
         return None
-    text = data.decode("utf-8-sig", "replace")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        problems.append(Problem(path, data[:e.start].count(b"\n") + 1, "not UTF-8 (%s); such "
+                                "characters match nothing: save the file as UTF-8 CSV" % e.reason))
+        text = data.decode("utf-8-sig", "replace")
     if "\x00" in text:
-        problems.append(Problem(path, 0, "NUL bytes removed; save the file as plain UTF-8 CSV"))
+        problems.append(Problem(path, text[:text.index("\x00")].count("\n") + 1,
+                                "NUL bytes removed; save the file as plain UTF-8 CSV"))
         text = text.replace("\x00", "")
     return text
 
@@ -190,11 +243,19 @@ def load_allowlists(paths, known_rules=None):
     entries = []
     problems = []
     seen = {}
-    for path in paths:
-        text = _read_text(path, problems)
-        if text is not None:
-            entries.extend(_parse(path, text, problems, seen, known_rules))
-    return Allowlist(entries), problems
+    # The cyclic collector would rescan every row made so far, again and again: half the load
+    # time of a 100,000-row list. Rows hold no cycles, so it waits until the load is done.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for path in paths:
+            text = _read_text(path, problems)
+            if text is not None:
+                entries.extend(_parse(path, text, problems, seen, known_rules))
+        return Allowlist(entries), problems
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _parse(path, text, problems, seen, known_rules):
@@ -218,66 +279,89 @@ def _parse(path, text, problems, seen, known_rules):
     if unknown:
         problems.append(Problem(path, 1, "unknown column(s) %s ignored; known columns: %s"
                                 % (", ".join(repr(u) for u in unknown), ",".join(COLUMNS))))
-    index = dict((n, i) for i, n in enumerate(names) if n in COLUMNS)
+    # column -> its position; a column the file lacks reads the empty cell padded on at the end
+    index = dict((n, names.index(n) if n in names else len(names)) for n in COLUMNS)
+    cache = {}              # cell text -> Glob (or ("date", text) -> date), shared by the rows
+    last = reader.line_num
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as e:
-            problems.append(Problem(path, reader.line_num, "unreadable row skipped (%s)" % e))
+            problems.append(Problem(path, last + 1, "unreadable row skipped (%s)" % e))
+            last = reader.line_num
             continue
-        line = reader.line_num
+        line, last = last + 1, reader.line_num     # a quoted value may span lines
         if not any(c.strip() for c in row):
             continue
-        entry = _entry(path, line, row, index, len(names), problems, known_rules)
+        entry = _entry(path, line, last, row, index, len(names), problems, known_rules, cache)
         if entry is None:
             continue
         key = (entry.rule.text,) + tuple((c, g.text) for c, g in entry.matchers)
         if key in seen:
-            problems.append(Problem(path, line, "duplicate of %s; skipped" % seen[key]))
+            problems.append(Problem(path, line, "duplicate of %s; skipped" % seen[key].where))
             continue
-        seen[key] = entry.where
+        seen[key] = entry
         yield entry
 
 
-def _entry(path, line, row, index, width, problems, known_rules):
+def _entry(path, line, end, row, index, width, problems, known_rules, cache):
     def bad(message):
         problems.append(Problem(path, line, message + "; row skipped"))
 
     if len(row) > width and any(c.strip() for c in row[width:]):
         return bad("%d cells but the header has %d columns (quote values that contain commas)"
                    % (len(row), width))
-    cell = dict((n, row[i].strip() if i < len(row) else "") for n, i in index.items())
-    too_long = [n for n, v in cell.items() if len(v) > MAX_FIELD]
-    if too_long:
-        return bad("value of '%s' is longer than %d characters" % (too_long[0], MAX_FIELD))
-    rule = cell.get("rule_id", "")
+    if max(map(len, row)) > MAX_FIELD:
+        return bad("a value is longer than %d characters" % MAX_FIELD)
+    # a list, not a dict per row: this loop is most of the load time of a 100,000-row list
+    cells = [c.strip() for c in row] + [""] * (width + 1 - len(row))
+    matched = [(col, cells[index[col]]) for col in MATCHERS if cells[index[col]]]
+    rule = cells[index["rule_id"]]
+    if end > line:
+        spans = [col for col, v in [("rule_id", rule)] + matched if "\n" in v or "\r" in v]
+        if spans:
+            return bad("the value of '%s' runs from line %d to line %d: is a closing quote "
+                       "missing?" % (spans[0], line, end))
     if not rule:
         return bad("empty rule_id: name a rule such as R32-007, or * for every rule")
     if known_rules is not None and "*" not in rule and "?" not in rule \
             and rule.upper() not in known_rules:
         return bad("unknown rule_id %r" % rule)
-    reason = cell.get("reason", "")
+    reason = cells[index["reason"]]
     if not reason:
         return bad("empty reason: say why this is allowed")
     matchers = []
-    for col in MATCHERS:
-        value = cell.get(col, "")
-        if value:
-            if col in _PATH_COLUMNS:
-                value = value.replace("/", "\\")
-            if col == "command_line":
-                value = " ".join(value.split())
-            matchers.append((col, Glob(value)))
-    rule_glob = Glob(rule)
+    for col, value in matched:
+        if col in _PATH_COLUMNS:
+            value = value.replace("/", "\\")
+        elif col == "command_line":
+            value = " ".join(value.split())
+        glob = cache.get(value)
+        if glob is None:
+            glob = cache[value] = Glob(value)
+        matchers.append((col, glob))
+    rule_glob = cache.get(rule) or cache.setdefault(rule, Glob(rule))
     if not matchers and not rule_glob.exact:
         return bad("no matcher column filled in: a row for %r alone would hide every finding "
                    "of those rules; fill in at least one of %s" % (rule, ", ".join(MATCHERS)))
-    expires = None
-    if cell.get("expires"):
+    expires = cells[index["expires"]] or None
+    if expires:
         try:
-            expires = datetime.datetime.strptime(cell["expires"], "%Y-%m-%d").date()
+            expires = _date(expires, cache)
         except ValueError:
-            return bad("expires %r is not a date like 2027-01-31" % cell["expires"])
-    return Entry(rule_glob, tuple(matchers), reason, cell.get("source", ""), expires, path, line)
+            return bad("expires %r is not a date like 2027-01-31" % expires)
+    return Entry(rule_glob, tuple(matchers), reason, cells[index["source"]], expires, path, line)
+
+
+def _date(text, cache):
+    # YYYY-MM-DD; strptime would cost a third of the load time of a 100,000-row list.
+    day = cache.get(("date", text))
+    if day is not None:
+        return day
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.isascii() \
+            or not (text[:4] + text[5:7] + text[8:]).isdigit():
+        raise ValueError(text)
+    day = cache["date", text] = datetime.date(int(text[:4]), int(text[5:7]), int(text[8:]))
+    return day
