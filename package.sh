@@ -54,8 +54,9 @@ build() {
     rm -rf "$stage/$APP_ID/local" "$stage/$APP_ID/metadata/local.meta"
     find "$stage/$APP_ID" \( -name '__pycache__' -o -name '*.pyc' -o -name '*.pyo' -o -name '.*' \) \
         -prune -exec rm -rf {} +
-    # The admin's local allowlist is never shipped: an upgrade must not overwrite it (see README).
-    rm -f "$stage/$APP_ID/lookups/regsvr32_allowlist_local.csv"
+    # The admin's local allowlist and the baseline the app builds are never shipped: an upgrade
+    # must not overwrite them (see README).
+    rm -f "$stage/$APP_ID/lookups/regsvr32_allowlist_local.csv" "$stage/$APP_ID/lookups/regsvr32_baseline.csv"
     mkdir -p dist
     tgz="dist/$APP_ID-$version.tgz"
     # Reproducible-ish tarball with sane owners and modes for Splunk.

@@ -107,9 +107,9 @@ def from_csv(body):
     return rows
 
 
-def getinfo(args, app="regsvr32detect"):
+def getinfo(args, app="regsvr32detect", searchinfo=None):
     search = " ".join(["| regsvr32detect"] + list(args))
-    return {
+    info = {
         "action": "getinfo", "preview": False, "streaming_command_will_restart": False,
         "searchinfo": {
             "args": list(args), "raw_args": list(args), "command": "regsvr32detect",
@@ -119,6 +119,8 @@ def getinfo(args, app="regsvr32detect"):
             "earliest_time": "0", "latest_time": "0", "maxresultrows": 50000,
         },
     }
+    info["searchinfo"].update(searchinfo or {})
+    return info
 
 
 class Result(object):
@@ -154,9 +156,10 @@ class Session(object):
     (metadata, body); ``close()`` ends the input and checks that only protocol frames follow.
     """
 
-    def __init__(self, args=(), script=SCRIPT, env=None, python=None, wrapper=None):
+    def __init__(self, args=(), script=SCRIPT, env=None, python=None, wrapper=None, searchinfo=None):
         # wrapper: a script that runs SCRIPT (given as its argument), e.g. py39csv.py
         self.args = list(args)
+        self.searchinfo = searchinfo
         self.result = Result()
         command = [python or sys.executable] + ([wrapper] if wrapper else []) + [script]
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE,
@@ -168,7 +171,7 @@ class Session(object):
         raise AssertionError("command died at %s; stderr:\n%s" % (what, self.proc.stderr.read().decode()))
 
     def start(self):
-        self.proc.stdin.write(frame(getinfo(self.args)))
+        self.proc.stdin.write(frame(getinfo(self.args, searchinfo=self.searchinfo)))
         self.proc.stdin.flush()
         reply = read_frame(self.proc.stdout)
         if reply is None:
@@ -211,12 +214,14 @@ class Session(object):
             self.proc.wait()
 
 
-def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60, python=None, wrapper=None):
+def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60, searchinfo=None, python=None,
+        wrapper=None):
     """Runs SCRIPT over CHUNKS (a list of row lists, one execute chunk each) as splunkd would.
 
     If the command refuses at getinfo (ERROR messages), no execute chunk is sent, as in splunkd.
+    SEARCHINFO overrides getinfo's searchinfo values, e.g. {"latest_time": "1700000000"}.
     """
-    session = Session(args, script, env, python, wrapper)
+    session = Session(args, script, env, python, wrapper, searchinfo)
     try:
         if not session.start().refused:
             chunks = list(chunks)

@@ -22,3 +22,12 @@ def app_copy(tmp_path):
                     ignore=shutil.ignore_patterns("lib", "local", "__pycache__", "*.pyc"))
     os.symlink(LIB, str(copy / "bin" / "lib"))
     return copy
+
+
+@pytest.fixture(scope="session")
+def detector():
+    """The detector with the shipped default allowlist, which must load without problems."""
+    from regsvr32_detector import Detector, load_allowlists
+    allowlist, problems = load_allowlists([os.path.join(APP, "lookups", "regsvr32_allowlist_default.csv")])
+    assert not problems, [str(p) for p in problems]
+    return Detector(allowlist)

@@ -7,10 +7,8 @@ Each record is written in the shape it arrives in Splunk (see events.py).
 """
 import pytest
 
-from events import (CMD, HOME, REGSVR32, REGSVR32_WOW, SYS32, WOW64, DEFAULT_ALLOWLIST, cim,
-                    reasons_text, sec4688_classic, sec4688_xml, sysmon1, sysmon3, sysmon7,
+from events import (CMD, HOME, REGSVR32, REGSVR32_WOW, SYS32, WOW64, cim, reasons_text, sec4688_classic, sec4688_xml, sysmon1, sysmon3, sysmon7,
                     sysmon8, sysmon11, sysmon13, sysmon22)
-from regsvr32_detector import Detector, load_allowlists
 
 ART = "C:\\AtomicRedTeam\\atomics\\"
 TEMP = HOME + "AppData\\Local\\Temp\\"
@@ -218,13 +216,6 @@ EVIDENCE = {
     "squiblydoo_cim_tstats_prefix": ["example.com"],
 }
 BY_ID = dict(CASES)
-
-
-@pytest.fixture(scope="module")
-def detector():
-    allowlist, problems = load_allowlists([DEFAULT_ALLOWLIST])
-    assert not problems, [str(p) for p in problems]
-    return Detector(allowlist)
 
 
 def test_case_ids_are_unique():

@@ -11,7 +11,7 @@ import pytest
 
 from events import (CMD, HOME, REGSVR32, REGSVR32_WOW, SYS32, WOW64, DEFAULT_ALLOWLIST, cim,
                     sec4688_classic, sec4688_xml, sysmon1, sysmon3, sysmon7, sysmon13, sysmon22)
-from regsvr32_detector import Detector, load_allowlists
+from regsvr32_detector import load_allowlists
 
 SYSTEM = "NT AUTHORITY\\SYSTEM"
 PF = "C:\\Program Files\\"
@@ -118,13 +118,6 @@ CASES = [
                                            "%windir%\\system32\\SecurityHealthSystray.exe", image=SYS32 + "regedit.exe")),
     ("chrome_network", sysmon3("142.250.74.14", image=CHROME)),
 ]
-
-
-@pytest.fixture(scope="module")
-def detector():
-    allowlist, problems = load_allowlists([DEFAULT_ALLOWLIST])
-    assert not problems, [str(p) for p in problems]
-    return Detector(allowlist)
 
 
 def test_case_ids_are_unique():

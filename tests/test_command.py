@@ -150,8 +150,8 @@ def test_named_allowlists_are_the_only_ones_read(app_copy):
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    (["mode=bogus"], "mode must be annotate or filter"),
-    (["mode={0}"], "mode must be annotate or filter"),
+    (["mode=bogus"], "mode must be annotate, filter or baseline"),
+    (["mode={0}"], "mode must be annotate, filter or baseline"),
     (["min_score=101"], "min_score must be an integer from 0 to 100"),
     (["min_score=-1"], "min_score must be an integer from 0 to 100"),
     (["min_score=high"], "min_score must be an integer from 0 to 100"),

@@ -12,7 +12,7 @@ from regsvr32_detector.allowlist import COLUMNS, MATCHERS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT = os.path.join(ROOT, "app", "default")
-OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted")
+OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted", "baseline", "baseline_days")
 
 
 def conf(name, folder=DEFAULT):
@@ -30,7 +30,7 @@ def conf(name, folder=DEFAULT):
     ("app.conf", "package", "id", "regsvr32detect"),
     ("app.conf", "id", "name", "regsvr32detect"),
     ("app.conf", "install", "is_configured", "false"),
-    ("app.conf", "ui", "is_visible", "false"),
+    ("app.conf", "ui", "is_visible", "true"),
     ("app.conf", "shclustering", "deployer_lookups_push_mode", "always_preserve"),
     ("commands.conf", "regsvr32detect", "filename", "regsvr32detect.py"),
     ("commands.conf", "regsvr32detect", "chunked", "true"),

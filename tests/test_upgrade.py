@@ -6,6 +6,7 @@ import tarfile
 import chunked
 import apppackage
 from allowlists import ALLOW_WS_FIN_07, HEADER
+from regsvr32_detector import Detector
 from samples import MALICIOUS
 
 LOCAL_LIST = HEADER + ALLOW_WS_FIN_07
@@ -20,6 +21,9 @@ ADMIN_FILES = {
     "metadata/local.meta": "[lookups/regsvr32_allowlist_local.csv]\naccess = read : [ * ], write : [ admin ]\n",
     "lookups/team.csv": HEADER,
 }
+# What the baseline update search wrote with outputlookup: first met at epoch 1600000000.
+BASELINE = "regsvr32_signature,first_seen,last_seen,count\n\"%s\",1600000000,1600000000,1\n" % (
+    Detector().evaluate(MALICIOUS).signature.replace('"', '""'))
 
 
 def read(path):
@@ -44,6 +48,8 @@ def installed_with_admin_edits(tmp_path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
+    with open(os.path.join(app, "lookups", "regsvr32_baseline.csv"), "w", encoding="utf-8") as f:
+        f.write(BASELINE)
     return repo, apps, app
 
 
@@ -62,9 +68,12 @@ def test_upgrade_keeps_the_admin_allowlist_and_local_settings(tmp_path):
     assert read(os.path.join(app, "lookups", "regsvr32_allowlist_local.csv")) == LOCAL_LIST
     assert read(os.path.join(app, "local", "macros.conf")) == LOCAL_MACRO
     assert {rel: read(os.path.join(app, rel)) for rel in ADMIN_FILES} == ADMIN_FILES
-    # The upgraded command still applies the admin's list.
-    (row,) = chunked.run(chunks=[[MALICIOUS]], script=os.path.join(app, "bin", "regsvr32detect.py")).rows
+    assert read(os.path.join(app, "lookups", "regsvr32_baseline.csv")) == BASELINE
+    # The upgraded command still applies the admin's list and reads the baseline.
+    (row,) = chunked.run(["baseline=regsvr32_baseline"], chunks=[[MALICIOUS]],
+                         script=os.path.join(app, "bin", "regsvr32detect.py")).rows
     assert row["regsvr32_score"] == "0" and row["regsvr32_allowlisted"]
+    assert row["regsvr32_first_seen"] == "1600000000"
 
 
 def test_a_package_that_shipped_the_local_list_would_destroy_the_edits(tmp_path):

@@ -10,6 +10,7 @@ import csv
 import os
 import re
 import sys
+import time
 
 BIN_DIR = os.path.dirname(os.path.abspath(__file__))
 APP_DIR = os.path.dirname(BIN_DIR)
@@ -20,12 +21,15 @@ from splunklib.searchcommands import (  # noqa: E402
     Configuration, Option, StreamingCommand, dispatch, environment, validators)
 
 from regsvr32_detector import OUTPUT_FIELDS, Detector, load_allowlists  # noqa: E402
+from regsvr32_detector import baseline as baselines  # noqa: E402
 
 DEFAULT_LIST = "regsvr32_allowlist_default"
 LOCAL_LIST = "regsvr32_allowlist_local"
 # The admin's list does not exist until the admin creates it: that is normal, not worth a warning.
 OPTIONAL_LISTS = frozenset([LOCAL_LIST])
 LOG_CONF = "regsvr32detect.logging.conf"
+# Added to every row when baseline=<lookup> is set (see regsvr32_detector/baseline.py).
+BASELINE_FIELDS = ("regsvr32_first_seen", "regsvr32_new")
 
 _LOOKUP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -79,10 +83,15 @@ class Explained(validators.Validator):
 class LookupNames(validators.Validator):
     """Comma-separated lookup names; a name is a file in this app's lookups folder, never a path."""
 
+    def __init__(self, single=False):
+        self.single = single
+
     def __call__(self, value):
         if value is None:
             return None
         names = [n.strip() for n in str(value).split(",")]
+        if self.single and len(names) != 1:
+            raise ValueError(value)
         for name in names:
             if not _LOOKUP_NAME.match(name) or ".." in name:
                 raise ValueError(name)
@@ -109,18 +118,24 @@ class Refused(validators.Validator):
 
 @Configuration()
 class Regsvr32DetectCommand(StreamingCommand):
-    """Adds regsvr32_score, _severity, _rules, _reasons, _mitre, _allowlisted and _error to every row.
+    """Adds regsvr32_score, _severity, _rules, _reasons, _mitre, _allowlisted, _error and _signature
+    to every row, and regsvr32_first_seen and regsvr32_new with baseline=<lookup>.
+
+    mode=baseline instead folds rows of signatures (with first_seen, last_seen, count, or _time)
+    into the baseline lookup and returns the updated lookup, for outputlookup.
 
     ##Syntax
 
-    regsvr32detect [mode=annotate|filter] [min_score=<0-100>] [allowlists=<name>,...] [include_allowlisted=<bool>]
+    regsvr32detect [mode=annotate|filter|baseline] [min_score=<0-100>] [allowlists=<name>,...]
+        [include_allowlisted=<bool>] [baseline=<name>] [baseline_days=<1-3650>]
     """
 
     mode = Option(
         doc="annotate (default): every row passes with its verdict; filter: only rows with "
             "regsvr32_score >= min_score (and rows that could not be evaluated) pass.",
         default="annotate",
-        validate=Explained(validators.Set("annotate", "filter"), "mode must be annotate or filter"))
+        validate=Explained(validators.Set("annotate", "filter", "baseline"),
+                           "mode must be annotate, filter or baseline"))
 
     min_score = Option(
         doc="Lowest score that passes in filter mode, 0 to 100. Default 1: anything suspicious "
@@ -144,6 +159,21 @@ class Regsvr32DetectCommand(StreamingCommand):
         validate=Explained(validators.Boolean(),
                            "include_allowlisted must be true or false (also t/f, yes/no, 1/0)"))
 
+    baseline = Option(
+        doc="Name of the baseline lookup (CSV in this app's lookups folder, e.g. regsvr32_baseline): "
+            "adds regsvr32_first_seen and regsvr32_new to every row. With mode=baseline, the lookup "
+            "to update.",
+        validate=Explained(
+            LookupNames(single=True),
+            "baseline must be one lookup name from this app's lookups folder (letters, digits, "
+            "_ . -; no paths), e.g. regsvr32_baseline"))
+
+    baseline_days = Option(
+        doc="Days a signature stays known after it was last seen, 1 to 3650. Default %d."
+            % baselines.DEFAULT_DAYS,
+        default=baselines.DEFAULT_DAYS,
+        validate=Explained(validators.Integer(1, 3650), "baseline_days must be an integer from 1 to 3650"))
+
     # splunklib lets any search load logging_configuration=<file>, and logging.config.fileConfig
     # evaluates parts of that file as Python. Logging is set up from the app's own conf instead.
     logging_configuration = Option(
@@ -151,7 +181,7 @@ class Regsvr32DetectCommand(StreamingCommand):
         validate=Refused("logging_configuration cannot be set from a search; an admin sets logging "
                          "in the app's local/%s" % LOG_CONF))
 
-    OWN_OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted")
+    OWN_OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted", "baseline", "baseline_days")
 
     def _protocol_v2_option_parser(self, arg):
         # splunklib drops the validator's message ("Illegal value: mode=bogus"); say what is allowed.
@@ -182,6 +212,14 @@ class Regsvr32DetectCommand(StreamingCommand):
         self._configure_logging()
         if self.fieldnames:
             sys.exit(1)  # reported by _protocol_v2_option_parser
+        self._baseline = self._load_baseline() if self.baseline else None
+        if self.mode == "baseline":
+            if self._baseline is None:
+                self._error("regsvr32detect: mode=baseline needs baseline=<lookup>, the lookup it updates")
+                sys.exit(1)
+            # The update must see every signature once: run on the search head, not per indexer.
+            self.configuration.distributed = False
+            return
         paths = []
         for name in self.allowlists:
             path = self._lookup_path(name)
@@ -198,16 +236,32 @@ class Regsvr32DetectCommand(StreamingCommand):
                          getattr(self.metadata.searchinfo, "sid", "?"), self.mode, self.min_score,
                          ",".join(self.allowlists), len(problems))
 
-    def _lookup_path(self, name):
+    def _lookup_path(self, name, what="allowlist"):
         # Resolve symlinks too: a name must end up inside this app's lookups folder.
         filename = name if name.lower().endswith(".csv") else name + ".csv"
         root = os.path.realpath(LOOKUPS_DIR)
         path = os.path.realpath(os.path.join(root, filename))
         if os.path.dirname(path) != root:
-            self._error("regsvr32detect: allowlist %r resolves outside this app's lookups folder; "
-                        "allowlists must name CSV lookups in %s" % (name, LOOKUPS_DIR))
+            self._error("regsvr32detect: %s %r resolves outside this app's lookups folder; "
+                        "%ss must name CSV lookups in %s" % (what, name, what, LOOKUPS_DIR))
             sys.exit(1)
         return path
+
+    def _load_baseline(self):
+        # Loaded once per search. Before the first update the file does not exist: all is new.
+        path = self._lookup_path(self.baseline[0], "baseline")
+        if not os.path.exists(path):
+            if self.mode == "baseline":
+                return baselines.Baseline(days=self.baseline_days)    # the first update makes it
+            self._warning("regsvr32detect: baseline %s has no file yet, so every signature counts as "
+                          "new; the baseline update search creates it" % self.baseline[0])
+            return baselines.Baseline(days=self.baseline_days)
+        baseline, problems = baselines.Baseline.load(path, self.baseline_days)
+        for problem in problems[:3]:
+            self._warning("regsvr32detect baseline %s" % problem)
+        if len(problems) > 3:
+            self._warning("regsvr32detect baseline: %d more bad rows skipped" % (len(problems) - 3))
+        return baseline
 
     def _configure_logging(self):
         # In Splunk, log to $SPLUNK_HOME/var/log/splunk/regsvr32detect.log (local/ overrides default/).
@@ -226,21 +280,53 @@ class Regsvr32DetectCommand(StreamingCommand):
         return super(Regsvr32DetectCommand, self)._execute_chunk_v2(process, (metadata, body))
 
     def stream(self, records):
+        nul = getattr(self, "_nul", None)
+        if nul:
+            records = (_restore_nul(record, nul) for record in records)
+        if self.mode == "baseline":
+            for row in self._update_baseline(records):
+                yield row
+            return
         evaluate = self.detector.evaluate
         add_field = self.add_field
-        nul = getattr(self, "_nul", None)
+        judge = self._baseline.judge if self._baseline is not None else None
+        now = time.time()
         for record in records:
-            if nul:
-                record = _restore_nul(record, nul)
             fields = evaluate(record).fields()
             if not self.include_allowlisted:
                 fields["regsvr32_allowlisted"] = []
             for name in OUTPUT_FIELDS:
                 add_field(record, name, fields[name])
+            if judge is not None:
+                first_seen, new = judge(fields["regsvr32_signature"], _event_time(record, now))
+                add_field(record, "regsvr32_first_seen", first_seen)
+                add_field(record, "regsvr32_new", new)
             # In filter mode a row the detector could not evaluate still passes: never lose it silently.
             if self._filtering and not fields["regsvr32_error"] and int(fields["regsvr32_score"]) < self.min_score:
                 continue
             yield record
+
+    def _update_baseline(self, records):
+        """mode=baseline: fold the sightings into the baseline; on the last chunk, write it all out
+        (what outputlookup then stores), without the signatures not seen for baseline_days.
+        "Now" is the end of the search's time range, so a backfill over past days prunes as the
+        daily update would have on those days."""
+        latest = float(getattr(self.metadata.searchinfo, "latest_time", 0) or 0)
+        now = latest if latest > 0 else time.time()
+        for row in records:
+            signature, first, last, count = baselines.observation(row, now)
+            if signature:
+                self._baseline.add(signature, first, last, count)
+        if self._finished:
+            for row in self._baseline.rows(now):
+                yield row
+
+
+def _event_time(record, default):
+    try:
+        return float(record.get("_time") or default)
+    except (TypeError, ValueError):
+        return default
 
 
 dispatch(Regsvr32DetectCommand, sys.argv, sys.stdin, sys.stdout, __name__)

