@@ -60,12 +60,36 @@ REPEATS = (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT)
 NESTED_OK = {r'(?:[^ \t"]+|"[^"]*"?)+': ("_SIMPLE_ARG", "findall")}
 
 
+def _may_match(item, char):
+    """Whether a one-character item (sre_parse form) may match CHAR; unsure means yes."""
+    if len(item) != 1:
+        return True
+    op, arg = item[0]
+    if op == sre_parse.LITERAL:
+        return arg == char
+    if op == sre_parse.IN and all(o in (sre_parse.LITERAL, sre_parse.RANGE) for o, _ in arg):
+        return any(a == char if o == sre_parse.LITERAL else a[0] <= char <= a[1] for o, a in arg)
+    return True
+
+
+def _separated(body):
+    # (?:-[0-9]+)+: each round starts with a character its inner repeats cannot match, so a
+    # text splits into rounds one way only and there is nothing to backtrack through.
+    if not body or body[0][0] != sre_parse.LITERAL:
+        return False
+    inner = [arg[2] for op, arg in body[1:] if op in REPEATS]
+    plain = all(op in REPEATS or op == sre_parse.LITERAL for op, _ in body[1:])
+    return plain and all(not _may_match(list(item), body[0][1]) for item in inner)
+
+
 def _nested_quantifier(items, inside=False):
     for op, arg in items:
         if op in REPEATS:
             lo, hi, body = arg
             if inside and hi > 1:
                 return True
+            if hi > 1 and _separated(list(body)):
+                continue
             if _nested_quantifier(body, inside or hi > 1):
                 return True
         elif op == sre_parse.SUBPATTERN:
@@ -105,7 +129,9 @@ def test_a_nested_quantifier_is_used_only_the_safe_way(pattern):
 
 @pytest.mark.parametrize(("sample", "nested"), [
     (r"(a+)+$", True), (r"(?:x|y*)*z", True), (r"(a|b)*c", False), (r"[a-z]+@", False),
-    (r"(?:ab{2,3})+", True), (r"^(?:0x[0-9a-f]*|[0-9]+)$", False),
+    (r"(?:ab{2,3})+", False), (r"(?:b{2,3})+", True), (r"^(?:0x[0-9a-f]*|[0-9]+)$", False),
+    (r"[0-9]+(?:\.[0-9]+)+", False), (r"(?:-[-0-9]+)+", True), (r"(?:-[0-9]+x*)+", False),
+    (r"(?:-\w+)+", True), (r"(?:a[b-z]+)+", False), (r"(?:a[a-z]+)+", True),
 ])
 def test_the_nested_quantifier_check_itself(sample, nested):
     assert _nested_quantifier(sre_parse.parse(sample)) == nested

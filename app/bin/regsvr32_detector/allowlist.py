@@ -9,7 +9,6 @@ other rows still apply. A suppressed finding is kept and shown as allowlisted, n
 import csv
 import datetime
 import gc
-import heapq
 import io
 import os
 import re
@@ -140,21 +139,70 @@ class Entry(object):
 
 
 class Allowlist(object):
-    """The rows of one or more allowlist files, in load order."""
+    """The rows of one or more allowlist files, in load order.
+
+    A row with a cell without wildcards can only match events whose values in that column equal
+    it: such rows are filed under (column, value) and found by one dict look-up, so 100,000 of
+    them cost next to nothing. The other rows are grouped by the column of their first matcher;
+    for each value seen in a column the group remembers which rows' first matcher holds. Only
+    the few rows found either way are checked in full, in load order.
+    """
+
+    MEMO = 4096             # values remembered per column group
 
     def __init__(self, entries=()):
         self.entries = tuple(entries)
-        self._candidates = {}       # rule id (lower case) -> _Candidates of the rows naming it
-        self._by_rule = {}          # rule id without wildcards -> [(load position, row)]
-        self._rule_globs = []       # [(load position, row)] whose rule_id has wildcards
-        for n, e in enumerate(self.entries):
-            if e.rule.exact:
-                self._by_rule.setdefault(e.rule.text, []).append((n, e))
+        self._position = dict((e, n) for n, e in enumerate(self.entries))
+        self._candidates = {}       # rule id (lower case) -> (its rows, columns to look at)
+        self._exact = {}            # (column, value) -> rows with that exact cell
+        self._groups = {}           # first matcher column -> rows with wildcard cells only
+        for e in self.entries:
+            exact = next(((c, g.text) for c, g in e.matchers if g.exact), None)
+            if exact is not None:
+                self._exact.setdefault(exact, []).append(e)
             else:
-                self._rule_globs.append((n, e))
+                self._groups.setdefault(e.matchers[0][0] if e.matchers else "", []).append(e)
+        self._memo = dict((column, {}) for column in self._groups)
 
     def __len__(self):
         return len(self.entries)
+
+    def _rows_for(self, rule_id):
+        """(rows that name the rule, the columns their look-ups need), remembered."""
+        low = rule_id.lower()
+        found = self._candidates.get(low)
+        if found is None:
+            rows = frozenset(e for e in self.entries if e.rule.match(low))
+            columns = set()
+            for e in rows:
+                exact = next((c for c, g in e.matchers if g.exact), None)
+                columns.add(("=", exact) if exact else ("*", e.matchers[0][0]) if e.matchers else None)
+            columns.discard(None)
+            found = self._candidates[low] = (rows, frozenset(columns))
+        return found
+
+    def _passing(self, facts, columns):
+        """The rows whose exact cell or first wildcard matcher holds for the event."""
+        passing = set(self._groups.get("", ()))          # rows with no matcher (one rule only)
+        for kind, column in columns:
+            values = facts.get(column)
+            if not values:
+                continue
+            if kind == "=":         # every value must match: the first one picks the rows
+                passing.update(self._exact.get((column, values[0]), ()))
+                continue
+            rows = self._groups[column]
+            memo = self._memo[column]
+            common = None
+            for v in values:
+                hit = memo.get(v)
+                if hit is None:
+                    if len(memo) >= self.MEMO:
+                        memo.clear()
+                    hit = memo[v] = frozenset(e for e in rows if e.matchers[0][1].match(v))
+                common = hit if common is None else common & hit
+            passing |= common
+        return passing
 
     def suppress(self, rule_ids, facts, today):
         """{rule id: first active row that suppresses it} for one event's findings.
@@ -162,56 +210,20 @@ class Allowlist(object):
         ``facts`` answers ``get(column)`` with the event's values for a matcher column.
         """
         out = {}
-        held = {}                   # row -> whether its matchers hold: computed once per event
-        for rule_id in rule_ids:
-            low = rule_id.lower()
-            rows = self._candidates.get(low)
-            if rows is None:
-                rows = self._candidates[low] = _Candidates(heapq.merge(
-                    self._by_rule.get(low, ()), [(n, e) for n, e in self._rule_globs if e.rule.match(low)]))
-            for e in rows.first_ones(facts):
-                ok = held.get(e)
-                if ok is None:
-                    ok = held[e] = (e.expires is None or e.expires >= today) and e.matches(facts)
-                if ok:
+        candidates = [self._rows_for(rule_id) for rule_id in rule_ids]
+        columns = set()
+        for _, needed in candidates:
+            columns |= needed
+        passing = self._passing(facts, columns) if columns else self._groups.get("", ())
+        if not passing:
+            return out
+        ordered = sorted(passing, key=self._position.__getitem__)
+        for rule_id, (rows, _) in zip(rule_ids, candidates):
+            for e in ordered:
+                if e in rows and (e.expires is None or e.expires >= today) and e.matches(facts):
                     out[rule_id] = e
                     break
         return out
-
-
-class _Candidates(object):
-    """The rows for one rule, so that an event is checked against few of 100,000 rows.
-
-    A row with a cell without wildcards can only match an event whose values for that column
-    equal it, so it is filed under (column, value) and found by one dict look-up; rows with
-    wildcards only are scanned. ``first_ones`` yields the rows worth checking in load order.
-    """
-
-    __slots__ = ("by_value", "columns", "scanned")
-
-    def __init__(self, numbered):
-        self.by_value = {}          # (column, value) -> [(load position, row)]
-        self.scanned = []           # [(load position, row)] with wildcard cells only
-        for n, e in numbered:
-            exact = next(((c, g.text) for c, g in e.matchers if g.exact), None)
-            if exact is None:
-                self.scanned.append((n, e))
-            else:
-                self.by_value.setdefault(exact, []).append((n, e))
-        self.columns = sorted(set(c for c, _ in self.by_value))
-
-    def first_ones(self, facts):
-        hits = []
-        for column in self.columns:
-            values = facts.get(column)
-            if values:              # every value must match: the first one picks the rows
-                hits.extend(self.by_value.get((column, values[0]), ()))
-        rows = heapq.merge(self.scanned, sorted(hits, key=_position)) if hits else self.scanned
-        return (e for _, e in rows)
-
-
-def _position(numbered):
-    return numbered[0]
 
 
 def _read_text(path, problems):
