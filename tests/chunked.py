@@ -17,6 +17,8 @@ import sys
 
 APP_BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "bin")
 SCRIPT = os.path.join(APP_BIN, "regsvr32detect.py")
+# Like splunklib (10 MB), accept fields far above csv's 128 KB default: the fuzz tests send 1 MB values.
+csv.field_size_limit(1 << 26)
 if not os.path.isfile(os.path.join(APP_BIN, "lib", "splunklib", "searchcommands", "__init__.py")):
     raise ImportError("app/bin/lib has no splunklib: run ./package.sh lib first")
 
@@ -147,45 +149,84 @@ class Result(object):
         return bool(self.texts("ERROR"))
 
 
-def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60, searchinfo=None):
+class Session(object):
+    """One command process driven chunk by chunk, as splunkd does; many chunks, one process.
+
+    ``start()`` sends getinfo; ``execute(rows)`` sends one execute chunk and returns its reply
+    (metadata, body); ``close()`` ends the input and checks that only protocol frames follow.
+    """
+
+    def __init__(self, args=(), script=SCRIPT, env=None, python=None, wrapper=None, searchinfo=None):
+        # wrapper: a script that runs SCRIPT (given as its argument), e.g. py39csv.py
+        self.args = list(args)
+        self.searchinfo = searchinfo
+        self.result = Result()
+        command = [python or sys.executable] + ([wrapper] if wrapper else []) + [script]
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                     cwd=os.environ.get("TMPDIR", "/tmp"))
+
+    def _died(self, what):
+        self.proc.stdin.close()
+        raise AssertionError("command died at %s; stderr:\n%s" % (what, self.proc.stderr.read().decode()))
+
+    def start(self):
+        self.proc.stdin.write(frame(getinfo(self.args, searchinfo=self.searchinfo)))
+        self.proc.stdin.flush()
+        reply = read_frame(self.proc.stdout)
+        if reply is None:
+            self._died("getinfo")
+        self.result.getinfo, body = reply
+        if body:
+            raise AssertionError("getinfo reply has a body: %r" % body[:200])
+        return self.result
+
+    def execute(self, rows, finished=False, body=None):
+        """Sends ROWS (or a raw BODY) as one execute chunk; returns the reply (metadata, body)."""
+        try:
+            self.proc.stdin.write(frame({"action": "execute", "finished": finished},
+                                        to_csv(rows) if body is None else body))
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            self._died("chunk %d" % len(self.result.replies))
+        reply = read_frame(self.proc.stdout)
+        if reply is None:
+            self._died("chunk %d" % len(self.result.replies))
+        self.result.replies.append(reply)
+        return reply
+
+    def close(self, timeout=60):
+        self.proc.stdin.close()
+        # Whatever else the command writes must still be protocol frames.
+        while True:
+            extra = read_frame(self.proc.stdout)
+            if extra is None:
+                break
+            if extra[1]:
+                raise AssertionError("unexpected rows after the last reply: %r" % extra[1][:200])
+        self.result.returncode = self.proc.wait(timeout=timeout)
+        self.result.stderr = self.proc.stderr.read().decode("utf-8", "replace")
+        return self.result
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60, searchinfo=None, python=None,
+        wrapper=None):
     """Runs SCRIPT over CHUNKS (a list of row lists, one execute chunk each) as splunkd would.
 
     If the command refuses at getinfo (ERROR messages), no execute chunk is sent, as in splunkd.
     SEARCHINFO overrides getinfo's searchinfo values, e.g. {"latest_time": "1700000000"}.
     """
-    proc = subprocess.Popen([sys.executable, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=os.environ.get("TMPDIR", "/tmp"))
-    result = Result()
+    session = Session(args, script, env, python, wrapper, searchinfo)
     try:
-        proc.stdin.write(frame(getinfo(args, searchinfo=searchinfo)))
-        proc.stdin.flush()
-        reply = read_frame(proc.stdout)
-        if reply is None:
-            raise AssertionError("no getinfo reply; stderr:\n" + proc.stderr.read().decode())
-        result.getinfo, body = reply
-        if body:
-            raise AssertionError("getinfo reply has a body: %r" % body[:200])
-        if not result.refused:
+        if not session.start().refused:
             chunks = list(chunks)
             for i, rows in enumerate(chunks):
-                proc.stdin.write(frame({"action": "execute", "finished": i == len(chunks) - 1}, to_csv(rows)))
-                proc.stdin.flush()
-                reply = read_frame(proc.stdout)
-                if reply is None:
-                    raise AssertionError("command died at chunk %d; stderr:\n%s" % (i, proc.stderr.read().decode()))
-                result.replies.append(reply)
-        proc.stdin.close()
-        # Whatever else the command writes must still be protocol frames.
-        while True:
-            extra = read_frame(proc.stdout)
-            if extra is None:
-                break
-            if extra[1]:
-                raise AssertionError("unexpected rows after the last reply: %r" % extra[1][:200])
-        result.returncode = proc.wait(timeout=timeout)
-        result.stderr = proc.stderr.read().decode("utf-8", "replace")
-        return result
+                session.execute(rows, finished=i == len(chunks) - 1)
+        return session.close(timeout)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        session.kill()

@@ -180,6 +180,7 @@ def test_same_bytes_as_splunklib(variants, args, encode):
     b"a,CommandLine\r\n1\r\n2,regsvr32 /s x.dll,extra\r\n",                            # ragged rows
     b"a,b\r\n",                                                                       # header only
     b"CommandLine,x\r\nregsvr32 \xff\xfe /s x.dll,\xe9\r\n",                          # not UTF-8
+    b"CommandLine,x\r\nregsvr32\x00 /s x.dll,\"a\x00b\"\r\n",                          # NUL
 ])
 def test_chunks_the_lean_path_leaves_to_splunklib_come_out_the_same(variants, body):
     for args in ([], ["mode=filter"]):

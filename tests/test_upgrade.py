@@ -11,6 +11,16 @@ from samples import MALICIOUS
 
 LOCAL_LIST = HEADER + ALLOW_WS_FIN_07
 LOCAL_MACRO = "[regsvr32_events]\ndefinition = index=winlogs `regsvr32_events`\n"
+# Everything else an admin may add or change in the app folder (relative path -> text).
+ADMIN_FILES = {
+    "local/app.conf": "[ui]\nis_visible = false\n",
+    "local/savedsearches.conf": "[regsvr32 - hourly]\nsearch = `regsvr32_events` | regsvr32detect\n",
+    "local/transforms.conf": "[regsvr32_allowlist_team]\nfilename = team.csv\n",
+    "local/regsvr32detect.logging.conf": "[logger_root]\nlevel = DEBUG\n",
+    "local/data/ui/views/regsvr32.xml": "<dashboard><label>regsvr32</label></dashboard>\n",
+    "metadata/local.meta": "[lookups/regsvr32_allowlist_local.csv]\naccess = read : [ * ], write : [ admin ]\n",
+    "lookups/team.csv": HEADER,
+}
 # What the baseline update search wrote with outputlookup: first met at epoch 1600000000.
 BASELINE = "regsvr32_signature,first_seen,last_seen,count\n\"%s\",1600000000,1600000000,1\n" % (
     Detector().evaluate(MALICIOUS).signature.replace('"', '""'))
@@ -33,6 +43,11 @@ def installed_with_admin_edits(tmp_path):
         f.write(LOCAL_LIST)
     with open(os.path.join(app, "local", "macros.conf"), "w", encoding="utf-8") as f:
         f.write(LOCAL_MACRO)
+    for rel, text in ADMIN_FILES.items():
+        path = os.path.join(app, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
     with open(os.path.join(app, "lookups", "regsvr32_baseline.csv"), "w", encoding="utf-8") as f:
         f.write(BASELINE)
     return repo, apps, app
@@ -52,6 +67,7 @@ def test_upgrade_keeps_the_admin_allowlist_and_local_settings(tmp_path):
     assert read(os.path.join(app, "README.md")).endswith("New in 0.99.0.\n")
     assert read(os.path.join(app, "lookups", "regsvr32_allowlist_local.csv")) == LOCAL_LIST
     assert read(os.path.join(app, "local", "macros.conf")) == LOCAL_MACRO
+    assert {rel: read(os.path.join(app, rel)) for rel in ADMIN_FILES} == ADMIN_FILES
     assert read(os.path.join(app, "lookups", "regsvr32_baseline.csv")) == BASELINE
     # The upgraded command still applies the admin's list and reads the baseline.
     (row,) = chunked.run(["baseline=regsvr32_baseline"], chunks=[[MALICIOUS]],

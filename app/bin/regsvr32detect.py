@@ -6,6 +6,7 @@ options, loads the allowlists once per search and writes the detector's verdict 
 Everything is resolved from this file's location, never from $SPLUNK_HOME or the app's folder
 name, so it also works inside the knowledge bundle on a search peer and from a checkout.
 """
+import csv
 import os
 import re
 import sys
@@ -33,6 +34,32 @@ LOG_CONF = "regsvr32detect.logging.conf"
 BASELINE_FIELDS = ("regsvr32_first_seen", "regsvr32_new")
 
 _LOOKUP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def _csv_rejects_nul():
+    try:
+        list(csv.reader(["\0"]))
+        return False
+    except csv.Error:
+        return True
+
+
+# The csv reader of Python before 3.11 (Splunk 9.x runs 3.9) rejects NUL ("line contains NUL"),
+# which would end the whole search; its writer accepts NUL. Such chunks are read with NUL swapped
+# for a character the chunk lacks, and each record gets its NULs back, so rows pass unchanged.
+CSV_REJECTS_NUL = _csv_rejects_nul()
+
+
+def _stand_in(text):
+    return next(c for c in map(chr, range(0xE000, 0x110000)) if c not in text)
+
+
+def _restore_nul(record, stand_in):
+    def put_back(value):
+        if isinstance(value, list):
+            return [put_back(v) for v in value]
+        return value.replace(stand_in, "\0") if isinstance(value, str) else value
+    return type(record)((put_back(k), put_back(v)) for k, v in record.items())
 
 
 class Explained(validators.Validator):
@@ -251,6 +278,16 @@ class Regsvr32DetectCommand(LeanStreaming, StreamingCommand):
         if os.path.isdir(log_dir):
             environment.configure_logging(type(self).__name__, LOG_CONF)
 
+    # splunklib's record path. The lean one (regsvr32_leanio) reads NUL itself where csv can
+    # (3.11+); where csv rejects NUL, it hands the chunk here.
+    def _execute_chunk_v2(self, process, chunk):
+        metadata, body = chunk
+        self._nul = None
+        if CSV_REJECTS_NUL and "\0" in body:
+            self._nul = _stand_in(body)
+            body = body.replace("\0", self._nul)
+        return super(Regsvr32DetectCommand, self)._execute_chunk_v2(process, (metadata, body))
+
     def row_values(self, record):
         """The output values of one row, in lean_outputs order, or None when filter mode drops it.
 
@@ -271,6 +308,9 @@ class Regsvr32DetectCommand(LeanStreaming, StreamingCommand):
         return values
 
     def stream(self, records):
+        nul = getattr(self, "_nul", None)
+        if nul:
+            records = (_restore_nul(record, nul) for record in records)
         if self.mode == "baseline":
             for row in self._update_baseline(records):
                 yield row
