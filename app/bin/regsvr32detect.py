@@ -23,7 +23,7 @@ from splunklib.searchcommands import (  # noqa: E402
 from regsvr32_detector import OUTPUT_FIELDS, Detector, load_allowlists  # noqa: E402
 from regsvr32_detector import baseline as baselines  # noqa: E402
 from regsvr32_detector.detector import NOTHING  # noqa: E402
-from regsvr32_leanio import LeanStreaming, steady_malloc  # noqa: E402
+from regsvr32_leanio import LeanStreaming  # noqa: E402
 
 DEFAULT_LIST = "regsvr32_allowlist_default"
 LOCAL_LIST = "regsvr32_allowlist_local"
@@ -347,6 +347,4 @@ def _event_time(record, default):
         return default
 
 
-if __name__ == "__main__":
-    steady_malloc()
 dispatch(Regsvr32DetectCommand, sys.argv, sys.stdin, sys.stdout, __name__)
