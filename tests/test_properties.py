@@ -128,9 +128,10 @@ PATTERNS = {
 }
 
 
-def _best_of_3(detector, record):
+def _best_time(detector, record):
+    """Best of 7: the bound is on work, and a busy 2-core machine must not make it flaky."""
     best = float("inf")
-    for _ in range(3):
+    for _ in range(7):
         t0 = time.perf_counter()
         detector.evaluate(record)
         best = min(best, time.perf_counter() - t0)
@@ -145,7 +146,7 @@ def _hostile(pattern):
 def test_32kb_regsvr32_cmdline_under_5ms(detector, pattern):
     cmd = _hostile(pattern)
     assert len(cmd) == N
-    assert _best_of_3(detector, sysmon1(cmd)) < 0.005
+    assert _best_time(detector, sysmon1(cmd)) < 0.005
 
 
 @pytest.mark.parametrize("pattern", ["/i:", '"\\', "regsvr32 /s ", "\\\\?\\", " "], ids=str)
@@ -153,4 +154,4 @@ def test_32kb_other_fields_under_5ms(detector, pattern):
     big = _hostile(pattern)
     rec = sysmon1(big, image="C:\\Windows\\System32\\schtasks.exe", parent=big[:N], parent_cmdline=big,
                   cwd=("C:\\" + pattern * N)[:N])
-    assert _best_of_3(detector, rec) < 0.005
+    assert _best_time(detector, rec) < 0.005

@@ -20,6 +20,8 @@ MAX_ARGS = 64
 MAX_ARG_CHARS = 1024            # longer than any path LoadLibrary takes without \\?\
 
 _WS = re.compile(r"[ \t]+")
+# Whitespace that Windows does not split on but str.split() would (newlines, NBSP, ...).
+_OTHER_WS = re.compile(r"[^\S \t]")
 # Quoted stretches and unquoted runs of one argument, when no backslash precedes a quote.
 _SIMPLE_ARG = re.compile(r'(?:[^ \t"]+|"[^"]*"?)+')
 # Pieces for the exact rules: backslashes+quotes, backslashes, blanks, other text. The
@@ -35,6 +37,8 @@ def split_argv(line):
     quote; ``""`` inside quotes is a literal quote; other backslashes are literal.
     """
     if '"' not in line:
+        if not _OTHER_WS.search(line):
+            return line.split()           # same answer, much faster than the regex split
         return [a for a in _WS.split(line) if a]
     if '\\"' not in line or line.count('"') > MAX_EXACT_QUOTES:
         # Exact splitting (beyond MAX_EXACT_QUOTES, an approximation that ignores escaping); the only simplification is that a literal quote made by "" inside
