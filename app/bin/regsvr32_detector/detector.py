@@ -1,9 +1,9 @@
 """Evaluate one event: findings from the rules, allowlist suppression, score and verdict."""
 import datetime
 
-from . import fields, signature, winpath
+from . import fields, signature
 from .allowlist import Allowlist
-from .rules import RULES_BY_ID, RULES_FOR, severity_for
+from .rules import RULES_FOR, severity_for
 
 OUTPUT_FIELDS = ("regsvr32_score", "regsvr32_severity", "regsvr32_rules", "regsvr32_reasons",
                  "regsvr32_mitre", "regsvr32_allowlisted", "regsvr32_error", "regsvr32_signature")
@@ -176,8 +176,4 @@ class Detector(object):
                        signature=sig)
 
 
-def known_rule_ids():
-    return frozenset(RULES_BY_ID)
-
-
-__all__ = ["Detector", "Verdict", "OUTPUT_FIELDS", "NOTHING", "facts", "winpath"]
+__all__ = ["Detector", "Verdict", "OUTPUT_FIELDS", "NOTHING", "facts"]

@@ -90,8 +90,10 @@ def mentions_regsvr32(record):
     except TypeError:                      # a multivalue (list) field: flatten it
         text = "\n".join(_flat(v) for k, v in record.items() if k in SCAN_KEYS and v)
     text = text.lower()
-    return ("regsvr32" in text or "register server" in text or "scrobj" in text
-            or "scriptleturl" in text)
+    for mark in MARKS:
+        if mark in text:
+            return True
+    return False
 
 
 def _flat(value):

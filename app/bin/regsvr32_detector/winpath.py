@@ -143,10 +143,6 @@ class Target(object):
         self.anomalies = ()         # path-syntax evasions seen, human readable
         self.name = ""              # last component, lower case
 
-    @property
-    def remote(self):
-        return self.location == NETWORK
-
     def __repr__(self):
         return "Target(%r, %s, %s, .%s)" % (self.path, self.kind, self.location, self.ext)
 
