@@ -164,12 +164,30 @@ def test_named_allowlists_are_the_only_ones_read(app_copy):
     (["colour=red"], "the options are mode, min_score, allowlists, include_allowlisted"),
     (["CommandLine"], "takes no field names"),
     (["logging_configuration=/tmp/evil.conf"], "logging_configuration cannot be set from a search"),
+    (["record=t"], "record cannot be set from a search"),
+    (["record=true"], "record cannot be set from a search"),
+    (["record={x}"], "record cannot be set from a search"),
+    (["show_configuration=true"], "show_configuration cannot be set from a search"),
+    (["logging_level=DEBUG"], "logging_level cannot be set from a search"),
+    (["logging_level={0}"], "logging_level cannot be set from a search"),
 ])
 def test_bad_options_stop_the_search_and_say_what_is_allowed(args, says):
     result = chunked.run(args, [[MALICIOUS]])
     errors = result.texts("ERROR")
     assert any(says in e for e in errors), errors
+    assert len(result.messages) == 1, result.messages        # said once, not again by splunklib
     assert result.replies == [] and result.returncode != 0
+    assert "Traceback" not in result.stderr
+
+
+def test_record_option_writes_nothing_outside_the_app(tmp_path):
+    # record=t made splunklib write the dispatch folder and the conversation under SPLUNK_HOME.
+    home = tmp_path / "splunk"
+    home.mkdir()
+    env = dict(os.environ, SPLUNK_HOME=str(home))
+    result = chunked.run(["record=t"], [[MALICIOUS]], env=env)
+    assert result.returncode != 0 and result.replies == []
+    assert list(home.rglob("*")) == []
 
 
 def test_symlink_out_of_the_lookups_folder_is_refused(app_copy, tmp_path):

@@ -176,32 +176,52 @@ class Regsvr32DetectCommand(LeanStreaming, StreamingCommand):
         default=baselines.DEFAULT_DAYS,
         validate=Explained(validators.Integer(1, 3650), "baseline_days must be an integer from 1 to 3650"))
 
-    # splunklib lets any search load logging_configuration=<file>, and logging.config.fileConfig
-    # evaluates parts of that file as Python. Logging is set up from the app's own conf instead.
+    # splunklib's own options that a search must not set. logging_configuration: fileConfig
+    # evaluates parts of the named file as Python. record: writes a gzip of the dispatch folder
+    # and the whole conversation under $SPLUNK_HOME/var/run, never removed, on every indexer.
+    # show_configuration and logging_level: nothing an analyst needs, and both reach splunklib
+    # code paths that format the value as a template. Logging is the admin's, in local/LOG_CONF.
     logging_configuration = Option(
         doc="Not settable from SPL: use local/%s." % LOG_CONF,
         validate=Refused("logging_configuration cannot be set from a search; an admin sets logging "
                          "in the app's local/%s" % LOG_CONF))
+    record = Option(
+        doc="Not settable from SPL.",
+        validate=Refused("record cannot be set from a search: it would write the search's data "
+                         "outside the app"))
+    show_configuration = Option(
+        doc="Not settable from SPL.",
+        validate=Refused("show_configuration cannot be set from a search"))
+    logging_level = Option(
+        doc="Not settable from SPL: use local/%s." % LOG_CONF,
+        validate=Refused("logging_level cannot be set from a search; an admin sets it in the "
+                         "app's local/%s" % LOG_CONF))
 
     OWN_OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted", "baseline", "baseline_days")
+    REFUSED_OPTIONS = ("logging_configuration", "record", "show_configuration", "logging_level")
 
     def _protocol_v2_option_parser(self, arg):
-        # splunklib drops the validator's message ("Illegal value: mode=bogus"); say what is allowed.
+        # splunklib drops the validator's message ("Illegal value: mode=bogus") and formats the
+        # value as a template ({0} crashes it): say what is allowed, once, and stop here.
         result = super(Regsvr32DetectCommand, self)._protocol_v2_option_parser(arg)
-        if len(result) == 2:
-            name, value = result
-            if name in self.OWN_OPTIONS or name == "logging_configuration":
-                try:
-                    self.options[name].validator(value)
-                except ValueError as error:
-                    self._error("regsvr32detect: %s" % error)
-            elif name not in self.options:
-                self._error("regsvr32detect: unknown option %r; the options are %s"
-                            % (name, ", ".join(self.OWN_OPTIONS)))
+        if len(result) != 2:
+            self._refuse("regsvr32detect takes no field names, only the options %s; got %r"
+                         % (", ".join(self.OWN_OPTIONS), arg))
+        name, value = result
+        if name in self.OWN_OPTIONS or name in self.REFUSED_OPTIONS:
+            try:
+                self.options[name].validator(value)
+            except ValueError as error:
+                self._refuse("regsvr32detect: %s" % error)
         else:
-            self._error("regsvr32detect takes no field names, only the options %s; got %r"
-                        % (", ".join(self.OWN_OPTIONS), arg))
+            self._refuse("regsvr32detect: unknown option %r; the options are %s"
+                         % (name, ", ".join(self.OWN_OPTIONS)))
         return result
+
+    def _refuse(self, text):
+        # splunklib answers getinfo with the messages written so far and exits non-zero.
+        self._error(text)
+        sys.exit(1)
 
     # splunklib passes every message through str.format: pass ours as an argument, never as the template.
     def _error(self, text):
@@ -212,8 +232,6 @@ class Regsvr32DetectCommand(LeanStreaming, StreamingCommand):
 
     def prepare(self):
         self._configure_logging()
-        if self.fieldnames:
-            sys.exit(1)  # reported by _protocol_v2_option_parser
         self._baseline = self._load_baseline() if self.baseline else None
         if self.mode == "baseline":
             if self._baseline is None:
