@@ -26,7 +26,7 @@ def severity_for(score):
 
 class Rule(object):
     __slots__ = ("id", "title", "description", "techniques", "risk", "sources", "kinds",
-                 "check", "positives", "negatives", "regsvr32_only", "per_invocation")
+                 "check", "positives", "negatives", "regsvr32_only", "per_invocation", "family")
 
     def __init__(self, id, title, description, techniques, risk, sources, kinds, check,
                  positives, negatives):
@@ -874,3 +874,21 @@ RULES_FOR = dict(((kind, own), tuple(r for r in RULES if kind in r.kinds
                                      and (own or not r.regsvr32_only)))
                  for kind in (PROCESS, NETWORK, IMAGE_LOAD, REMOTE_THREAD, FILE, REGISTRY,
                               DNS, PERSISTENCE) for own in (True, False))
+
+
+# Interim: which family (families.FAMILIES key) each rule belongs to; moves into each rule's
+# declaration with the registry rework.
+_FAMILY_RULES = {
+    "scriptlets_and_remote_payloads": "001 002 003 004 012 013",
+    "suspicious_paths_and_disguised_extensions": "007 008 009 010 011 037 038 039",
+    "implicit_dllregisterserver_and_odd_invocations": "005 006 024 035 036",
+    "parent_lineage": "014 015 016",
+    "children_of_regsvr32": "017 018 033",
+    "renamed_or_relocated_binary": "019 020",
+    "image_loads": "025 026 027 028 029 030",
+    "network": "021 022 023",
+    "registry_persistence_and_scrobj_com_hijack": "031 032 034",
+}
+for _family, _ids in _FAMILY_RULES.items():
+    for _n in _ids.split():
+        RULES_BY_ID["R32-" + _n].family = _family
