@@ -112,3 +112,26 @@ def cim(cmdline, image=REGSVR32, parent=CMD, parent_cmdline=AUTO, cwd=HOME, ofn=
 def reasons_text(verdict):
     """All of a verdict's reasons as one case-folded string, for evidence checks."""
     return "\n".join(verdict.reasons).casefold()
+
+
+# The rules' own example shorthand (regsvr32_detector.registry.example_event): only the fields
+# that matter, the rest filled as every rule example is.
+def proc(cmdline, image=None, parent=None, **fields):
+    """A process creation: regsvr32 from System32 started by cmd.exe unless said otherwise."""
+    return _example(CommandLine=cmdline, Image=image, ParentImage=parent, **fields)
+
+
+def load(loaded, signed="true", status="Valid", signature="Microsoft Windows", **fields):
+    """A Sysmon 7 image load by the System32 regsvr32."""
+    return _example(EventCode="7", ImageLoaded=loaded, Signed=signed, SignatureStatus=status,
+                    Signature=signature, **fields)
+
+
+def reg(key, data, image=None, code="13"):
+    """A Sysmon 12/13/14 registry event by the System32 regsvr32."""
+    return _example(EventCode=code, TargetObject=key, Details=data, Image=image)
+
+
+def _example(**fields):
+    from regsvr32_detector.registry import COMMAND_LINE, example_event
+    return example_event(COMMAND_LINE, {k: v for k, v in fields.items() if v is not None})

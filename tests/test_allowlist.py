@@ -5,7 +5,7 @@ import pytest
 
 from regsvr32_detector import Detector, load_allowlists
 from regsvr32_detector.allowlist import Glob
-from regsvr32_detector.rules import proc
+from events import proc
 
 from allowlists import HEADER, allowlist_row
 

@@ -10,6 +10,8 @@ import pytest
 from events import (CMD, HOME, REGSVR32, REGSVR32_WOW, SYS32, WOW64, cim, reasons_text, sec4688_classic, sec4688_xml, sysmon1, sysmon3, sysmon7,
                     sysmon8, sysmon11, sysmon13, sysmon22)
 
+pytestmark = pytest.mark.pure
+
 ART = "C:\\AtomicRedTeam\\atomics\\"
 TEMP = HOME + "AppData\\Local\\Temp\\"
 ROAMING = HOME + "AppData\\Roaming\\"

@@ -13,6 +13,8 @@ from events import (CMD, HOME, REGSVR32, REGSVR32_WOW, SYS32, WOW64, DEFAULT_ALL
                     sec4688_classic, sec4688_xml, sysmon1, sysmon3, sysmon7, sysmon13, sysmon22)
 from regsvr32_detector import load_allowlists
 
+pytestmark = pytest.mark.pure
+
 SYSTEM = "NT AUTHORITY\\SYSTEM"
 PF = "C:\\Program Files\\"
 PF86 = "C:\\Program Files (x86)\\"

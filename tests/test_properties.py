@@ -5,7 +5,6 @@ Runs a fixed, derandomized set of examples (well under a minute). For a longer s
 """
 import copy
 import os
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from events import DEFAULT_ALLOWLIST, REGSVR32, sysmon1
 from regsvr32_detector import Detector, load_allowlists
+from support.hostile import N, PATTERNS, hostile
 
 settings.register_profile("regsvr32-ci", max_examples=300, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -116,42 +116,23 @@ def test_severity_is_a_monotone_function_of_score(detector):
     assert len({s for s, _ in pairs}) == len(pairs), "one score, two severities"
 
 
-# --- work bound: 32 KB hostile command lines ---------------------------------------------------------
-N = 32 * 1024
-PATTERNS = {
-    "quote_backslash": '"\\', "slash_i_colon": "/i:", "dashes": "-", "long_path_prefix": "\\\\?\\",
-    "quotes": '"', "backslashes": "\\", "slashes": "/", "colons": ":", "spaces": " ", "tabs": "\t",
-    "quoted_i": '/i:"', "dash_i_url": "-i:http://", "unc": "\\\\", "dotdot": "..\\", "appdata": "%APPDATA%\\",
-    "dll_words": "x.dll ", "url_scheme": "http://", "ipv6_bracket": "[::", "hex_ip": "0x", "webdav": "@SSL\\",
-    "en_dash_switch": "\u2013s ", "mixed": ' "/-:\\\t', "sct_scrobj": "/i:a.sct scrobj.dll ",
-    "modifier_letters": "\u02b0\u1d2c", "at_port": "\\\\h@80\\", "drive": "C:", "ads": "x.txt:",
-}
-
-
-def _best_time(detector, record):
-    """Best of 7: the bound is on work, and a busy 2-core machine must not make it flaky."""
-    best = float("inf")
-    for _ in range(7):
-        t0 = time.perf_counter()
-        detector.evaluate(record)
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def _hostile(pattern):
-    return ("regsvr32.exe " + pattern * N)[:N]
+# --- 32 KB hostile command lines: evaluated, bounded output (timed in tests/bench_hostile.py) ---------
+def _bounded(verdict):
+    _check_shape(verdict)
+    assert verdict.error == ""
+    assert all(len(r) < 2048 for r in verdict.reasons) and len(verdict.signature) <= 400
 
 
 @pytest.mark.parametrize("pattern", list(PATTERNS.values()), ids=list(PATTERNS))
-def test_32kb_regsvr32_cmdline_under_5ms(detector, pattern):
-    cmd = _hostile(pattern)
+def test_32kb_regsvr32_cmdline_is_evaluated_with_bounded_reasons(detector, pattern):
+    cmd = hostile(pattern)
     assert len(cmd) == N
-    assert _best_time(detector, sysmon1(cmd)) < 0.005
+    _bounded(detector.evaluate(sysmon1(cmd)))
 
 
 @pytest.mark.parametrize("pattern", ["/i:", '"\\', "regsvr32 /s ", "\\\\?\\", " "], ids=str)
-def test_32kb_other_fields_under_5ms(detector, pattern):
-    big = _hostile(pattern)
+def test_32kb_other_fields_are_evaluated_with_bounded_reasons(detector, pattern):
+    big = hostile(pattern)
     rec = sysmon1(big, image="C:\\Windows\\System32\\schtasks.exe", parent=big[:N], parent_cmdline=big,
                   cwd=("C:\\" + pattern * N)[:N])
-    assert _best_time(detector, rec) < 0.005
+    _bounded(detector.evaluate(rec))

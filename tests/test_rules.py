@@ -6,6 +6,8 @@ import pytest
 from regsvr32_detector import Detector, RULES, severity_for
 from regsvr32_detector.fields import KIND_BY_CODE
 
+pytestmark = pytest.mark.pure
+
 DETECTOR = Detector()
 POSITIVES = [pytest.param(r, ex, id="%s+%d" % (r.id, i)) for r in RULES for i, ex in enumerate(r.positives)]
 NEGATIVES = [pytest.param(r, ex, id="%s-%d" % (r.id, i)) for r in RULES for i, ex in enumerate(r.negatives)]

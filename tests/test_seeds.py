@@ -1,7 +1,9 @@
 """One test per seed analytic, named after it: each is reproduced, with its known flaw fixed."""
 import pytest
 
-from regsvr32_detector.rules import load, proc, reg
+from events import load, proc, reg
+
+pytestmark = pytest.mark.pure
 
 SYS32 = "C:\\Windows\\System32\\regsvr32.exe"
 WOW = "C:\\Windows\\SysWOW64\\regsvr32.exe"

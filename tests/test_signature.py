@@ -1,12 +1,13 @@
 """regsvr32_signature: the same for what differs only by user, host, version or temp name; different
 for a real difference (switches, target kind, location, module, server)."""
-import time
 
 import pytest
 
 from events import HOME, REGSVR32, cim, sec4688_xml, sysmon1, sysmon3, sysmon7, sysmon13
 from regsvr32_detector import Detector
 from regsvr32_detector.signature import MAX_CHARS, fold_path
+
+pytestmark = pytest.mark.pure
 
 DETECTOR = Detector()
 
@@ -149,8 +150,6 @@ def test_fold_path(path, folded):
 def test_hostile_lines_stay_bounded_and_distinct():
     long_a = "regsvr32 /s C:\\x\\" + "z" * 5000 + "1.dll"
     long_b = "regsvr32 /s C:\\x\\" + "z" * 5000 + "2.dll"
-    start = time.perf_counter()
     a, b = sig(sysmon1(long_a)), sig(sysmon1(long_b))
     digits = sig(sysmon1("regsvr32 /s C:\\x\\" + "1" * 30000 + ".dll"))
-    assert time.perf_counter() - start < 0.5
     assert len(a) <= MAX_CHARS and len(digits) <= MAX_CHARS and a != b

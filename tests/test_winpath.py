@@ -5,6 +5,8 @@ import pytest
 
 from regsvr32_detector import winpath as w
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize("raw, cwd, kind, location, where", [
     ("C:\\Windows\\System32\\x.dll", "", "path", w.WINDOWS, "Windows"),

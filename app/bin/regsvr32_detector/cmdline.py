@@ -112,10 +112,11 @@ def _is_program(token, image_name):
 class Invocation(object):
     """What a regsvr32 command line asks for."""
 
-    __slots__ = ("program", "args", "flags", "install_arg", "install", "modules",
+    __slots__ = ("line", "program", "args", "flags", "install_arg", "install", "modules",
                  "unknown_switches", "anomalies", "entry_points", "first")
 
-    def __init__(self):
+    def __init__(self, line=""):
+        self.line = line            # the command line as logged
         self.program = ""           # argv[0] when the log kept it
         self.args = ()              # the arguments after the program
         self.flags = frozenset()    # switch letters seen: s u n i e c
@@ -149,7 +150,7 @@ def looks_like_path(arg):
 
 def parse(line, image_name="", cwd=""):
     """Parse a regsvr32 command line. ``image_name`` is the lower-case program file name."""
-    inv = Invocation()
+    inv = Invocation(line)
     program, rest = _program_token(line)
     if _is_program(program, image_name):
         inv.program = program
@@ -207,24 +208,6 @@ def _index(inv):
                     ("module name", m.name)):
             first.setdefault(key, m)
     return first
-
-
-_CACHE = {}
-CACHE_ENTRIES = 4096            # the same installer lines recur across hosts and days
-CACHE_LINE_LIMIT = 2048         # long lines are rare and not worth the memory
-
-
-def parse_cached(line, image_name="", cwd=""):
-    """parse(), remembering recent answers (Invocations are never changed after parsing)."""
-    if len(line) > CACHE_LINE_LIMIT:
-        return parse(line, image_name, cwd)
-    key = (line, image_name, cwd)
-    inv = _CACHE.get(key)
-    if inv is None:
-        if len(_CACHE) >= CACHE_ENTRIES:
-            _CACHE.clear()
-        inv = _CACHE[key] = parse(line, image_name, cwd)
-    return inv
 
 
 def _read_switches(arg, inv, flags, unknown, anomalies):

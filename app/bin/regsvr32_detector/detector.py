@@ -1,7 +1,7 @@
 """Evaluate one event: findings from the rules, allowlist suppression, score and verdict."""
 import datetime
 
-from . import fields, signature
+from . import cmdline, fields, signature, winpath
 from .allowlist import Allowlist
 from .rules import RULES_FOR, severity_for
 
@@ -39,18 +39,49 @@ class Verdict(object):
 
 
 NOTHING = Verdict()
-# Checks that read the event, by (kind, is regsvr32); checks that read only the parsed command
-# line run once per Invocation (the parse cache shares one Invocation per distinct line).
-EVENT_CHECKS = dict((key, tuple((r, r.check) for r in rules if not r.per_invocation))
-                    for key, rules in RULES_FOR.items())
-INVOCATION_CHECKS = tuple((r, r.check) for r in RULES_FOR[fields.PROCESS, True] if r.per_invocation)
-REMEMBERED = 4096          # Invocations whose findings are remembered
+# (event kind, regsvr32 is the actor, regsvr32 is the parent) -> the rules that read the event;
+# the rules that read the parsed command line run once per distinct command line (see _memo).
+EVENT_RULES = dict((key, tuple(r for r in rules if not r.scope.invocation))
+                   for key, rules in RULES_FOR.items())
+COMMAND_LINE_RULES = tuple(r for r in RULES_FOR[fields.PROCESS, True, False] if r.scope.invocation)
+
+
+class Memo(object):
+    """Answers worked out once and looked up after: the detector's only memory of past events.
+
+    At most ENTRIES answers (all forgotten when full: cheap, and the working set of a stream is
+    small), and none for keys longer than KEY_CHARS, so distinct huge values never pin memory.
+    """
+
+    ENTRIES = 8192
+    KEY_CHARS = 4096
+
+    def __init__(self):
+        self._answers = {}
+
+    def get(self, key, size, make, *args):
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = make(*args)
+            if size <= self.KEY_CHARS:
+                if len(self._answers) >= self.ENTRIES:
+                    self._answers.clear()
+                self._answers[key] = answer
+        return answer
+
+    def __len__(self):
+        return len(self._answers)
+
+
+MAX_REASON = 500          # characters of evidence a reason shows; attackers write the evidence
 
 
 class Finding(object):
     __slots__ = ("rule", "reason", "allowed_by")
 
     def __init__(self, rule, reason, allowed_by=None):
+        if len(reason) > MAX_REASON:
+            reason = reason[:MAX_REASON - 3] + "..."
         self.rule, self.reason, self.allowed_by = rule, reason, allowed_by
 
 
@@ -111,10 +142,14 @@ def _rule_id(finding):
     return finding.rule.id
 
 
-def facts(ev):
-    """Every allowlist fact of an event (for display and tests)."""
-    f = Facts(ev)
-    return dict((c, f.get(c)) for c in FACTS if f.get(c))
+def _read_command_line(line, image_name, cwd):
+    inv = cmdline.parse(line, image_name, cwd)
+    found = []
+    for rule in COMMAND_LINE_RULES:
+        reason = rule.check(inv)
+        if reason:
+            found.append((rule, reason))
+    return inv, tuple(found)
 
 
 class Detector(object):
@@ -123,7 +158,7 @@ class Detector(object):
     def __init__(self, allowlist=None, today=None):
         self.allowlist = allowlist if allowlist is not None else Allowlist()
         self.today = today or datetime.date.today()
-        self._by_invocation = {}     # Invocation -> ((rule, reason), ...) of INVOCATION_CHECKS
+        self.memo = Memo()
 
     def evaluate(self, record):
         try:
@@ -136,27 +171,36 @@ class Detector(object):
                 e.__class__.__name__, str(e)[:200]))
 
     def findings(self, ev):
-        """The rules' findings, in registry order."""
+        """The rules' findings, in registry order (each rule only on events of its scope)."""
         out = []
-        for rule, check in EVENT_CHECKS[ev.kind, ev.is_regsvr32]:
-            reason = check(ev)
+        for rule in EVENT_RULES[ev.kind, ev.is_regsvr32, ev.parent_is_regsvr32]:
+            reason = rule.check(ev)
             if reason:
                 out.append(Finding(rule, reason))
         if ev.kind == fields.PROCESS and ev.is_regsvr32:
-            inv = ev.invocation
-            found = self._by_invocation.get(inv)
-            if found is None:
-                if len(self._by_invocation) >= REMEMBERED:
-                    self._by_invocation.clear()
-                found = self._by_invocation[inv] = tuple(
-                    (rule, reason) for rule, reason in ((r, c(ev)) for r, c in INVOCATION_CHECKS)
-                    if reason)
+            found = self._command_line(ev)
             if found:
                 out.extend(Finding(rule, reason) for rule, reason in found)
                 out.sort(key=_rule_id)
         return out
 
+    def _command_line(self, ev):
+        """Parse the command line and run the command-line rules, once per distinct line: the
+        answer depends on the line, the program's name and the working directory only."""
+        line, name, cwd = ev.command_line, ev.image_name, ev.cwd
+        inv, found = self.memo.get(("cmd", line, name, cwd), len(line) + len(cwd),
+                                   _read_command_line, line, name, cwd)
+        ev.invocation = inv
+        return found
+
+    def _facts(self, ev):
+        """Facts several rules read, worked out once per event (paths once per distinct path)."""
+        if ev.image_loaded:
+            ev.loaded = self.memo.get(("path", ev.image_loaded), len(ev.image_loaded),
+                                      winpath.classify, ev.image_loaded)
+
     def _judge(self, ev):
+        self._facts(ev)
         found = self.findings(ev)
         sig = signature.of(ev)
         if not found:
@@ -176,4 +220,4 @@ class Detector(object):
                        signature=sig)
 
 
-__all__ = ["Detector", "Verdict", "OUTPUT_FIELDS", "NOTHING", "facts"]
+__all__ = ["Detector", "Verdict", "OUTPUT_FIELDS", "NOTHING"]

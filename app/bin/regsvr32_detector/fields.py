@@ -118,12 +118,18 @@ def _first(value):
 
 
 class Event(object):
-    """A normalized event. Attributes are ``""`` when the source did not carry them."""
+    """A normalized event. Attributes are ``""`` when the source did not carry them.
+
+    ``is_regsvr32`` is the one answer to "is regsvr32 the actor": the process an event is about
+    (the new process of a process creation, the loading, connecting, writing or injecting process
+    otherwise) is regsvr32 by name, by OriginalFileName or by file description.
+    """
 
     def __init__(self, values, kind):
         self.__dict__.update(values)       # the others read "" from the class defaults below
         self.kind = kind
-        self.image_name = (winpath.basename(self.image) or self.process_name).lower()
+        self.image_name = (winpath.basename(self.image or self.source_image)
+                           or self.process_name).lower()
         self.parent_name = (winpath.basename(self.parent_image) or self.parent_process_name).lower()
         self.is_regsvr32 = (self.image_name == REGSVR32
                             or self.original_file_name.lower() == REGSVR32
@@ -131,10 +137,14 @@ class Event(object):
         self.parent_is_regsvr32 = self.parent_name == REGSVR32
 
     def __getattr__(self, name):
-        # only reached while an attribute is unset: the parsed command line, made on first use
+        # only reached while a fact is unset: worked out on first use (the detector sets them
+        # from its memo before the rules run; this is the path for direct use of an Event)
         if name == "invocation":
-            self.invocation = cmdline.parse_cached(self.command_line, self.image_name, self.cwd)
+            self.invocation = cmdline.parse(self.command_line, self.image_name, self.cwd)
             return self.invocation
+        if name == "loaded":
+            self.loaded = winpath.classify(self.image_loaded)
+            return self.loaded
         raise AttributeError(name)
 
     def __repr__(self):

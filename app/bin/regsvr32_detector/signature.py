@@ -45,12 +45,17 @@ def _temp_name(m):
     return m.group(1) + "<tmp>"
 
 
-@functools.lru_cache(maxsize=4096)   # the same modules and lines recur all day; pure function
 def fold_path(path):
     """A local path, share or URL with what varies between users, hosts and versions folded.
     The host of a URL or share is kept: another server is a real difference."""
-    text = " ".join(path[:MAX_INPUT].lower().replace("/", "\\").split()) if "://" not in path \
-        else path[:MAX_INPUT].lower()
+    return _fold_path(path[:MAX_INPUT])
+
+
+# Pure functions of at most MAX_INPUT characters: remembered, since the same modules and lines
+# recur all day, and bounded in memory by that length.
+@functools.lru_cache(maxsize=4096)
+def _fold_path(path):
+    text = " ".join(path.lower().replace("/", "\\").split()) if "://" not in path else path.lower()
     m = _URL_HOST.match(text)
     head, text = (m.group(1), m.group(2)) if m else ("", text)
     text = _GUID.sub("<guid>", text)
@@ -63,22 +68,29 @@ def fold_path(path):
     return head + text
 
 
-@functools.lru_cache(maxsize=4096)
 def fold_text(text):
     """A command line: paths folded as above, and every other number (process ids, sizes) too."""
-    return _NUMBER.sub("<n>", fold_path(text))
+    return _fold_text(text[:MAX_INPUT])
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_text(text):
+    return _NUMBER.sub("<n>", _fold_path(text))
+
+
+def _image(path):
+    """A Windows program by name (System32 and SysWOW64 are the same program); others by path."""
+    return _image_of(path[:MAX_INPUT])
 
 
 @functools.lru_cache(maxsize=1024)
-def _image(path):
-    """A Windows program by name (System32 and SysWOW64 are the same program); others by path."""
+def _image_of(path):
     if not path:
         return "?"
     name = winpath.basename(path).lower()
     if "\\" not in path and "/" not in path:
         return name
-    location, _ = winpath.location_of(path)
-    return name if location == winpath.WINDOWS else fold_path(path)
+    return name if winpath.classify(path).location == winpath.WINDOWS else fold_path(path)
 
 
 def _target(t, inv):
@@ -86,7 +98,6 @@ def _target(t, inv):
     return "%s=%s,%s,%s" % (role, t.kind, t.location, fold_path(t.lower if t.kind != "url" else t.raw))
 
 
-@functools.lru_cache(maxsize=4096)
 def _invocation(image, inv):
     parts = [_image(image), "/" + "".join(sorted(inv.flags))]
     if inv.install_arg is not None and inv.install is None:
@@ -97,7 +108,6 @@ def _invocation(image, inv):
 
 def _process(ev):
     if ev.is_regsvr32:
-        # Invocations are shared by the parse cache and never changed: a fine cache key
         return _invocation(ev.image or ev.process_name, ev.invocation)
     if ev.parent_is_regsvr32:
         _, args = cmdline._program_token(ev.command_line[:MAX_INPUT])
@@ -114,32 +124,26 @@ def _destination(ev):
     return "public address" if winpath.is_public(ip) else "non-public address"
 
 
-# event kind -> (whose event it must be, signature of the event); regsvr32's own events only,
-# plus process creations whose parent is regsvr32 (decided in _process).
+# event kind -> signature of the event. Process creations: regsvr32's own, and those whose
+# parent is regsvr32 (decided in _process); other kinds: regsvr32 must be the actor.
 SIGNERS = {
-    fields.PROCESS: (lambda ev: True, _process),
-    fields.IMAGE_LOAD: (lambda ev: ev.image_name == fields.REGSVR32,
-                        lambda ev: "load " + fold_path(ev.image_loaded)),
-    fields.NETWORK: (lambda ev: ev.image_name == fields.REGSVR32,
-                     lambda ev: "connect %s:%s" % (_destination(ev), ev.dest_port or "?")),
-    fields.DNS: (lambda ev: ev.image_name == fields.REGSVR32,
-                 lambda ev: "dns " + ev.query_name.lower()),
-    fields.FILE: (lambda ev: ev.image_name == fields.REGSVR32,
-                  lambda ev: "file " + fold_path(ev.target_filename)),
+    fields.PROCESS: _process,
+    fields.IMAGE_LOAD: lambda ev: "load " + fold_path(ev.image_loaded),
+    fields.NETWORK: lambda ev: "connect %s:%s" % (_destination(ev), ev.dest_port or "?"),
+    fields.DNS: lambda ev: "dns " + ev.query_name.lower(),
+    fields.FILE: lambda ev: "file " + fold_path(ev.target_filename),
     # registry keys: a CLSID is the point of a COM hijack, so GUIDs stay; only users fold
-    fields.REGISTRY: (lambda ev: ev.image_name == fields.REGSVR32,
-                      lambda ev: "registry " + _SID.sub("<sid>", ev.registry_path[:MAX_INPUT].lower())),
-    fields.REMOTE_THREAD: (lambda ev: winpath.basename(ev.source_image).lower() == fields.REGSVR32,
-                           lambda ev: "thread " + _image(ev.target_image)),
+    fields.REGISTRY: lambda ev: "registry " + _SID.sub("<sid>", ev.registry_path[:MAX_INPUT].lower()),
+    fields.REMOTE_THREAD: lambda ev: "thread " + _image(ev.target_image),
 }
 
 
 def of(ev):
     """The signature of a normalized Event, or "" when the event is not regsvr32 activity."""
     signer = SIGNERS.get(ev.kind)
-    if signer is None or not signer[0](ev):
+    if signer is None or (ev.kind != fields.PROCESS and not ev.is_regsvr32):
         return ""
-    sig = signer[1](ev)
+    sig = signer(ev)
     if len(sig) > MAX_CHARS:
         digest = hashlib.sha1(sig.encode("utf-8", "replace")).hexdigest()[:16]
         sig = sig[:MAX_CHARS - 18] + " #" + digest

