@@ -1,4 +1,5 @@
-"""Known benign cases: every one must score 0 with the shipped default allowlist loaded.
+"""Known benign cases: none may score above informational with the shipped default allowlist
+loaded (informational findings, such as a third-party module being registered, are context).
 
 The regsvr32 command lines are the false positives vendors cite (research notes
 atomic_cases.md section 4, detections.md section 2), with the parent, directory and user
@@ -127,10 +128,10 @@ def test_case_ids_are_unique():
 
 
 @pytest.mark.parametrize("record", [c[1] for c in CASES], ids=[c[0] for c in CASES])
-def test_benign_scores_zero(detector, record):
+def test_benign_scores_informational_at_most(detector, record):
     v = detector.evaluate(record)
     assert v.error == ""
-    assert (v.score, v.severity, v.rules) == (0, "none", ()), v.reasons
+    assert v.score < 20 and v.severity in ("none", "informational"), v.reasons
 
 
 # --- the shipped default allowlist itself ---------------------------------------------------------

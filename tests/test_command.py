@@ -234,7 +234,7 @@ POISON = "# test only: the detector fails on rows marked poison, to reach its er
 @pytest.mark.parametrize(("args", "expected"), [
     ([], ["sysmon1-squiblydoo", "poison", "sysmon1-notepad"]),
     (["mode=filter"], ["sysmon1-squiblydoo", "poison"]),  # an unevaluated row is never dropped silently
-    (["mode=filter", "min_score=100"], ["poison"]),
+    (["mode=filter", "min_score=100"], ["sysmon1-squiblydoo", "poison"]),  # the Squiblydoo scores 100
 ])
 def test_a_row_the_detector_cannot_evaluate_flows_through_with_an_error(app_copy, args, expected):
     with open(str(app_copy / "bin" / "regsvr32_detector" / "fields.py"), "a") as f:

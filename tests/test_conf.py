@@ -94,9 +94,11 @@ def test_events_macro_lets_through_every_event_the_detector_reads():
     for group in re.findall(r"EventCode IN \(([\d, ]+)\)|EventCode=(\d+)", definition):
         codes.update(c.strip() for c in ",".join(group).split(",") if c.strip())
     assert codes == set(fields.KIND_BY_CODE)
-    terms = re.search(r"\)\) \(([^()]*)\)$", definition).group(1).lower()
+    terms = definition[definition.rindex(")) (") + 4:].lower()
     for mark in fields.MARKS:
-        assert (mark if " " not in mark else '"%s"' % mark) in terms
+        assert (mark if mark.isalnum() else '"%s"' % mark) in terms
+    for hint in fields.ENCODED_HINTS[:1]:
+        assert "(%s (encodedcommand or enc or ec))" % hint in terms   # decoded by the detector
 
 
 @pytest.mark.parametrize(("stanza", "export"), [

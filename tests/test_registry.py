@@ -77,7 +77,7 @@ def test_each_rule_names_a_family_and_every_family_has_rules():
 
 def test_a_declaration_with_an_unknown_family_is_refused():
     with pytest.raises(ValueError):
-        registry.rule("R32-999", "x", registry.COMMAND_LINE, 10, "no_such_family", ("T1218.010",),
+        registry.rule("R32-999", "x", registry.COMMAND_LINE, 10, "no_such_family", "location", ("T1218.010",),
                       ("L01",), "x.", ("regsvr32 x.dll",), ("regsvr32 y.dll",))
 
 

@@ -17,7 +17,9 @@ NEGATIVES = [pytest.param(r, ex, id="%s-%d" % (r.id, i)) for r in RULES for i, e
 def test_positive_example_fires_its_rule(rule, record):
     verdict = DETECTOR.evaluate(record)
     assert rule.id in verdict.rules, verdict.reasons
-    assert verdict.score >= rule.risk
+    # the rule's risk counts in full, or the reasons say which context lowered it
+    lowered = [r for r in verdict.reasons if r.startswith("lowered:") and rule.id + " " in r]
+    assert verdict.score >= rule.risk or lowered, verdict.reasons
     reason = [r for r in verdict.reasons if r.startswith(rule.id + ": ")]
     assert reason and len(reason[0]) > len(rule.id) + 10
 

@@ -5,6 +5,8 @@ Unicode dash as the switch prefix, quotes anywhere (also around a whole ``"/i:..
 switches in any order or run together, command lines logged without the program name.
 Work is linear in the length of the line: attackers write it.
 """
+import base64
+import binascii
 import re
 
 from . import winpath
@@ -221,6 +223,9 @@ def _read_switches(arg, inv, flags, unknown, anomalies):
         if letter == "i":
             if body[1:2] == ":":
                 inv.install_arg = body[2:]
+            elif len(body) > 2 and (body[1] in "\\/\"" or body[2] == ":"):
+                inv.install_arg = body[1:]          # /i"C:\x.sct": the colon left out
+                anomalies.append("/i without a colon: " + arg[:40])
             flags.add("i")
             return
         if letter not in KNOWN_SWITCHES:
@@ -235,3 +240,25 @@ def _read_switches(arg, inv, flags, unknown, anomalies):
         if body is arg[1:] or len(anomalies) < 8:
             anomalies.append("switches run together: " + arg[:40])
         body = tail[1:]
+
+
+# PowerShell takes any prefix of -EncodedCommand (-e, -ec, -en, -enc, ...): base64 of UTF-16LE.
+_ENCODED = re.compile(r"(?:^|[\s\"'])[-/\u2013\u2014\u2015](?:ec|e(?:n[a-z]*)?)[ \t]+[\"']?([a-z0-9+/]{8,}={0,2})",
+                      re.I)
+MAX_ENCODED = 8             # encoded arguments decoded per text
+
+
+def encoded_commands(text):
+    """The decoded text of every PowerShell -EncodedCommand argument in ``text`` (attackers hide
+    regsvr32 there, in scheduled tasks, services and launchers)."""
+    out = []
+    for m in _ENCODED.finditer(text):
+        blob = m.group(1)
+        try:
+            raw = base64.b64decode(blob + "=" * (-len(blob) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        out.append(raw.decode("utf-16-le", "replace"))
+        if len(out) >= MAX_ENCODED:
+            break
+    return out

@@ -2,6 +2,7 @@
 import datetime
 
 from . import cmdline, fields, signature, winpath
+from . import score as score_model
 from .allowlist import Allowlist
 from .rules import RULES_FOR, severity_for
 
@@ -173,15 +174,13 @@ class Detector(object):
     def findings(self, ev):
         """The rules' findings, in registry order (each rule only on events of its scope)."""
         out = []
+        if ev.kind == fields.PROCESS and ev.is_regsvr32:
+            out.extend(Finding(rule, reason) for rule, reason in self._command_line(ev))
         for rule in EVENT_RULES[ev.kind, ev.is_regsvr32, ev.parent_is_regsvr32]:
             reason = rule.check(ev)
             if reason:
                 out.append(Finding(rule, reason))
-        if ev.kind == fields.PROCESS and ev.is_regsvr32:
-            found = self._command_line(ev)
-            if found:
-                out.extend(Finding(rule, reason) for rule, reason in found)
-                out.sort(key=_rule_id)
+        out.sort(key=_rule_id)
         return out
 
     def _command_line(self, ev):
@@ -210,14 +209,14 @@ class Detector(object):
             for finding in found:
                 finding.allowed_by = allowed.get(finding.rule.id)
         active = [x for x in found if x.allowed_by is None]
-        score = max([x.rule.risk for x in active] or [0])
+        score, notes = score_model.explain(ev, [(x.rule, x.reason) for x in active])
         mitre = sorted(set(t for x in active for t in x.rule.techniques))
         allowlisted = ["%s allowlisted: %s (%s)" % (x.rule.id, x.allowed_by.reason,
                                                     x.allowed_by.where)
                        for x in found if x.allowed_by is not None]
         return Verdict(score, [x.rule.id for x in active],
-                       ["%s: %s" % (x.rule.id, x.reason) for x in active], mitre, allowlisted,
-                       signature=sig)
+                       ["%s: %s" % (x.rule.id, x.reason) for x in active] + notes, mitre,
+                       allowlisted, signature=sig)
 
 
 __all__ = ["Detector", "Verdict", "OUTPUT_FIELDS", "NOTHING"]

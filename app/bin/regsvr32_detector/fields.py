@@ -63,9 +63,12 @@ _SCANNED = ("image", "process_name", "command_line", "parent_image", "parent_pro
             "target_filename", "registry_path", "registry_data", "task_content", "service_path")
 SCAN_KEYS = frozenset(src for name, sources in ALIASES if name in _SCANNED for src in sources)
 # Lower-case marks of regsvr32 activity: its name, its file description (a renamed copy
-# without OriginalFileName still says "Microsoft(C) Register Server"), the scriptlet runtime
-# and the COM value that points a class at a scriptlet.
-MARKS = ("regsvr32", "register server", "scrobj", "scriptleturl")
+# without OriginalFileName still says "Microsoft(C) Register Server"), the scriptlet runtime,
+# the COM value that points a class at a scriptlet, and a scriptlet fetched with /i:http(s)
+# (a renamed copy in a log without OriginalFileName, such as 4688).
+MARKS = ("regsvr32", "register server", "scrobj", "scriptleturl", "i:http")
+# Attackers also hide regsvr32 in an encoded PowerShell command: such rows are decoded to look.
+ENCODED_HINTS = ("powershell", "pwsh")
 
 KIND_BY_CODE = {
     "1": PROCESS, "4688": PROCESS, "3": NETWORK, "7": IMAGE_LOAD, "8": REMOTE_THREAD,
@@ -89,10 +92,12 @@ def mentions_regsvr32(record):
         text = "\n".join([v for k, v in record.items() if k in SCAN_KEYS and v])
     except TypeError:                      # a multivalue (list) field: flatten it
         text = "\n".join(_flat(v) for k, v in record.items() if k in SCAN_KEYS and v)
-    text = text.lower()
+    low = text.lower()
     for mark in MARKS:
-        if mark in text:
+        if mark in low:
             return True
+    if "-e" in low and any(hint in low for hint in ENCODED_HINTS):
+        return any("regsvr32" in d.lower() for d in cmdline.encoded_commands(text))   # base64: as written
     return False
 
 
@@ -133,8 +138,21 @@ class Event(object):
         self.parent_name = (winpath.basename(self.parent_image) or self.parent_process_name).lower()
         self.is_regsvr32 = (self.image_name == REGSVR32
                             or self.original_file_name.lower() == REGSVR32
-                            or self.description.lower() == REGSVR32_DESCRIPTION)
+                            or self.description.lower() == REGSVR32_DESCRIPTION
+                            or (kind == PROCESS and self._runs_like_regsvr32()))
         self.parent_is_regsvr32 = self.parent_name == REGSVR32
+
+    def _runs_like_regsvr32(self):
+        """A renamed copy where the log has no OriginalFileName (Security 4688): a command line
+        only regsvr32 takes, a scriptlet through scrobj.dll or a remote /i: scriptlet."""
+        line = self.command_line
+        if not line or ("i:" not in line and "I:" not in line):
+            return False
+        inv = self.invocation
+        if inv.install_arg is None:
+            return False
+        remote = inv.install is not None and inv.install.kind in ("url", "unc", "webdav")
+        return remote or ("module name", "scrobj.dll") in inv.first
 
     def __getattr__(self, name):
         # only reached while a fact is unset: worked out on first use (the detector sets them

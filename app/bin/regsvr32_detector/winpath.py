@@ -119,14 +119,15 @@ _PROFILE_FOLDERS = {
     ("pictures",): "Pictures", ("music",): "Music", ("videos",): "Videos",
     ("favorites",): "Favorites", ("contacts",): "Contacts", ("onedrive",): "OneDrive",
     ("local settings", "temp"): "Local Settings\\Temp",
+    ("appdata",): "AppData",
 }
 
 
 class Target(object):
     """One argument of regsvr32 that names a module or a scriptlet: a path, share or URL."""
 
-    __slots__ = ("raw", "kind", "path", "lower", "location", "where", "ext", "ext_class",
-                 "host", "ip", "ip_encoding", "anomalies", "name")
+    __slots__ = ("raw", "kind", "path", "lower", "location", "where", "depth", "ext", "ext_class",
+                 "host", "ip", "ip_encoding", "anomalies", "name", "comps")
 
     def __init__(self, raw):
         self.raw = raw
@@ -135,6 +136,8 @@ class Target(object):
         self.lower = raw.lower()
         self.location = UNKNOWN
         self.where = ""             # human detail of the location, e.g. "AppData\\Roaming"
+        self.depth = 0              # folders between that location and the file (0: right in it)
+        self.comps = ()             # resolved lower-case components of a local path, drive first
         self.ext = ""
         self.ext_class = NO_EXT
         self.host = ""              # URL, UNC or WebDAV host
@@ -186,8 +189,12 @@ def classify(raw, cwd=""):
         t.ext_class = ext_class(t.ext)
         return t
     anomalies = []
+    if "\\/" in text:                  # "%~dp0/x.dll": a script's join, not an evasion
+        text = text.replace("\\/", "\\")
     if "/" in text:
-        anomalies.append("forward slashes")
+        # in a relative path (build/x64/a.dll) slashes are a developer's habit, not an evasion
+        if text[1:2] == ":" or text.startswith("//") or text.startswith("\\\\"):
+            anomalies.append("forward slashes")
         text = text.replace("/", "\\")
     low = text.lower()
     if low.startswith("\\\\?\\") or low.startswith("\\\\.\\") or low.startswith("\\??\\"):
@@ -231,7 +238,8 @@ def classify(raw, cwd=""):
             t.lower = "\\".join(comps)
             t.path = t.lower if t.kind == "relative" else _keep_case(text, t.lower)
             t.name = comps[-1] if len(comps) > 1 else ""
-            t.location, t.where, short = _local_location(comps)
+            t.comps = tuple(comps)
+            t.location, t.where, short, t.depth = _local_location(comps)
             if short:
                 anomalies.append("8.3 short name " + short.upper())
     name = t.name
@@ -270,7 +278,8 @@ def _resolve(comps):
 
 
 def _local_location(comps):
-    """(location class, detail, short name used or "") of a resolved local path's components."""
+    """(location class, detail, short name used or "", depth below that folder) of a resolved
+    local path's components."""
     drive = comps[0]
     top = comps[1] if len(comps) > 2 else ""
     short = ""
@@ -285,36 +294,45 @@ def _local_location(comps):
         for sub in _WINDOWS_SUB_BY_FIRST.get(rest[0] if rest else "", ()):
             if rest[:len(sub)] == sub:
                 label = "Windows\\" + "\\".join(sub)
-                return (USER_WRITABLE if sub in _WINDOWS_WRITABLE else SUSPICIOUS), label, short
-        return _trusted_unless_short(WINDOWS, "Windows", short)
+                loc = USER_WRITABLE if sub in _WINDOWS_WRITABLE else SUSPICIOUS
+                return loc, label, short, len(rest) - len(sub)
+        return _trusted_unless_short(WINDOWS, "Windows", short) + (len(rest),)
     if top in ("program files", "program files (x86)"):
-        return _trusted_unless_short(PROGRAM_FILES, top.title(), short)
+        return _trusted_unless_short(PROGRAM_FILES, top.title(), short) + (len(comps) - 3,)
     if top in ("users", "documents and settings"):
         user = comps[2] if len(comps) > 3 else ""
         if user in ("public", "all users"):
-            return USER_WRITABLE, "Users\\Public", short
+            return USER_WRITABLE, "Users\\Public", short, len(comps) - 4
         rest = tuple(comps[3:-1])
         for n in (3, 2, 1):
-            label = _PROFILE_FOLDERS.get(rest[:n])
+            label = _PROFILE_FOLDERS.get(rest[:n]) if len(rest) >= n else None
             if label:
-                return USER_WRITABLE, label, short
-        return USER_WRITABLE, "user profile", short
+                return USER_WRITABLE, label, short, len(rest) - n
+        return USER_WRITABLE, "user profile", short, len(rest)
     if top in _ROOT_FOLDERS:
         loc, label = _ROOT_FOLDERS[top]
-        return loc, label, short
+        return loc, label, short, len(comps) - 3
     if top == "amd" and len(comps) > 3 and comps[2] == "temp":
-        return SUSPICIOUS, "C:\\AMD\\Temp", short
+        return SUSPICIOUS, "C:\\AMD\\Temp", short, len(comps) - 4
     if drive not in ("c:", "?:"):
-        return OTHER_DRIVE, drive.upper() + " drive", short
+        return OTHER_DRIVE, drive.upper() + " drive", short, len(comps) - 2
     if not top:
-        return OTHER, "drive root", short
-    return OTHER, drive.upper() + "\\" + top, short
+        return OTHER, "drive root", short, 0
+    return OTHER, drive.upper() + "\\" + top, short, len(comps) - 3
 
 
 def _trusted_unless_short(location, label, short):
     if short:
         return OTHER, label + " (by 8.3 short name)", short
     return location, label, short
+
+
+def is_staging(t):
+    """Whether a user-writable target sits where payloads are dropped rather than where software
+    is installed: Users\\Public, any Temp folder, or right in ProgramData, AppData, the profile or
+    its Downloads, Desktop, Documents... (a per-user install has a folder of its own there)."""
+    return t.location == USER_WRITABLE and (
+        t.where == "Users\\Public" or t.where.lower().endswith("temp") or t.depth == 0)
 
 
 def _classify_unc(t, text, low):
