@@ -228,3 +228,24 @@ def test_targets_macro_reads_modules_and_remotes_back_out_of_signatures(signatur
     found = [[m.group(1) for m in re.finditer(p.replace("(?<", "(?P<").replace('\\"', '"'), signature)]
              for p in patterns]
     assert found == [modules, remotes]
+
+
+def readme_search_rows():
+    """(search, type, earliest, latest) of each row of the README's table of saved searches."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    return re.findall(r"^\| ([^|]+?) \| (TTP|Anomaly|Hunting|) ?\| [^|]+ \| `([^`]+)`\.\.`([^`]+)` \|",
+                      text, re.M)
+
+
+def test_readme_states_each_searchs_window_and_type_as_the_conf_does():
+    rows = readme_search_rows()
+    stanzas = []
+    for name, kind, earliest, latest in rows:
+        stanza = next(s for s in SAVED.sections() if s in ("regsvr32 - %s - Rule" % name, "regsvr32 - %s" % name))
+        stanzas.append(stanza)
+        s = SAVED[stanza]
+        assert (s["dispatch.earliest_time"], s["dispatch.latest_time"]) == (earliest, latest), stanza
+        annotations = json.loads(s.get("action.correlationsearch.annotations", "{}"))
+        assert annotations.get("type", "") == kind, stanza
+    assert sorted(stanzas) == sorted(SAVED.sections())

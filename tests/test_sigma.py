@@ -1,0 +1,120 @@
+"""The Sigma export (sigma/): valid for pySigma, convertible by its Splunk backend, faithful to
+each rule's own examples, and in step with the registry (test_es_content checks the files)."""
+import json
+import os
+import re
+
+import pytest
+from sigma.backends.splunk import SplunkBackend
+from sigma.collection import SigmaCollection
+from sigma.pipelines.splunk import splunk_windows_pipeline
+from sigma.validation import SigmaValidator
+from sigma.validators.core import validators
+
+import gen_content
+import sigma_export
+from regsvr32_detector import RULES, RULES_BY_ID
+
+EXPORTED = [r for r in RULES if r.id in sigma_export.SPECS]
+# These two validators download MITRE data; the tags are checked offline below instead.
+ONLINE_VALIDATORS = {"attacktag", "d3_fendtag"}
+
+
+def load(rule):
+    with open(sigma_export.file_name(rule), encoding="utf-8") as f:
+        return f.read()
+
+
+@pytest.fixture(scope="module")
+def collection():
+    return SigmaCollection.from_yaml("\n---\n".join(load(r) for r in EXPORTED))
+
+
+def test_every_rule_is_exported_or_says_why_not():
+    assert not set(sigma_export.SPECS) & set(sigma_export.NOT_EXPORTED)
+    assert set(sigma_export.SPECS) | set(sigma_export.NOT_EXPORTED) == set(RULES_BY_ID)
+    assert all(s["fidelity"] in ("exact", "approximate") for s in sigma_export.SPECS.values())
+    assert all(s["why"] for s in sigma_export.SPECS.values() if s["fidelity"] == "approximate")
+
+
+def test_sigma_folder_holds_only_generated_files():
+    generated = {os.path.basename(p) for p in sigma_export.outputs()}
+    assert set(os.listdir(sigma_export.SIGMA)) == generated
+
+
+def test_pysigma_parses_and_validates_every_rule(collection):
+    assert len(collection.rules) == len(EXPORTED)
+    assert [e for r in collection.rules for e in r.errors] == []
+    offline = [cls for name, cls in validators.items() if name not in ONLINE_VALIDATORS]
+    assert SigmaValidator(offline).validate_rules(collection.rules) == []
+
+
+def test_rule_metadata_comes_from_the_registry(collection):
+    for rule, sigma in zip(EXPORTED, collection.rules):
+        assert str(sigma.id) == gen_content.stable_id(rule.id)
+        assert sigma.title.startswith("regsvr32 %s - " % rule.id)
+        assert sigma.level.name.lower() == rule.severity
+        assert sorted(str(t) for t in sigma.tags) == sorted("attack.%s" % t.lower() for t in rule.techniques)
+        assert all(re.match(r"^attack\.t\d{4}(\.\d{3})?$", str(t)) for t in sigma.tags)
+        assert sigma.falsepositives
+        named = {s.split()[1] for s in rule.sources if s.startswith("Sigma ")}
+        assert {str(r.id)[:8] for r in (sigma.related.related if sigma.related else [])} == named, rule.id
+
+
+def test_splunk_backend_converts_every_rule(collection):
+    backend = SplunkBackend(splunk_windows_pipeline())
+    for rule, sigma in zip(EXPORTED, collection.rules):
+        queries = backend.convert_rule(sigma)
+        assert len(queries) == 1 and queries[0].strip(), rule.id
+        fields = {k.split("|")[0] for d in sigma_export.SPECS[rule.id]["detection"].values()
+                  for m in (d if isinstance(d, list) else [d]) for k in m}
+        assert all(f in queries[0] for f in fields), (rule.id, queries[0])
+
+
+def test_plain_values_need_no_sigma_escaping():
+    # '*' and '?' are wildcards and '\\' an escaped backslash in Sigma; the evaluator below
+    # and the README's numbers assume values mean what they say.
+    for rule_id, s in sigma_export.SPECS.items():
+        for d in s["detection"].values():
+            for m in (d if isinstance(d, list) else [d]):
+                for key, values in m.items():
+                    if "|re" in key or "|cidr" in key:
+                        continue
+                    for v in values if isinstance(values, list) else [values]:
+                        assert not re.search(r"[*?]|\\\\", v), (rule_id, key, v)
+
+
+@pytest.mark.parametrize("rule", EXPORTED, ids=[r.id for r in EXPORTED])
+def test_sigma_rule_matches_the_rules_own_examples(rule):
+    hit, total, false_hits, negatives = sigma_export.coverage(rule)
+    assert total and hit >= 1
+    if sigma_export.SPECS[rule.id]["fidelity"] == "exact":
+        assert (hit, false_hits) == (total, 0), "an exact export must agree on every example"
+
+
+@pytest.mark.parametrize(("event", "expected"), [
+    ({"EventCode": "1", "Image": "C:\\x\\REGSVR32.EXE", "CommandLine": "regsvr32 \u2013i:x scrobj.dll"}, True),
+    ({"EventCode": "1", "Image": "C:\\x\\regsvr32.exe", "CommandLine": "regsvr32 /s scrobj.dll"}, False),
+    ({"EventCode": "1", "OriginalFileName": "REGSVR32.EXE", "CommandLine": "r /i:x SCROBJ.dll"}, True),
+    ({"EventCode": "3", "Image": "C:\\x\\regsvr32.exe", "CommandLine": "regsvr32 /i:x scrobj.dll"}, False),
+])
+def test_evaluator_follows_sigma_semantics(event, expected):
+    # case-insensitive values, windash, OR of the image selection's maps, the log source's event
+    assert sigma_export.matches(sigma_export.SPECS["R32-001"], event) is expected
+
+
+def test_cidr_and_negation_in_the_evaluator():
+    s = sigma_export.SPECS["R32-021"]
+    base = {"EventCode": "3", "Image": "C:\\Windows\\System32\\regsvr32.exe", "Initiated": "true"}
+    assert sigma_export.matches(s, dict(base, DestinationIp="8.8.8.8"))
+    assert not sigma_export.matches(s, dict(base, DestinationIp="10.1.2.3"))
+    assert not sigma_export.matches(s, dict(base, DestinationIp="fe80::1"))
+
+
+def test_navigator_layer_scores_each_technique_by_its_rules():
+    with open(sigma_export.LAYER, encoding="utf-8") as f:
+        layer = json.load(f)
+    assert layer["domain"] == "enterprise-attack"
+    scores = {t["techniqueID"]: t["score"] for t in layer["techniques"]}
+    assert scores == {t: sum(t in r.techniques for r in RULES) for r in RULES for t in r.techniques}
+    assert scores["T1218.010"] == len(RULES)
