@@ -90,7 +90,9 @@ inspect() {
         echo "installing splunk-appinspect==$pin for $PYTHON (found: ${installed:-none})"
         pip_install "splunk-appinspect==$pin"
     fi
-    "$PYTHON" -m splunk_appinspect.main inspect "$tgz" --mode precert --included-tags cloud \
+    # The splunk-appinspect console script, but run by $PYTHON.
+    "$PYTHON" -c 'import sys; from splunk_appinspect.main import execute; sys.argv[0] = "splunk-appinspect"; execute()' \
+        inspect "$tgz" --mode precert --included-tags cloud \
         --output-file "$report" --data-format json >/dev/null
     "$PYTHON" - "$report" <<'PY'
 import json, sys

@@ -142,3 +142,8 @@ def test_family_search_is_generated_from_the_table_when_a_rule_moves(monkeypatch
     assert rule.id not in gen_content.family_search(network)
     assert rule.id in gen_content.family_search(loads)
     assert os.path.basename(gen_content.SAVED) in [os.path.basename(p) for p in gen_content.stale()]
+
+
+def test_analytic_story_conf_has_a_reload_trigger():
+    # AppInspect fails check_reload_trigger_for_all_custom_confs without it.
+    assert conf("app.conf")["triggers"]["reload.analyticstories"] == "simple"
