@@ -4,8 +4,9 @@
     python3 tests/gen_content.py --write   # rewrite them
 
 Generates, so that adding a rule touches one file plus this output:
-  - default/savedsearches.conf: the family correlation searches (between the "generated" marks)
-    and the ES keys (annotations, metadata, drilldowns) of the other detections;
+  - default/savedsearches.conf: the family correlation searches (between the "generated" marks),
+    the ES keys (annotations, metadata, drilldowns) of the other detections and the rule ids
+    each step of the follow-up correlation tests for;
   - default/macros.conf: the `<search>_filter` macros and `regsvr32_min_score` (between marks);
   - default/analyticstories.conf: the analytic story and each detection's ES metadata;
   - sigma/: one Sigma rule per rule a field match can express (tests/sigma_rules.py) and an
@@ -207,10 +208,30 @@ def set_keys(text, name, keys):
     return text[:start] + block + text[stop:]
 
 
+def search_techniques(search):
+    """A hand-written search's ATT&CK ids: its steps' rules', or as families.py states them."""
+    if not search.steps:
+        return search.techniques
+    return techniques([r for r in RULES if any(r.id in ids for _, ids in search.steps)])
+
+
+def set_steps(text, search):
+    """Rewrite each step's `<field>=if(isnotnull(mvfind(regsvr32_rules, "<regex>"))` test."""
+    start, stop = stanza_span(text, search.name)
+    block = text[start:stop]
+    for field, ids in search.steps:
+        pattern = re.compile(r'(\b%s=if\(isnotnull\(mvfind\(regsvr32_rules, ")[^"]*(")' % field)
+        assert pattern.search(block), (search.name, field)
+        regex = "^(%s)$" % "|".join(ids)
+        block = pattern.sub(lambda m: m.group(1) + regex + m.group(2), block)
+    return text[:start] + block + text[stop:]
+
+
 def savedsearches(text):
     text = replace_block(text, "family searches", "\n".join(family_stanza(f) for f in FAMILIES))
     for s in OTHER_SEARCHES:
-        keys = es_keys(s.name, s.type, s.techniques, s.data_sources, stanza_search(text, s.name))
+        text = set_steps(text, s)
+        keys = es_keys(s.name, s.type, search_techniques(s), s.data_sources, stanza_search(text, s.name))
         text = set_keys(text, s.name, keys)
     return text
 
@@ -224,7 +245,7 @@ def detections():
     saved.optionxform = str
     with open(SAVED, encoding="utf-8") as f:
         saved.read_string(re.sub(r"\\\n", " ", f.read()))
-    found += [(s.name, s.filter_macro, s.type, s.techniques, s.data_sources,
+    found += [(s.name, s.filter_macro, s.type, search_techniques(s), s.data_sources,
                saved[s.name]["description"], s.how_to_implement, s.known_false_positives)
               for s in OTHER_SEARCHES]
     return found

@@ -147,3 +147,11 @@ def test_family_search_is_generated_from_the_table_when_a_rule_moves(monkeypatch
 def test_analytic_story_conf_has_a_reload_trigger():
     # AppInspect fails check_reload_trigger_for_all_custom_confs without it.
     assert conf("app.conf")["triggers"]["reload.analyticstories"] == "simple"
+
+
+@pytest.mark.parametrize("search", [s for s in OTHER_SEARCHES if s.steps], ids=lambda s: s.name)
+def test_correlation_steps_name_real_rules_and_each_is_in_the_search(search):
+    found = re.findall(r'\b(\w+)=if\(isnotnull\(mvfind\(regsvr32_rules, "\^\(([^)]*)\)\$"\)\)',
+                       SAVED[search.name]["search"])
+    assert dict(found) == dict((field, "|".join(ids)) for field, ids in search.steps)
+    assert all(rule in {r.id for r in RULES} for _, ids in search.steps for rule in ids)

@@ -163,28 +163,41 @@ FAMILIES_BY_KEY = dict((f.key, f) for f in FAMILIES)
 
 
 class Search(object):
-    """ES metadata of a hand-written correlation search (its SPL stays in savedsearches.conf)."""
+    """ES metadata of a hand-written correlation search (its SPL stays in savedsearches.conf).
+
+    steps: (result field, rule ids) pairs: the generator writes each field's
+    mvfind(regsvr32_rules, ...) test from them, and the search's ATT&CK ids are its steps' rules'.
+    """
     __slots__ = ("name", "filter_macro", "type", "techniques", "data_sources",
-                 "how_to_implement", "known_false_positives")
+                 "how_to_implement", "known_false_positives", "steps")
 
     def __init__(self, title, filter_macro, type, techniques, data_sources, how_to_implement,
-                 known_false_positives):
+                 known_false_positives, steps=()):
         self.name = "%s - %s - Rule" % (APP_LABEL, title)
         self.filter_macro, self.type = filter_macro, type
         self.techniques, self.data_sources = tuple(techniques), tuple(data_sources)
         self.how_to_implement = how_to_implement
         self.known_false_positives = known_false_positives
+        self.steps = tuple((field, tuple("R32-" + n for n in ids.split())) for field, ids in steps)
 
 
+# A child of regsvr32 (the step, and the process whose ProcessGuid the steps share).
+CHILD_RULES = "017 018"
 OTHER_SEARCHES = (
     Search("Scriptlet Or Disguised Module Then Follow-up Activity",
-           "regsvr32_scriptlet_then_follow_up_filter", "TTP",
-           ("T1036.008", "T1059", "T1105", "T1218.010"),
+           "regsvr32_scriptlet_then_follow_up_filter", "TTP", (),
            (SYSMON % 1, SYSMON % 3, SYSMON % 7),
            EVENTS_HOW_TO + " Needs Sysmon 1, 3 and 7 with ProcessGuid, which ties the steps "
            "of one regsvr32 process together.",
            "Rare: a module fetched from a share or URL that then connects out or loads an "
-           "unsigned module during registration."),
+           "unsigned module during registration.",
+           (("proc_guid", CHILD_RULES),
+            # a scriptlet, or a remote, shared or disguised module
+            ("launch_time", "001 002 003 004 008 010 012 013"),
+            ("network_time", "021 022 023"),
+            # an unsigned, untrusted or oddly placed module load
+            ("load_time", "025 026 029"),
+            ("child_time", CHILD_RULES))),
     Search("Module Written By Office Script Host Or Downloader Then Loaded",
            "regsvr32_module_written_then_loaded_filter", "TTP", ("T1105", "T1204.002", "T1218.010"),
            (SYSMON % 7, SYSMON % 11),
