@@ -249,3 +249,21 @@ def test_readme_states_each_searchs_window_and_type_as_the_conf_does():
         annotations = json.loads(s.get("action.correlationsearch.annotations", "{}"))
         assert annotations.get("type", "") == kind, stanza
     assert sorted(stanzas) == sorted(SAVED.sections())
+
+
+def expand_rule_cell(cell):
+    """'R32-001-004, 012, 013' -> R32-001 .. R32-004, R32-012, R32-013."""
+    ids = []
+    for part in cell.replace("R32-", "").split(", "):
+        first, _, last = part.partition("-")
+        ids += ["R32-%03d" % n for n in range(int(first), int(last or first) + 1)]
+    return ids
+
+
+def test_readme_names_each_family_searchs_rules():
+    from regsvr32_detector.families import FAMILIES
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        rows = dict(re.findall(r"^\| ([^|]+?) \| (?:[^|]*\|){3} (R32-[\d, -]+) \|$", f.read(), re.M))
+    assert sorted(rows) == sorted(f.title for f in FAMILIES)
+    for family in FAMILIES:
+        assert expand_rule_cell(rows[family.title]) == [r.id for r in RULES if r.family == family.key]
