@@ -27,7 +27,7 @@ STORY = {
                  "Microsoft and can load any DLL or, through scrobj.dll, run a scriptlet from a "
                  "URL (Squiblydoo), attackers use it to run code past application control. "
                  "These searches score each regsvr32 event with the regsvr32detect command "
-                 "(39 rules parsing the command line as Windows does) and raise risk on the "
+                 "(rules that parse the command line as Windows does) and raise risk on the "
                  "host and user. When one fires: check OriginalFileName and the image path "
                  "(a renamed or relocated copy), the module path and extension, whether a "
                  "scriptlet (/i:) or URL was given, the parent process (Office, script hosts, "
