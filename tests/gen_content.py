@@ -9,7 +9,7 @@ Generates, so that adding a rule touches one file plus this output:
     each step of the follow-up correlation tests for;
   - default/macros.conf: the `<search>_filter` macros and `regsvr32_min_score` (between marks);
   - default/analyticstories.conf: the analytic story and each detection's ES metadata;
-  - sigma/: one Sigma rule per rule a field match can express (tests/sigma_rules.py) and an
+  - sigma/: one Sigma rule per rule a field match can express (tests/sigma_export.py) and an
     ATT&CK Navigator layer of all rules, and the README's table of how each rule exports.
 tests/test_es_content.py fails when a file and this generator disagree.
 Ids are stable: uuid5 of the rule id or search name in the project's namespace (NAMESPACE).
@@ -256,10 +256,9 @@ def macros(text):
     stanzas.append("# The family searches alert from this score up (medium, %d); lower findings still show in\n"
                    "# the dashboard. Override in local/macros.conf, e.g.  definition = min_score=60\n"
                    "[regsvr32_min_score]\ndefinition = min_score=%d\niseval = 0\n" % (MIN_SCORE, MIN_SCORE))
-    lines = ["# Tuning: each saved search ends in its own filter, which passes everything until you override it\n"
-             "# in local/macros.conf, e.g.  definition = search NOT dest IN (\"PKG-BUILD-*\")\n"
-             + "\n".join(stanzas)]
-    return replace_block(text, "filter macros", "\n".join(lines))
+    intro = ("# Tuning: each saved search ends in its own filter, which passes everything until you override it\n"
+             "# in local/macros.conf, e.g.  definition = search NOT dest IN (\"PKG-BUILD-*\")\n")
+    return replace_block(text, "filter macros", intro + "\n".join(stanzas))
 
 
 def analyticstories():
