@@ -7,6 +7,10 @@
 #   ./package.sh bench [options]   vendor splunklib, run tests/bench_command.py (about 2 minutes)
 #
 # Fails (non-zero) when AppInspect reports any failure, error or future failure.
+# Python tools (splunk-sdk, splunk-appinspect) are installed with and run by $PYTHON (default
+# python3): inside a virtual environment, that environment's. On Debian/Ubuntu's system Python,
+# make one first (pip refuses with "externally-managed-environment"):
+#   sudo apt-get install python3-venv && python3 -m venv .venv && . .venv/bin/activate
 set -euo pipefail
 
 # 2.1.1 still supports Splunk's Python 3.7 and is the faster SDK; AppInspect only warns that it is outdated.
@@ -16,6 +20,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python3}"
 cd "$ROOT"
 
+pip_install() {
+    if ! "$PYTHON" -m pip install --quiet --disable-pip-version-check "$@"; then
+        echo "package.sh: '$PYTHON -m pip install $*' failed. It needs PyPI (pypi.org," \
+             "files.pythonhosted.org). On a system Python that refuses pip (externally-managed-" \
+             "environment), use a virtual environment: python3 -m venv .venv && . .venv/bin/activate" >&2
+        exit 1
+    fi
+}
+
 vendor_lib() {
     local lib=app/bin/lib
     if [ -f "$lib/splunklib/__init__.py" ] && [ -f "$lib/.sdk-$SDK_VERSION" ]; then
@@ -23,8 +36,7 @@ vendor_lib() {
     fi
     rm -rf "$lib"
     # --no-compile: AppInspect fails packages that contain compiled Python.
-    "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
-        --target "$lib" "splunk-sdk==$SDK_VERSION"
+    pip_install --no-deps --no-compile --target "$lib" "splunk-sdk==$SDK_VERSION"
     # pip's metadata and console scripts are not needed at run time.
     rm -rf "$lib"/*.dist-info "$lib/bin"
     touch "$lib/.sdk-$SDK_VERSION"
@@ -49,9 +61,11 @@ build() {
     trap 'rm -rf "$stage"' RETURN
     mkdir "$stage/$APP_ID"
     # Only what Splunk needs; never local/, tests, dotfiles or compiled Python.
+    # -L: a checkout may symlink bin/lib; the package must hold the files, not the link.
     for d in bin default lookups metadata static README.md; do
-        [ -e "app/$d" ] && cp -R "app/$d" "$stage/$APP_ID/"
+        [ -e "app/$d" ] && cp -RL "app/$d" "$stage/$APP_ID/"
     done
+    cp LICENSE "$stage/$APP_ID/"
     rm -rf "$stage/$APP_ID/local" "$stage/$APP_ID/metadata/local.meta"
     find "$stage/$APP_ID" \( -name '__pycache__' -o -name '*.pyc' -o -name '*.pyo' -o -name '.*' \) \
         -prune -exec rm -rf {} +
@@ -67,11 +81,18 @@ build() {
 }
 
 inspect() {
-    local tgz="$1" report="${1%.tgz}.appinspect.json"
-    if ! command -v splunk-appinspect >/dev/null 2>&1; then
-        "$PYTHON" -m pip install --quiet --disable-pip-version-check splunk-appinspect
+    local tgz="$1" report="${1%.tgz}.appinspect.json" pin installed
+    # The version requirements-dev.txt pins, run by $PYTHON: never whatever is first on PATH.
+    pin="$(sed -n 's/^splunk-appinspect==\([^ ]*\).*/\1/p' requirements-dev.txt)"
+    installed="$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("splunk-appinspect"))' \
+        2>/dev/null || true)"
+    if [ "$installed" != "$pin" ]; then
+        echo "installing splunk-appinspect==$pin for $PYTHON (found: ${installed:-none})"
+        pip_install "splunk-appinspect==$pin"
     fi
-    splunk-appinspect inspect "$tgz" --mode precert --included-tags cloud \
+    # The splunk-appinspect console script, but run by $PYTHON.
+    "$PYTHON" -c 'import sys; from splunk_appinspect.main import execute; sys.argv[0] = "splunk-appinspect"; execute()' \
+        inspect "$tgz" --mode precert --included-tags cloud \
         --output-file "$report" --data-format json >/dev/null
     "$PYTHON" - "$report" <<'PY'
 import json, sys

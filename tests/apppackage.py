@@ -9,9 +9,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def scratch_repo(dest):
-    """Copies package.sh and app/ (with the vendored lib) to DEST so tests can change them freely."""
+    """Copies package.sh, what it reads and app/ (with the vendored lib) to DEST so tests can
+    change them freely."""
     os.makedirs(dest)
-    shutil.copy2(os.path.join(ROOT, "package.sh"), dest)
+    for name in ("package.sh", "LICENSE", "requirements-dev.txt"):
+        shutil.copy2(os.path.join(ROOT, name), dest)
     shutil.copytree(os.path.join(ROOT, "app"), os.path.join(dest, "app"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local"))
     return dest

@@ -9,6 +9,7 @@ import apppackage
 
 MUST_HAVE = [
     "regsvr32detect/README.md",
+    "regsvr32detect/LICENSE",
     "regsvr32detect/bin/regsvr32detect.py",
     "regsvr32detect/bin/regsvr32_detector/__init__.py",
     "regsvr32detect/bin/lib/splunklib/__init__.py",

@@ -228,3 +228,42 @@ def test_targets_macro_reads_modules_and_remotes_back_out_of_signatures(signatur
     found = [[m.group(1) for m in re.finditer(p.replace("(?<", "(?P<").replace('\\"', '"'), signature)]
              for p in patterns]
     assert found == [modules, remotes]
+
+
+def readme_search_rows():
+    """(search, type, earliest, latest) of each row of the README's table of saved searches."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    return re.findall(r"^\| ([^|]+?) \| (TTP|Anomaly|Hunting|) ?\| [^|]+ \| `([^`]+)`\.\.`([^`]+)` \|",
+                      text, re.M)
+
+
+def test_readme_states_each_searchs_window_and_type_as_the_conf_does():
+    rows = readme_search_rows()
+    stanzas = []
+    for name, kind, earliest, latest in rows:
+        stanza = next(s for s in SAVED.sections() if s in ("regsvr32 - %s - Rule" % name, "regsvr32 - %s" % name))
+        stanzas.append(stanza)
+        s = SAVED[stanza]
+        assert (s["dispatch.earliest_time"], s["dispatch.latest_time"]) == (earliest, latest), stanza
+        annotations = json.loads(s.get("action.correlationsearch.annotations", "{}"))
+        assert annotations.get("type", "") == kind, stanza
+    assert sorted(stanzas) == sorted(SAVED.sections())
+
+
+def expand_rule_cell(cell):
+    """'R32-001-004, 012, 013' -> R32-001 .. R32-004, R32-012, R32-013."""
+    ids = []
+    for part in cell.replace("R32-", "").split(", "):
+        first, _, last = part.partition("-")
+        ids += ["R32-%03d" % n for n in range(int(first), int(last or first) + 1)]
+    return ids
+
+
+def test_readme_names_each_family_searchs_rules():
+    from regsvr32_detector.families import FAMILIES
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        rows = dict(re.findall(r"^\| ([^|]+?) \| (?:[^|]*\|){3} (R32-[\d, -]+) \|$", f.read(), re.M))
+    assert sorted(rows) == sorted(f.title for f in FAMILIES)
+    for family in FAMILIES:
+        assert expand_rule_cell(rows[family.title]) == [r.id for r in RULES if r.family == family.key]
