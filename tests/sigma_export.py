@@ -125,6 +125,10 @@ SPECS = {
                     {"selection_img": IMG, "selection_parent": {
                         "ParentImage|endswith": _ends(rules.SCRIPT_PARENTS)}},
                     "selection_img and selection_parent", ""),
+    "R32-042": spec("exact", "process_creation",
+                    {"selection_img": IMG, "selection_parent": {
+                        "ParentImage|endswith": _ends(rules.RUNTIME_PARENTS)}},
+                    "selection_img and selection_parent", ""),
     "R32-015": spec("exact", "process_creation",
                     {"selection_img": IMG, "selection_parent": {
                         "ParentImage|endswith": _ends(rules.OFFICE_PARENTS)}},
@@ -240,6 +244,15 @@ NOT_EXPORTED = {
     "R32-035": "finds syntax tricks by parsing (quotes, carets, 8.3 names, '..'); a field "
                "match is exactly what they evade",
     "R32-039": "needs the module's resolved folder",
+    "R32-040": "needs the module's resolved folder and its depth below the profile or ProgramData",
+    "R32-041": "needs the module resolved against the working directory (a bare name in a drive root)",
+    "R32-043": "needs the module's resolved folder and the table of folders Windows creates in System32",
+    "R32-044": "compares the parsed modules of the child with those of the parent's command line",
+    "R32-045": "needs the encoded PowerShell command decoded (base64 of UTF-16LE)",
+    "R32-046": "pairs each launcher with the word that makes it launch, which one field match cannot",
+    "R32-047": "needs the /i: argument parsed and the module's resolved folder",
+    "R32-048": "informational context: every module outside Windows, resolved",
+    "R32-049": "needs the module's resolved folder and the table of Microsoft's own profile folders",
 }
 
 
