@@ -92,7 +92,8 @@ class Shape(object):
 
     def __init__(self, name, type_fields, kinds, tables, joins=None, inbound=(), owns=True,
                  prefixes=("",), folders=()):
-        self.name, self.type_fields, self.owns = name, type_fields, owns
+        self.name, self.owns = name, owns
+        self.type_fields = tuple(p + f for f in type_fields for p in prefixes)
         # event type (folded: lower case, no blanks) -> kind
         self.kinds = dict((_fold(k), kind) for k, kind in kinds.items())
         # kind -> {source field: (our name, rank)}, the same form as SOURCES
