@@ -10,6 +10,7 @@ import itertools
 import pytest
 
 import edr_shapes
+import samples
 import test_seeds
 from regsvr32_detector import fields
 from regsvr32_detector.rules import RULES
@@ -192,3 +193,19 @@ def test_a_generic_type_field_does_not_take_a_row_away_from_sysmon():
     ev = fields.normalize({"type": "Process Create", "EventCode": "1",
                            "Image": "C:\\Windows\\System32\\regsvr32.exe", "CommandLine": "regsvr32 x.dll"})
     assert (ev.kind, ev.edr, ev.image_name) == ("process", "", "regsvr32.exe")
+
+
+def test_edr_samples_agree_across_shapes(detector):
+    # tests/data/edr_<shape>.jsonl: the same activity in every shape gets the same verdict
+    by_activity = {}
+    for sample in samples.EDR:
+        shape, activity = sample["sample_id"].split("-", 1)
+        verdict = detector.evaluate(sample)
+        assert not verdict.error, sample["sample_id"]
+        by_activity.setdefault(activity, {})[shape] = (verdict.rules, verdict.score)
+    assert set(by_activity) >= {"squiblydoo", "notepad", "child-whoami", "scrobj-load"}
+    for activity, verdicts in by_activity.items():
+        assert len(set(verdicts.values())) == 1, (activity, verdicts)
+    assert "R32-001" in by_activity["squiblydoo"]["crowdstrike"][0]
+    assert by_activity["notepad"]["defender"] == ((), 0)
+    assert len(by_activity["squiblydoo"]) == len(edr_shapes.SHAPES)
