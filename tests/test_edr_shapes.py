@@ -5,6 +5,7 @@ The only differences allowed are listed in DIFFERENCES, each because the vendor 
 a field the rule reads.
 """
 import inspect
+import re
 import itertools
 
 import pytest
@@ -13,6 +14,7 @@ import edr_shapes
 import samples
 import test_seeds
 from regsvr32_detector import fields
+from test_conf import conf
 from regsvr32_detector.rules import RULES
 
 # Why a shape cannot give the Sysmon answer: the field it lacks, the shapes that lack it and the
@@ -209,3 +211,45 @@ def test_edr_samples_agree_across_shapes(detector):
     assert "R32-001" in by_activity["squiblydoo"]["crowdstrike"][0]
     assert by_activity["notepad"]["defender"] == ((), 0)
     assert len(by_activity["squiblydoo"]) == len(edr_shapes.SHAPES)
+
+
+MACROS = conf("macros.conf")
+
+
+def _listed(definition):
+    """field -> folded values of every `field IN (a, "b c")` in a macro definition."""
+    out = {}
+    for field, values in re.findall(r"([\w.{}]+) IN \(([^)]*)\)", definition):
+        out.setdefault(field, set()).update(
+            fields._fold(v.strip().strip('"')) for v in values.split(","))
+    return out
+
+
+@pytest.mark.parametrize("shape", fields.EDR_SHAPES, ids=[s.name for s in fields.EDR_SHAPES])
+def test_each_edr_macro_selects_the_event_types_the_detector_reads(shape):
+    listed = _listed(MACROS["regsvr32_edr_" + shape.name]["definition"])
+    assert set(listed) == set(shape.type_fields)
+    assert set.union(*listed.values()) == set(shape.kinds)
+    for values in listed.values():
+        assert values <= set(shape.kinds)
+
+
+def test_edr_events_go_through_the_pre_filter_and_the_data_model_searches():
+    events = MACROS["regsvr32_events"]["definition"]
+    assert "`regsvr32_edr_events`" in events
+    marks = re.search(r"\)\) \(([^()]*)\)$", events).group(1)
+    assert "(%s)" % marks in MACROS["regsvr32_edr_append"]["definition"]
+    saved = conf("savedsearches.conf")
+    for stanza in saved.sections():
+        if "datamodel=Endpoint.Processes" in saved[stanza]["search"]:
+            assert "| `regsvr32_edr_append`" in saved[stanza]["search"], stanza
+
+
+def test_entities_read_each_edr_host_before_the_forwarder_host():
+    definition = MACROS["regsvr32_entities"]["definition"]
+    dest = re.search(r"dest=coalesce\(([^)]*)\)", definition).group(1).replace("'", "")
+    names = [n.strip() for n in dest.split(",")]
+    for shape in fields.EDR_SHAPES:
+        hosts = [src for src, (name, _) in shape.sources[fields.PROCESS].items()
+                 if name == "host" and src != "host"]
+        assert any(h in names and names.index(h) < names.index("host") for h in hosts), shape.name
