@@ -253,3 +253,9 @@ def test_entities_read_each_edr_host_before_the_forwarder_host():
         hosts = [src for src, (name, _) in shape.sources[fields.PROCESS].items()
                  if name == "host" and src != "host"]
         assert any(h in names and names.index(h) < names.index("host") for h in hosts), shape.name
+
+
+def test_readme_lists_the_fields_read_from_each_edr():
+    import edr_table
+    with open(edr_table.README, encoding="utf-8") as f:
+        assert edr_table.section(f.read()) == edr_table.table(), "run: python3 tests/edr_table.py --write"

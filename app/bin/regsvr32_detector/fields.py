@@ -94,6 +94,7 @@ class Shape(object):
                  prefixes=("",), folders=()):
         self.name, self.owns = name, owns
         self.type_fields = tuple(p + f for f in type_fields for p in prefixes)
+        self.event_types = kinds           # as the vendor spells them (for the README)
         # event type (folded: lower case, no blanks) -> kind
         self.kinds = dict((_fold(k), kind) for k, kind in kinds.items())
         # kind -> {source field: (our name, rank)}, the same form as SOURCES
