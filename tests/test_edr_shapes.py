@@ -259,3 +259,15 @@ def test_readme_lists_the_fields_read_from_each_edr():
     import edr_table
     with open(edr_table.README, encoding="utf-8") as f:
         assert edr_table.section(f.read()) == edr_table.table(), "run: python3 tests/edr_table.py --write"
+
+
+def test_edr_rows_score_through_the_search_protocol(detector):
+    # dotted and properties.* field names survive splunkd's CSV both ways, rows keep their order
+    import chunked
+    result = chunked.run(["mode=annotate"], [samples.EDR[:10], samples.EDR[10:]])
+    assert result.returncode == 0, result.stderr
+    assert [r["sample_id"] for r in result.rows] == [s["sample_id"] for s in samples.EDR]
+    for sent, row in zip(samples.EDR, result.rows):
+        assert {k: row[k] for k in sent} == sent
+        assert row["regsvr32_score"] == str(detector.evaluate(sent).score), sent["sample_id"]
+    assert any(int(r["regsvr32_score"]) >= 80 for r in result.rows)
