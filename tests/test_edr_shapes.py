@@ -271,3 +271,13 @@ def test_edr_rows_score_through_the_search_protocol(detector):
         assert {k: row[k] for k in sent} == sent
         assert row["regsvr32_score"] == str(detector.evaluate(sent).score), sent["sample_id"]
     assert any(int(r["regsvr32_score"]) >= 80 for r in result.rows)
+
+
+@pytest.mark.parametrize("shape", fields.EDR_SHAPES, ids=[s.name for s in fields.EDR_SHAPES])
+def test_every_edr_alias_names_an_event_field_and_every_kind_is_known(shape):
+    kinds = set(fields.KIND_BY_CODE.values())
+    assert set(shape.kinds.values()) <= set(shape.sources) <= kinds
+    for table in shape.sources.values():
+        for src, (name, rank) in table.items():
+            assert isinstance(src, str) and name in fields.FIELD_NAMES, (src, name)
+    assert set(shape.joins) <= set(shape.sources)

@@ -90,7 +90,7 @@ KIND_BY_FIELD = (("image_loaded", IMAGE_LOAD), ("dest_ip", NETWORK), ("query_nam
 class Shape(object):
     """One EDR's events: the fields naming the event type, and per kind what to read."""
 
-    def __init__(self, name, type_fields, kinds, tables, joins=None, inbound=(), owns=True,
+    def __init__(self, name, type_fields, kinds, tables, host, joins=None, inbound=(), owns=True,
                  prefixes=("",), folders=()):
         self.name, self.owns = name, owns
         self.type_fields = tuple(p + f for f in type_fields for p in prefixes)
@@ -98,7 +98,9 @@ class Shape(object):
         # event type (folded: lower case, no blanks) -> kind
         self.kinds = dict((_fold(k), kind) for k, kind in kinds.items())
         # kind -> {source field: (our name, rank)}, the same form as SOURCES
-        self.sources = dict((kind, _sources(aliases, prefixes)) for kind, aliases in tables.items())
+        # (a vendor names the host alike in all its events; Splunk's own host field comes last)
+        self.sources = dict((kind, _sources(aliases + (("host", (host, "host")),), prefixes))
+                            for kind, aliases in tables.items())
         # kind -> ((our name, first field, second field, default second), ...): "DOMAIN\\user"
         # and "key\\value name" are two fields in some schemas, one in Sysmon
         self.joins = dict((kind, tuple((name, [p + a for p in prefixes], [p + b for p in prefixes],
@@ -151,15 +153,14 @@ EDR_SHAPES = (
                   ("parent_process_name", ("ParentBaseFileName",)),
                   ("original_file_name", ("OriginalFilename",)), ("user", ("UserName",)),
                   ("process_id", ("TargetProcessId",)), ("parent_id", ("ParentProcessId",)),
-                  ("hashes", ("SHA256HashData",)), ("host", ("ComputerName", "host"))),
-        IMAGE_LOAD: _CS_ACTOR + (("image_loaded", ("ImageFileName",)),
-                                 ("host", ("ComputerName", "host"))),
+                  ("hashes", ("SHA256HashData",))),
+        IMAGE_LOAD: _CS_ACTOR + (("image_loaded", ("ImageFileName",)),),
         NETWORK: _CS_ACTOR + (("dest_ip", ("RemoteAddressIP4", "RemoteAddressIP6")),
-                              ("dest_port", ("RemotePort",)), ("host", ("ComputerName", "host"))),
-        DNS: _CS_ACTOR + (("query_name", ("DomainName",)), ("host", ("ComputerName", "host"))),
-        REGISTRY: _CS_ACTOR + (("registry_data", ("RegStringValue",)),
-                               ("host", ("ComputerName", "host"))),
-    }, joins={REGISTRY: (("registry_path", "RegObjectName", "RegValueName", "(Default)"),)},
+                              ("dest_port", ("RemotePort",))),
+        DNS: _CS_ACTOR + (("query_name", ("DomainName",)),),
+        REGISTRY: _CS_ACTOR + (("registry_data", ("RegStringValue",)),),
+    }, host="ComputerName",
+        joins={REGISTRY: (("registry_path", "RegObjectName", "RegValueName", "(Default)"),)},
         inbound=(("event_simpleName", "NetworkReceiveAcceptIP4"),
                  ("event_simpleName", "NetworkReceiveAcceptIP6"))),
     # Microsoft Defender for Endpoint advanced hunting, as exported (columns as they are) or
@@ -179,20 +180,19 @@ EDR_SHAPES = (
                   ("original_file_name", ("ProcessVersionInfoOriginalFileName",)),
                   ("description", ("ProcessVersionInfoFileDescription",)),
                   ("integrity", ("ProcessIntegrityLevel",)), ("process_id", ("ProcessId",)),
-                  ("parent_id", ("InitiatingProcessId",)), ("hashes", ("SHA256",)),
-                  ("host", ("DeviceName", "host"))),
-        IMAGE_LOAD: _MDE_ACTOR + (("image_loaded", ("FolderPath",)), ("host", ("DeviceName", "host"))),
+                  ("parent_id", ("InitiatingProcessId",)), ("hashes", ("SHA256",))),
+        IMAGE_LOAD: _MDE_ACTOR + (("image_loaded", ("FolderPath",)),),
         NETWORK: _MDE_ACTOR + (("dest_ip", ("RemoteIP",)), ("dest_port", ("RemotePort",)),
-                               ("dest_host", ("RemoteUrl",)), ("host", ("DeviceName", "host"))),
-        REGISTRY: _MDE_ACTOR + (("registry_data", ("RegistryValueData",)),
-                                ("host", ("DeviceName", "host"))),
-        FILE: _MDE_ACTOR + (("target_filename", ("FolderPath",)), ("host", ("DeviceName", "host"))),
+                               ("dest_host", ("RemoteUrl",))),
+        REGISTRY: _MDE_ACTOR + (("registry_data", ("RegistryValueData",)),),
+        FILE: _MDE_ACTOR + (("target_filename", ("FolderPath",)),),
         REMOTE_THREAD: (("source_image", ("InitiatingProcessFolderPath",)),
-                        ("target_image", ("FolderPath",)), ("host", ("DeviceName", "host"))),
-    }, joins={PROCESS: (("user", "AccountDomain", "AccountName", None),),
-              IMAGE_LOAD: _MDE_ACTOR_USER, NETWORK: _MDE_ACTOR_USER, FILE: _MDE_ACTOR_USER,
-              REGISTRY: _MDE_ACTOR_USER + (
-                  ("registry_path", "RegistryKey", "RegistryValueName", "(Default)"),)},
+                        ("target_image", ("FolderPath",))),
+    }, host="DeviceName",
+        joins={PROCESS: (("user", "AccountDomain", "AccountName", None),),
+               IMAGE_LOAD: _MDE_ACTOR_USER, NETWORK: _MDE_ACTOR_USER, FILE: _MDE_ACTOR_USER,
+               REGISTRY: _MDE_ACTOR_USER + (
+                   ("registry_path", "RegistryKey", "RegistryValueName", "(Default)"),)},
         inbound=(("ActionType", "InboundConnectionAccepted"),), prefixes=("", "properties."),
         folders=(("image", "process_name"), ("parent_image", "parent_process_name"))),
     # SentinelOne Deep Visibility / Cloud Funnel 2.0 (event.type "Process Creation" ...).
@@ -206,20 +206,16 @@ EDR_SHAPES = (
                   ("parent_command_line", ("src.process.cmdline",)),
                   ("user", ("tgt.process.user",)), ("integrity", ("tgt.process.integrityLevel",)),
                   ("process_id", ("tgt.process.pid",)), ("parent_id", ("src.process.pid",)),
-                  ("process_guid", ("tgt.process.uid",)), ("parent_guid", ("src.process.uid",)),
-                  ("host", ("endpoint.name", "host"))),
-        IMAGE_LOAD: _S1_ACTOR + (("image_loaded", ("module.path",)), ("host", ("endpoint.name", "host"))),
-        NETWORK: _S1_ACTOR + (("dest_ip", ("dst.ip.address",)), ("dest_port", ("dst.port.number",)),
-                              ("host", ("endpoint.name", "host"))),
-        DNS: _S1_ACTOR + (("query_name", ("event.dns.request",)), ("host", ("endpoint.name", "host"))),
-        FILE: _S1_ACTOR + (("target_filename", ("tgt.file.path",)), ("host", ("endpoint.name", "host"))),
+                  ("process_guid", ("tgt.process.uid",)), ("parent_guid", ("src.process.uid",))),
+        IMAGE_LOAD: _S1_ACTOR + (("image_loaded", ("module.path",)),),
+        NETWORK: _S1_ACTOR + (("dest_ip", ("dst.ip.address",)), ("dest_port", ("dst.port.number",))),
+        DNS: _S1_ACTOR + (("query_name", ("event.dns.request",)),),
+        FILE: _S1_ACTOR + (("target_filename", ("tgt.file.path",)),),
         REGISTRY: _S1_ACTOR + (("registry_path", ("registry.keyPath",)),
-                               ("registry_data", ("registry.value",)),
-                               ("host", ("endpoint.name", "host"))),
+                               ("registry_data", ("registry.value",))),
         REMOTE_THREAD: (("source_image", ("src.process.image.path",)),
-                        ("target_image", ("tgt.process.image.path",)),
-                        ("host", ("endpoint.name", "host"))),
-    }, inbound=(("event.network.direction", "INCOMING"),)),
+                        ("target_image", ("tgt.process.image.path",))),
+    }, host="endpoint.name", inbound=(("event.network.direction", "INCOMING"),)),
     # Carbon Black Cloud data forwarder (type endpoint.event.*). "type" is a common field name,
     # so an unknown value leaves the row to the other shapes.
     Shape("carbonblack", ("type",), {
@@ -231,15 +227,14 @@ EDR_SHAPES = (
                   ("parent_image", ("process_path",)), ("parent_command_line", ("process_cmdline",)),
                   ("user", ("childproc_username",)), ("process_id", ("childproc_pid",)),
                   ("process_guid", ("childproc_guid",)), ("parent_id", ("process_pid",)),
-                  ("parent_guid", ("process_guid",)), ("host", ("device_name", "host"))),
+                  ("parent_guid", ("process_guid",))),
         IMAGE_LOAD: _CB_ACTOR + (("image_loaded", ("modload_name",)),
-                                 ("signature", ("modload_publisher",)),
-                                 ("host", ("device_name", "host"))),
+                                 ("signature", ("modload_publisher",))),
         NETWORK: _CB_ACTOR + (("dest_ip", ("remote_ip",)), ("dest_port", ("remote_port",)),
-                              ("dest_host", ("netconn_domain",)), ("host", ("device_name", "host"))),
-        FILE: _CB_ACTOR + (("target_filename", ("filemod_name",)), ("host", ("device_name", "host"))),
-        REGISTRY: _CB_ACTOR + (("registry_path", ("regmod_name",)), ("host", ("device_name", "host"))),
-    }, inbound=(("netconn_inbound", "true"),), owns=False),
+                              ("dest_host", ("netconn_domain",))),
+        FILE: _CB_ACTOR + (("target_filename", ("filemod_name",)),),
+        REGISTRY: _CB_ACTOR + (("registry_path", ("regmod_name",)),),
+    }, host="device_name", inbound=(("netconn_inbound", "true"),), owns=False),
     # Elastic Common Schema: Winlogbeat (event.code is the Sysmon or Security event id) or
     # Elastic Defend (event.category). Arrays arrive from Splunk's JSON extraction as "name{}".
     Shape("ecs", ("event.code", "event.category", "event.category{}"), dict(
@@ -257,28 +252,25 @@ EDR_SHAPES = (
                   ("integrity", ("winlog.event_data.IntegrityLevel",)),
                   ("process_guid", ("process.entity_id",)), ("process_id", ("process.pid",)),
                   ("parent_guid", ("process.parent.entity_id",)),
-                  ("parent_id", ("process.parent.pid",)), ("host", ("host.name", "host"))),
+                  ("parent_id", ("process.parent.pid",))),
         IMAGE_LOAD: _ECS_ACTOR + (
             ("image_loaded", ("dll.path", "file.path")),
             ("signed", ("file.code_signature.signed", "dll.code_signature.exists")),
             ("signature_status", ("file.code_signature.status", "dll.code_signature.status")),
-            ("signature", ("file.code_signature.subject_name", "dll.code_signature.subject_name")),
-            ("host", ("host.name", "host"))),
+            ("signature", ("file.code_signature.subject_name", "dll.code_signature.subject_name"))),
         NETWORK: _ECS_ACTOR + (("dest_ip", ("destination.ip",)), ("dest_port", ("destination.port",)),
-                               ("dest_host", ("destination.domain",)), ("host", ("host.name", "host"))),
-        DNS: _ECS_ACTOR + (("query_name", ("dns.question.name",)), ("host", ("host.name", "host"))),
-        FILE: _ECS_ACTOR + (("target_filename", ("file.path",)), ("host", ("host.name", "host"))),
+                               ("dest_host", ("destination.domain",))),
+        DNS: _ECS_ACTOR + (("query_name", ("dns.question.name",)),),
+        FILE: _ECS_ACTOR + (("target_filename", ("file.path",)),),
         REGISTRY: _ECS_ACTOR + (("registry_path", ("registry.path",)),
-                                ("registry_data", ("registry.data.strings", "registry.data.strings{}")),
-                                ("host", ("host.name", "host"))),
+                                ("registry_data", ("registry.data.strings", "registry.data.strings{}"))),
         REMOTE_THREAD: (("source_image", ("process.executable",)),
-                        ("target_image", ("winlog.event_data.TargetImage",)),
-                        ("host", ("host.name", "host"))),
+                        ("target_image", ("winlog.event_data.TargetImage",))),
         PERSISTENCE: (("task_content", ("winlog.event_data.TaskContent",)),
                       ("service_path", ("winlog.event_data.ImagePath",
-                                        "winlog.event_data.ServiceFileName")),
-                      ("host", ("host.name", "host"))),
-    }, joins=dict((kind, _ECS_USER) for kind in (PROCESS, IMAGE_LOAD, NETWORK, DNS, FILE, REGISTRY)),
+                                        "winlog.event_data.ServiceFileName"))),
+    }, host="host.name",
+        joins=dict((kind, _ECS_USER) for kind in (PROCESS, IMAGE_LOAD, NETWORK, DNS, FILE, REGISTRY)),
         inbound=(("network.direction", "inbound"), ("network.direction", "ingress"))),
 )
 
@@ -338,7 +330,7 @@ def _first(value):
 class Event(object):
     """A normalized event. Attributes are ``""`` when the source did not carry them."""
 
-    device_paths = ()    # (field, path as the event gave it) for each \\Device\\ path read as a drive
+    device_paths = ()    # (field, path as given) for each \Device\ path read as a drive path
     edr = ""             # the EDR_SHAPES name the event was read with, "" for Windows logs and CIM
 
     def __init__(self, values, kind):
