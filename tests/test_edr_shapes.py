@@ -281,3 +281,9 @@ def test_every_edr_alias_names_an_event_field_and_every_kind_is_known(shape):
         for src, (name, rank) in table.items():
             assert isinstance(src, str) and name in fields.FIELD_NAMES, (src, name)
     assert set(shape.joins) <= set(shape.sources)
+
+
+def test_device_paths_without_a_drive_are_left_as_they_are():
+    ev = fields.normalize({"event_simpleName": "ProcessRollup2", "CommandLine": "regsvr32 /s x.dll",
+                           "ImageFileName": "\\Device\\CdRom0\\regsvr32.exe"})
+    assert (ev.image, ev.device_paths) == ("\\Device\\CdRom0\\regsvr32.exe", ())

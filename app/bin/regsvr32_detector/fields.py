@@ -420,8 +420,10 @@ def _edr_event(record, shape, kind):
     for name in PATH_FIELDS:
         v = values.get(name)
         if v and v[:8].lower() == "\\device\\":
-            values[name] = _drive_path(v)
-            mapped.append((name, v))
+            path = _drive_path(v)
+            if path != v:                    # other devices (CdRom0 ...) have no drive to give
+                values[name] = path
+                mapped.append((name, v))
     ev = Event(values, kind)
     ev.edr = shape.name
     if mapped:
