@@ -287,3 +287,17 @@ def test_device_paths_without_a_drive_are_left_as_they_are():
     ev = fields.normalize({"event_simpleName": "ProcessRollup2", "CommandLine": "regsvr32 /s x.dll",
                            "ImageFileName": "\\Device\\CdRom0\\regsvr32.exe"})
     assert (ev.image, ev.device_paths) == ("\\Device\\CdRom0\\regsvr32.exe", ())
+
+
+def test_defender_addon_cim_original_file_name_of_the_parent_is_not_read(detector):
+    # The public Defender add-on aliases CIM original_file_name to the initiating process's; a
+    # row carrying both must use the new process's own ProcessVersionInfoOriginalFileName, or
+    # every child of regsvr32 would look like a renamed regsvr32 (R32-019).
+    child = samples.BY_ID["defender-notepad"]
+    row = dict(child, InitiatingProcessFolderPath="C:\\Windows\\System32\\regsvr32.exe",
+               InitiatingProcessFileName="regsvr32.exe", original_file_name="REGSVR32.EXE",
+               process_name="notepad.exe", parent_process_name="regsvr32.exe")
+    ev = fields.normalize(row)
+    assert (ev.edr, ev.is_regsvr32, ev.parent_is_regsvr32) == ("defender", False, True)
+    assert "R32-019" not in detector.evaluate(row).rules
+    assert "R32-018" in detector.evaluate(row).rules
