@@ -301,3 +301,16 @@ def test_defender_addon_cim_original_file_name_of_the_parent_is_not_read(detecto
     assert (ev.edr, ev.is_regsvr32, ev.parent_is_regsvr32) == ("defender", False, True)
     assert "R32-019" not in detector.evaluate(row).rules
     assert "R32-018" in detector.evaluate(row).rules
+
+
+def test_drilldown_reads_each_edr_process_start_by_its_host_field():
+    listed = _listed(MACROS["regsvr32_edr_process_starts"]["definition"])
+    drill = MACROS["regsvr32_process_activity(1)"]["definition"]
+    assert "`regsvr32_edr_events` `regsvr32_edr_process_starts`" in drill
+    for shape in fields.EDR_SHAPES:
+        starts = set(t for t, kind in shape.kinds.items() if kind == fields.PROCESS)
+        assert set.union(*(listed[f] for f in shape.type_fields)) == starts, shape.name
+        assert all(listed[f] <= starts for f in shape.type_fields), shape.name
+        hosts = [src for src, (name, _) in shape.sources[fields.PROCESS].items()
+                 if name == "host" and src != "host"]
+        assert all('%s="$dest$"' % h in drill for h in hosts), shape.name

@@ -99,8 +99,10 @@ class Shape(object):
         self.kinds = dict((_fold(k), kind) for k, kind in kinds.items())
         # kind -> {source field: (our name, rank)}, the same form as SOURCES
         # (a vendor names the host alike in all its events; Splunk's own host field comes last)
-        self.sources = dict((kind, _sources(aliases + (("host", (host, "host")),), prefixes))
+        self.sources = dict((kind, _sources(aliases + (("host", (host,)),), prefixes))
                             for kind, aliases in tables.items())
+        for table in self.sources.values():
+            table["host"] = ("host", 1)
         # kind -> ((our name, first field, second field, default second), ...): "DOMAIN\\user"
         # and "key\\value name" are two fields in some schemas, one in Sysmon
         self.joins = dict((kind, tuple((name, [p + a for p in prefixes], [p + b for p in prefixes],
