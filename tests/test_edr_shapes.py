@@ -314,3 +314,34 @@ def test_drilldown_reads_each_edr_process_start_by_its_host_field():
         hosts = [src for src, (name, _) in shape.sources[fields.PROCESS].items()
                  if name == "host" and src != "host"]
         assert all('%s="$dest$"' % h in drill for h in hosts), shape.name
+
+
+def _edr_records():
+    from hypothesis import strategies as st
+    from test_properties import value
+    keys = sorted(set(src for shape in fields.EDR_SHAPES for table in shape.sources.values()
+                      for src in table)
+                  | set(f for shape in fields.EDR_SHAPES for joins in shape.joins.values()
+                        for _, first, second, _ in joins for f in first + second))
+    types = st.sampled_from([(f, t) for shape in fields.EDR_SHAPES for f in shape.type_fields
+                             for t in list(shape.event_types) + ["Other"]])
+    paths = st.sampled_from(["\\Device\\HarddiskVolume3\\Windows\\System32\\regsvr32.exe",
+                             "\\Device\\HarddiskVolume", "\\Device\\", "\\Device\\Mup\\",
+                             "C:\\Windows\\System32\\regsvr32.exe", "regsvr32.exe"])
+    return st.tuples(types, st.dictionaries(st.sampled_from(keys), st.one_of(paths, value), max_size=12)
+                     ).map(lambda tv: dict(tv[1], **{tv[0][0]: tv[0][1]}))
+
+
+def test_any_edr_row_is_evaluated_without_error(detector):
+    # every EDR field with arbitrary values (device-path fragments, lists, 40 KB strings):
+    # no row may cost the search an error
+    from hypothesis import given
+    from test_properties import PROFILE
+
+    @PROFILE
+    @given(record=_edr_records())
+    def check(record):
+        verdict = detector.evaluate(record)
+        assert verdict.error == "", (record, verdict.error)
+        assert 0 <= verdict.score <= 100
+    check()
