@@ -108,12 +108,15 @@ def defender(kind, s, prefix=""):
 
 def sentinelone(kind, s):
     host = s.get("Computer")
-    actor = {"src.process.image.path": s.get("Image"), "src.process.user": s.get("User"),
-             "endpoint.name": host}
+    actor = {"src.process.image.path": s.get("Image"), "src.process.name": _name(s.get("Image", "")),
+             "src.process.user": s.get("User"), "endpoint.name": host}
     if kind == "process":
         return _put({"event.type": "Process Creation", "tgt.process.image.path": s.get("Image"),
+                     "tgt.process.name": _name(s.get("Image", "")),
                      "tgt.process.cmdline": s.get("CommandLine"), "tgt.process.user": s.get("User"),
-                     "src.process.image.path": s.get("ParentImage"), "endpoint.name": host})
+                     "tgt.process.displayName": s.get("Description"),
+                     "src.process.image.path": s.get("ParentImage"),
+                     "src.process.name": _name(s.get("ParentImage", "")), "endpoint.name": host})
     if kind == "image_load":
         return _put({"event.type": "Module Load", "module.path": s["ImageLoaded"]}, **actor)
     if kind == "network":

@@ -32,7 +32,7 @@ REASONS = (
     ("no original file name in the event: a renamed copy is known by its name only",
      ("sentinelone", "carbonblack"), ("R32-019+0",)),
     ("no file description in the event: a renamed copy without OriginalFileName is not known",
-     ("crowdstrike", "sentinelone", "carbonblack"), ("R32-019+1",)),
+     ("crowdstrike", "carbonblack"), ("R32-019+1",)),
     ("the parent is given by file name only, so the default allowlist's entries for children of "
      "System32 regsvr32 (WerFault, wevtutil; matched by parent path) do not apply",
      ("crowdstrike",), ("test_seed_car_2019_04_002_children_of_regsvr32[2]",

@@ -134,8 +134,8 @@ _MDE_ACTOR = _actor(("InitiatingProcessFolderPath",), ("InitiatingProcessFileNam
                     ("InitiatingProcessId",))
 _MDE_ACTOR_USER = (("user", "InitiatingProcessAccountDomain", "InitiatingProcessAccountName",
                     None),)
-_S1_ACTOR = _actor(("src.process.image.path",), (), ("src.process.pid",), ("src.process.uid",),
-                   ("src.process.user",))
+_S1_ACTOR = _actor(("src.process.image.path",), ("src.process.name",), ("src.process.pid",),
+                   ("src.process.uid",), ("src.process.user",))
 _CB_ACTOR = _actor(("process_path",), (), ("process_pid",), ("process_guid",),
                    ("process_username",))
 _ECS_ACTOR = _actor(("process.executable",), ("process.name",), ("process.pid",),
@@ -203,8 +203,12 @@ EDR_SHAPES = (
         "DNS Resolved": DNS, "DNS Unresolved": DNS, "File Creation": FILE,
         "Registry Value Create": REGISTRY, "Registry Value Modified": REGISTRY,
         "Remote Thread Creation": REMOTE_THREAD}, {
-        PROCESS: (("image", ("tgt.process.image.path",)), ("command_line", ("tgt.process.cmdline",)),
+        PROCESS: (("image", ("tgt.process.image.path",)), ("process_name", ("tgt.process.name",)),
+                  ("command_line", ("tgt.process.cmdline",)),
+                  # displayName is the file's description ("Microsoft(C) Register Server")
+                  ("description", ("tgt.process.displayName",)),
                   ("parent_image", ("src.process.image.path",)),
+                  ("parent_process_name", ("src.process.name",)),
                   ("parent_command_line", ("src.process.cmdline",)),
                   ("user", ("tgt.process.user",)), ("integrity", ("tgt.process.integrityLevel",)),
                   ("process_id", ("tgt.process.pid",)), ("parent_id", ("src.process.pid",)),
