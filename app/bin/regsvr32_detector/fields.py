@@ -283,9 +283,10 @@ EDR_SHAPES = (
 # Fields that hold a Windows path: an NT device path there is read as a drive path.
 PATH_FIELDS = ("image", "parent_image", "image_loaded", "target_filename", "source_image",
                "target_image")
-# \Device\<prefix>... -> the path the rules read. No per-host volume table reaches the search,
-# so every hard-disk volume reads as C: (Event.device_paths keeps what the event said).
-DEVICE_PREFIXES = (("\\device\\harddiskvolume", "C:"), ("\\device\\mup\\", "\\\\"))
+# \Device\<prefix>... -> the path the rules read: (prefix, replacement, whether a volume number
+# follows the prefix). No per-host volume table reaches the search, so every hard-disk volume
+# reads as C: (Event.device_paths keeps what the event said).
+DEVICE_PREFIXES = (("\\device\\harddiskvolume", "C:", True), ("\\device\\mup\\", "\\\\", False))
 
 SCAN_KEYS = frozenset(
     [src for name, sources in ALIASES if name in _SCANNED for src in sources]
@@ -439,10 +440,10 @@ def _edr_event(record, shape, kind):
 
 def _drive_path(path):
     low = path.lower()
-    for prefix, drive in DEVICE_PREFIXES:
+    for prefix, replacement, numbered in DEVICE_PREFIXES:
         if low.startswith(prefix):
             rest = path[len(prefix):]
-            if drive == "C:":                # skip the volume number
+            if numbered:
                 rest = rest[rest.find("\\"):] if "\\" in rest else ""
-            return drive + rest
+            return replacement + rest
     return path
