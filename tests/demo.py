@@ -1,4 +1,5 @@
-"""Shows | regsvr32detect at work on the bundled sample events, through the real protocol.
+"""Shows | regsvr32detect at work on the bundled sample events (Windows logs, CIM and each EDR),
+through the real protocol.
 
 Installs the package that ./package.sh built (dist/regsvr32detect-<version>.tgz) into a scratch
 etc/apps folder, then drives its command the way splunkd does (getinfo, two execute chunks, the

@@ -125,7 +125,9 @@ def family_search(family):
     prefilter, times = PREFILTERS[family.prefilter]
     ids = "|".join(r.id for r in family_rules(family))
     extra = [f for f in family.threat_objects if f not in ("process", "parent")]
-    lines = [prefilter,
+    # EDR events are not in the Endpoint data model: appended to it (README "EDR telemetry")
+    edr = ["| `regsvr32_edr_append`"] if family.prefilter == "tstats" else []
+    lines = [prefilter] + edr + [
              "| regsvr32detect mode=filter `regsvr32_min_score`",
              '| eval reasons=mvfilter(match(regsvr32_reasons, "^(%s):"))' % ids,
              "| where isnotnull(reasons)",

@@ -28,7 +28,7 @@ LOOKUPS = set(conf("transforms.conf").sections())
 COMMANDS = set(conf("commands.conf").sections()) | {
     # the SPL built-ins these searches use
     "search", "tstats", "eval", "where", "rename", "table", "stats", "fields", "rex", "sort",
-    "head", "timechart", "mvexpand", "fieldformat", "lookup", "inputlookup", "outputlookup"}
+    "head", "timechart", "mvexpand", "fieldformat", "lookup", "inputlookup", "outputlookup", "append"}
 FIELDS = set(OUTPUT_FIELDS) | set(regsvr32detect.BASELINE_FIELDS) | set(COLUMNS)
 VIEWS = os.path.join(DEFAULT, "data", "ui", "views")
 DASHBOARDS = sorted(f for f in os.listdir(VIEWS) if f.endswith(".xml"))

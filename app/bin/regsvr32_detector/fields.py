@@ -1,9 +1,11 @@
-"""One event from Sysmon, Security 4688, CIM Endpoint or a persistence log, as one typed Event.
+"""One event from Sysmon, Security 4688, CIM Endpoint, a persistence log or an EDR, as one Event.
 
 Field names are data: ALIASES lists, for each of our names, the source names in order; the
 first non-empty value wins and ``""`` and ``-`` count as missing. Rows that cannot concern
 regsvr32 are rejected by one cheap test before any of that work (most rows in a real stream
-are ordinary processes).
+are ordinary processes). EDR telemetry (CrowdStrike, Defender for Endpoint, SentinelOne,
+Carbon Black Cloud, Elastic ECS) is read by the tables of EDR_SHAPES, picked once per kept row
+by the field that names the vendor's event type.
 """
 from . import cmdline, winpath
 
@@ -61,7 +63,6 @@ SOURCES = dict((src, (name, rank)) for name, sources in ALIASES
 _SCANNED = ("image", "process_name", "command_line", "parent_image", "parent_process_name",
             "original_file_name", "description", "image_loaded", "source_image",
             "target_filename", "registry_path", "registry_data", "task_content", "service_path")
-SCAN_KEYS = frozenset(src for name, sources in ALIASES if name in _SCANNED for src in sources)
 # Lower-case marks of regsvr32 activity: its name, its file description (a renamed copy
 # without OriginalFileName still says "Microsoft(C) Register Server"), the scriptlet runtime,
 # the COM value that points a class at a scriptlet, and a scriptlet fetched with /i:http(s)
@@ -80,6 +81,222 @@ KIND_BY_FIELD = (("image_loaded", IMAGE_LOAD), ("dest_ip", NETWORK), ("query_nam
                  ("registry_path", REGISTRY), ("source_image", REMOTE_THREAD),
                  ("task_content", PERSISTENCE), ("service_path", PERSISTENCE),
                  ("target_filename", FILE))
+
+# ---------------------------------------------------------------------------------------
+# EDR telemetry as it lands in Splunk (issue 13; names from the vendors' public schemas, see
+# README "EDR telemetry"). The same vendor field means different things in different events
+# (Defender's FolderPath is the new process in DeviceProcessEvents and the loaded module in
+# DeviceImageLoadEvents), and SentinelOne and Carbon Black name the parent as the actor of a
+# process start (src.* / process_*, the new process is tgt.* / childproc_*), so each shape has
+# one alias table per event kind rather than one list for all.
+
+class Shape(object):
+    """One EDR's events: the fields naming the event type, and per kind what to read."""
+
+    def __init__(self, name, type_fields, kinds, tables, host, joins=None, inbound=(), owns=True,
+                 prefixes=("",), folders=()):
+        self.name, self.owns = name, owns
+        self.type_fields = tuple(p + f for f in type_fields for p in prefixes)
+        self.event_types = kinds           # as the vendor spells them (for the README)
+        # event type (folded: lower case, no blanks) -> kind
+        self.kinds = dict((_fold(k), kind) for k, kind in kinds.items())
+        # kind -> {source field: (our name, rank)}, the same form as SOURCES
+        # (a vendor names the host alike in all its events; Splunk's own host field comes last)
+        self.sources = dict((kind, _sources(aliases + (("host", (host,)),), prefixes))
+                            for kind, aliases in tables.items())
+        for table in self.sources.values():
+            table["host"] = ("host", 1)
+        # kind -> ((our name, first field, second field, default second), ...): "DOMAIN\\user"
+        # and "key\\value name" are two fields in some schemas, one in Sysmon
+        self.joins = dict((kind, tuple((name, [p + a for p in prefixes], [p + b for p in prefixes],
+                                        default) for name, a, b, default in entries))
+                          for kind, entries in (joins or {}).items())
+        # (field, folded value) that mark an inbound connection (Sysmon's Initiated=false)
+        self.inbound = tuple((p + f, _fold(v)) for f, v in inbound for p in prefixes)
+        # (path, name): schemas whose path field may hold the folder only
+        self.folders = folders
+
+
+def _fold(value):
+    return value.replace(" ", "").lower()
+
+
+def _sources(aliases, prefixes=("",)):
+    return dict((p + src, (name, rank)) for name, sources in aliases
+                for rank, src in enumerate(sources) for p in prefixes)
+
+
+def _actor(image, name=(), pid=(), guid=(), user=()):
+    """Aliases of the process that acted (the image of Sysmon 3, 7, 11, 13, 22)."""
+    return (("image", image), ("process_name", name), ("process_id", pid),
+            ("process_guid", guid), ("user", user))
+
+
+_CS_ACTOR = _actor(("ContextImageFileName",), ("ContextBaseFileName",), ("ContextProcessId",))
+_MDE_ACTOR = _actor(("InitiatingProcessFolderPath",), ("InitiatingProcessFileName",),
+                    ("InitiatingProcessId",))
+_MDE_ACTOR_USER = (("user", "InitiatingProcessAccountDomain", "InitiatingProcessAccountName",
+                    None),)
+_S1_ACTOR = _actor(("src.process.image.path",), ("src.process.name",), ("src.process.pid",),
+                   ("src.process.uid",), ("src.process.user",))
+_CB_ACTOR = _actor(("process_path",), (), ("process_pid",), ("process_guid",),
+                   ("process_username",))
+_ECS_ACTOR = _actor(("process.executable",), ("process.name",), ("process.pid",),
+                    ("process.entity_id",))
+_ECS_USER = (("user", "user.domain", "user.name", None),)
+
+EDR_SHAPES = (
+    # CrowdStrike Falcon Data Replicator / Event Streams. No parent path or command line (only
+    # ParentBaseFileName) and no working directory; paths are \Device\HarddiskVolumeN\...
+    Shape("crowdstrike", ("event_simpleName",), {
+        "ProcessRollup2": PROCESS, "SyntheticProcessRollup2": PROCESS,
+        "ClassifiedModuleLoad": IMAGE_LOAD, "ImageHash": IMAGE_LOAD,
+        "NetworkConnectIP4": NETWORK, "NetworkConnectIP6": NETWORK,
+        "NetworkReceiveAcceptIP4": NETWORK, "NetworkReceiveAcceptIP6": NETWORK,
+        "DnsRequest": DNS, "AsepValueUpdate": REGISTRY, "RegGenericValueUpdate": REGISTRY}, {
+        PROCESS: (("image", ("ImageFileName",)), ("command_line", ("CommandLine",)),
+                  ("parent_process_name", ("ParentBaseFileName",)),
+                  ("original_file_name", ("OriginalFilename",)), ("user", ("UserName",)),
+                  ("process_id", ("TargetProcessId",)), ("parent_id", ("ParentProcessId",)),
+                  ("hashes", ("SHA256HashData",))),
+        IMAGE_LOAD: _CS_ACTOR + (("image_loaded", ("ImageFileName",)),),
+        NETWORK: _CS_ACTOR + (("dest_ip", ("RemoteAddressIP4", "RemoteAddressIP6")),
+                              ("dest_port", ("RemotePort",))),
+        DNS: _CS_ACTOR + (("query_name", ("DomainName",)),),
+        REGISTRY: _CS_ACTOR + (("registry_data", ("RegStringValue",)),),
+    }, host="ComputerName",
+        joins={REGISTRY: (("registry_path", "RegObjectName", "RegValueName", "(Default)"),)},
+        inbound=(("event_simpleName", "NetworkReceiveAcceptIP4"),
+                 ("event_simpleName", "NetworkReceiveAcceptIP6"))),
+    # Microsoft Defender for Endpoint advanced hunting, as exported (columns as they are) or
+    # streamed through Event Hub (properties.<Column>). The kind comes from ActionType, which
+    # every table has. original_file_name is the new process's own (ProcessVersionInfo...),
+    # not the CIM one the public add-on fills from the initiating process.
+    Shape("defender", ("ActionType",), {
+        "ProcessCreated": PROCESS, "ImageLoaded": IMAGE_LOAD, "ConnectionSuccess": NETWORK,
+        "ConnectionAttempt": NETWORK, "ConnectionFailed": NETWORK, "ConnectionRequest": NETWORK,
+        "InboundConnectionAccepted": NETWORK, "RegistryValueSet": REGISTRY,
+        "FileCreated": FILE, "CreateRemoteThreadApiCall": REMOTE_THREAD}, {
+        PROCESS: (("image", ("FolderPath",)), ("process_name", ("FileName",)),
+                  ("command_line", ("ProcessCommandLine",)),
+                  ("parent_image", ("InitiatingProcessFolderPath",)),
+                  ("parent_process_name", ("InitiatingProcessFileName",)),
+                  ("parent_command_line", ("InitiatingProcessCommandLine",)),
+                  ("original_file_name", ("ProcessVersionInfoOriginalFileName",)),
+                  ("description", ("ProcessVersionInfoFileDescription",)),
+                  ("integrity", ("ProcessIntegrityLevel",)), ("process_id", ("ProcessId",)),
+                  ("parent_id", ("InitiatingProcessId",)), ("hashes", ("SHA256",))),
+        IMAGE_LOAD: _MDE_ACTOR + (("image_loaded", ("FolderPath",)),),
+        NETWORK: _MDE_ACTOR + (("dest_ip", ("RemoteIP",)), ("dest_port", ("RemotePort",)),
+                               ("dest_host", ("RemoteUrl",))),
+        REGISTRY: _MDE_ACTOR + (("registry_data", ("RegistryValueData",)),),
+        FILE: _MDE_ACTOR + (("target_filename", ("FolderPath",)),),
+        REMOTE_THREAD: (("source_image", ("InitiatingProcessFolderPath",)),
+                        ("target_image", ("FolderPath",))),
+    }, host="DeviceName",
+        joins={PROCESS: (("user", "AccountDomain", "AccountName", None),),
+               IMAGE_LOAD: _MDE_ACTOR_USER, NETWORK: _MDE_ACTOR_USER, FILE: _MDE_ACTOR_USER,
+               REGISTRY: _MDE_ACTOR_USER + (
+                   ("registry_path", "RegistryKey", "RegistryValueName", "(Default)"),)},
+        inbound=(("ActionType", "InboundConnectionAccepted"),), prefixes=("", "properties."),
+        folders=(("image", "process_name"), ("parent_image", "parent_process_name"))),
+    # SentinelOne Deep Visibility / Cloud Funnel 2.0 (event.type "Process Creation" ...).
+    Shape("sentinelone", ("event.type",), {
+        "Process Creation": PROCESS, "Module Load": IMAGE_LOAD, "IP Connect": NETWORK,
+        "DNS Resolved": DNS, "DNS Unresolved": DNS, "File Creation": FILE,
+        "Registry Value Create": REGISTRY, "Registry Value Modified": REGISTRY,
+        "Remote Thread Creation": REMOTE_THREAD}, {
+        PROCESS: (("image", ("tgt.process.image.path",)), ("process_name", ("tgt.process.name",)),
+                  ("command_line", ("tgt.process.cmdline",)),
+                  # displayName is the file's description ("Microsoft(C) Register Server")
+                  ("description", ("tgt.process.displayName",)),
+                  ("parent_image", ("src.process.image.path",)),
+                  ("parent_process_name", ("src.process.name",)),
+                  ("parent_command_line", ("src.process.cmdline",)),
+                  ("user", ("tgt.process.user",)), ("integrity", ("tgt.process.integrityLevel",)),
+                  ("process_id", ("tgt.process.pid",)), ("parent_id", ("src.process.pid",)),
+                  ("process_guid", ("tgt.process.uid",)), ("parent_guid", ("src.process.uid",))),
+        IMAGE_LOAD: _S1_ACTOR + (("image_loaded", ("module.path",)),),
+        NETWORK: _S1_ACTOR + (("dest_ip", ("dst.ip.address",)), ("dest_port", ("dst.port.number",))),
+        DNS: _S1_ACTOR + (("query_name", ("event.dns.request",)),),
+        FILE: _S1_ACTOR + (("target_filename", ("tgt.file.path",)),),
+        REGISTRY: _S1_ACTOR + (("registry_path", ("registry.keyPath",)),
+                               ("registry_data", ("registry.value",))),
+        REMOTE_THREAD: (("source_image", ("src.process.image.path",)),
+                        ("target_image", ("tgt.process.image.path",))),
+    }, host="endpoint.name", inbound=(("event.network.direction", "INCOMING"),)),
+    # Carbon Black Cloud data forwarder (type endpoint.event.*). "type" is a common field name,
+    # so an unknown value leaves the row to the other shapes.
+    Shape("carbonblack", ("type",), {
+        "endpoint.event.procstart": PROCESS, "endpoint.event.moduleload": IMAGE_LOAD,
+        "endpoint.event.netconn": NETWORK, "endpoint.event.filemod": FILE,
+        "endpoint.event.regmod": REGISTRY}, {
+        PROCESS: (("image", ("childproc_name",)),
+                  ("command_line", ("target_cmdline", "childproc_cmdline")),
+                  ("parent_image", ("process_path",)), ("parent_command_line", ("process_cmdline",)),
+                  ("user", ("childproc_username",)), ("process_id", ("childproc_pid",)),
+                  ("process_guid", ("childproc_guid",)), ("parent_id", ("process_pid",)),
+                  ("parent_guid", ("process_guid",))),
+        IMAGE_LOAD: _CB_ACTOR + (("image_loaded", ("modload_name",)),
+                                 ("signature", ("modload_publisher",))),
+        NETWORK: _CB_ACTOR + (("dest_ip", ("remote_ip",)), ("dest_port", ("remote_port",)),
+                              ("dest_host", ("netconn_domain",))),
+        FILE: _CB_ACTOR + (("target_filename", ("filemod_name",)),),
+        REGISTRY: _CB_ACTOR + (("registry_path", ("regmod_name",)),),
+    }, host="device_name", inbound=(("netconn_inbound", "true"),), owns=False),
+    # Elastic Common Schema: Winlogbeat (event.code is the Sysmon or Security event id) or
+    # Elastic Defend (event.category). Arrays arrive from Splunk's JSON extraction as "name{}".
+    Shape("ecs", ("event.code", "event.category", "event.category{}"), dict(
+        [(code, kind) for code, kind in KIND_BY_CODE.items()] + [
+            ("process", PROCESS), ("library", IMAGE_LOAD), ("network", NETWORK),
+            ("registry", REGISTRY), ("file", FILE)]), {
+        PROCESS: (("image", ("process.executable",)), ("process_name", ("process.name",)),
+                  ("command_line", ("process.command_line",)),
+                  ("parent_image", ("process.parent.executable",)),
+                  ("parent_process_name", ("process.parent.name",)),
+                  ("parent_command_line", ("process.parent.command_line",)),
+                  ("original_file_name", ("process.pe.original_file_name",)),
+                  ("description", ("process.pe.description",)),
+                  ("cwd", ("process.working_directory",)),
+                  ("integrity", ("winlog.event_data.IntegrityLevel",)),
+                  ("process_guid", ("process.entity_id",)), ("process_id", ("process.pid",)),
+                  ("parent_guid", ("process.parent.entity_id",)),
+                  ("parent_id", ("process.parent.pid",))),
+        IMAGE_LOAD: _ECS_ACTOR + (
+            ("image_loaded", ("dll.path", "file.path")),
+            ("signed", ("file.code_signature.signed", "dll.code_signature.exists")),
+            ("signature_status", ("file.code_signature.status", "dll.code_signature.status")),
+            ("signature", ("file.code_signature.subject_name", "dll.code_signature.subject_name"))),
+        NETWORK: _ECS_ACTOR + (("dest_ip", ("destination.ip",)), ("dest_port", ("destination.port",)),
+                               ("dest_host", ("destination.domain",))),
+        DNS: _ECS_ACTOR + (("query_name", ("dns.question.name",)),),
+        FILE: _ECS_ACTOR + (("target_filename", ("file.path",)),),
+        REGISTRY: _ECS_ACTOR + (("registry_path", ("registry.path",)),
+                                ("registry_data", ("registry.data.strings", "registry.data.strings{}"))),
+        REMOTE_THREAD: (("source_image", ("process.executable",)),
+                        ("target_image", ("winlog.event_data.TargetImage",))),
+        PERSISTENCE: (("task_content", ("winlog.event_data.TaskContent",)),
+                      ("service_path", ("winlog.event_data.ImagePath",
+                                        "winlog.event_data.ServiceFileName"))),
+    }, host="host.name",
+        joins=dict((kind, _ECS_USER) for kind in (PROCESS, IMAGE_LOAD, NETWORK, DNS, FILE, REGISTRY)),
+        inbound=(("network.direction", "inbound"), ("network.direction", "ingress"))),
+)
+
+# Fields that hold a Windows path: an NT device path there is read as a drive path.
+PATH_FIELDS = ("image", "parent_image", "image_loaded", "target_filename", "source_image",
+               "target_image")
+# \Device\<prefix>... -> the path the rules read: (prefix, replacement, whether a volume number
+# follows the prefix). No per-host volume table reaches the search, so every hard-disk volume
+# reads as C: (Event.device_paths keeps what the event said).
+DEVICE_PREFIXES = (("\\device\\harddiskvolume", "C:", True), ("\\device\\mup\\", "\\\\", False))
+
+SCAN_KEYS = frozenset(
+    [src for name, sources in ALIASES if name in _SCANNED for src in sources]
+    + [src for shape in EDR_SHAPES for table in shape.sources.values()
+       for src, (name, _) in table.items() if name in _SCANNED]
+    + [src for shape in EDR_SHAPES for joins in shape.joins.values()
+       for name, first, second, _ in joins if name in _SCANNED for src in first + second])
 
 REGSVR32 = "regsvr32.exe"
 REGSVR32_DESCRIPTION = "microsoft(c) register server"
@@ -130,6 +347,9 @@ class Event(object):
     otherwise) is regsvr32 by name, by OriginalFileName or by file description.
     """
 
+    device_paths = ()    # (field, path as given) for each \Device\ path read as a drive path
+    edr = ""             # the EDR_SHAPES name the event was read with, "" for Windows logs and CIM
+
     def __init__(self, values, kind):
         self.__dict__.update(values)       # the others read "" from the class defaults below
         self.kind = kind
@@ -177,10 +397,31 @@ def normalize(record):
     """The Event of one record, or None when it cannot concern regsvr32."""
     if not mentions_regsvr32(record):
         return None
+    for shape in EDR_SHAPES:
+        for field in shape.type_fields:
+            value = record.get(field)
+            if value:
+                kind = shape.kinds.get(_fold(_first(value)))
+                if kind is not None:
+                    return _edr_event(record, shape, kind)
+                if shape.owns:
+                    return None             # an event type we have no logic for
+    values = _collect(record, SOURCES)
+    code = values.get("event_code", "")
+    kind = KIND_BY_CODE.get(code) if code else None
+    if kind is None:
+        if code:
+            return None                     # an event type we have no logic for
+        kind = next((k for field, k in KIND_BY_FIELD if field in values), PROCESS)
+    return Event(values, kind)
+
+
+def _collect(record, sources):
+    """our name -> the first non-missing value of its source fields, by their rank."""
     values = {}
     ranks = {}
     for src, v in record.items():
-        hit = SOURCES.get(src)
+        hit = sources.get(src)
         if hit is None or not v:
             continue
         name, rank = hit
@@ -189,10 +430,48 @@ def normalize(record):
             if v:
                 values[name] = v
                 ranks[name] = rank
-    code = values.get("event_code", "")
-    kind = KIND_BY_CODE.get(code) if code else None
-    if kind is None:
-        if code:
-            return None                     # an event type we have no logic for
-        kind = next((k for field, k in KIND_BY_FIELD if field in values), PROCESS)
-    return Event(values, kind)
+    return values
+
+
+def _edr_event(record, shape, kind):
+    values = _collect(record, shape.sources.get(kind, {}))
+    for name, first, second, default in shape.joins.get(kind, ()):
+        if name in values:
+            continue
+        a = next((v for v in (_first(record.get(f, "")) for f in first) if v), "")
+        b = next((v for v in (_first(record.get(f, "")) for f in second) if v), "") or default
+        if a and b:
+            values[name] = a + "\\" + b
+        elif b and default is None:
+            values[name] = b
+    if kind == NETWORK:
+        inbound = any(_fold(_first(record.get(f, ""))) == v for f, v in shape.inbound)
+        values["initiated"] = "false" if inbound else "true"
+    for path, name in shape.folders:
+        if path in values and name in values and \
+                winpath.basename(values[path]).lower() != values[name].lower():
+            values[path] = values[path].rstrip("\\") + "\\" + values[name]
+    mapped = []
+    for name in PATH_FIELDS:
+        v = values.get(name)
+        if v and v[:8].lower() == "\\device\\":
+            path = _drive_path(v)
+            if path != v:                    # other devices (CdRom0 ...) have no drive to give
+                values[name] = path
+                mapped.append((name, v))
+    ev = Event(values, kind)
+    ev.edr = shape.name
+    if mapped:
+        ev.device_paths = tuple(mapped)
+    return ev
+
+
+def _drive_path(path):
+    low = path.lower()
+    for prefix, replacement, numbered in DEVICE_PREFIXES:
+        if low.startswith(prefix):
+            rest = path[len(prefix):]
+            if numbered:
+                rest = rest[rest.find("\\"):] if "\\" in rest else ""
+            return replacement + rest
+    return path
