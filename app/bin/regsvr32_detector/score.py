@@ -25,7 +25,20 @@ _INSTALLER_TEMP = re.compile(r"\\(?:is-[0-9a-z]+\.tmp|~?ns[a-z0-9]+\.tmp|_iu[0-9
 
 # Rule ids by what they say, for the contexts below.
 LOCATION_NOISE = ("R32-006", "R32-037", "R32-039", "R32-040", "R32-042", "R32-048")
-DEPLOYMENT = ("R32-004", "R32-005", "R32-014", "R32-016", "R32-035", "R32-042")
+DEPLOYMENT = ("R32-004", "R32-005", "R32-011", "R32-014", "R32-035", "R32-042")
+AGENT_NOISE = LOCATION_NOISE + ("R32-005", "R32-047")
+# Software deployment agents and their staging folders: ConfigMgr's ccmcache, the Intune
+# management extension, Chocolatey, PSAppDeployToolkit.
+_AGENT = re.compile(r"\\ccmcache\\|\\ccmexec\.exe|intunemanagementextension|\\chocolatey\\|choco\.exe|"
+                    r"psappdeploytoolkit|deploy-application")
+
+
+def _windows_modules(ev):
+    """Every module is part of Windows (its own folders, by real name): repair and servicing,
+    also when an administrator runs it remotely (WinRM, WMI)."""
+    modules = ev.invocation.modules
+    return bool(modules) and all(m.location == winpath.WINDOWS and not m.anomalies
+                                 for m in modules) and _trusted_modules(ev)
 
 
 def _trusted_modules(ev):
@@ -98,6 +111,16 @@ def _installs_own_module(ev):
     return _installer(ev) or all(_own_tree(ev, m) for m in modules)
 
 
+def _deployment_agent(ev):
+    """A software deployment agent runs regsvr32 (its working folder, its process or script), for
+    modules that are not in staging folders."""
+    text = " ".join((ev.cwd, ev.parent_image, ev.parent_command_line)).lower()
+    if not _AGENT.search(text):
+        return False
+    return all(not winpath.is_staging(m) and m.location not in (winpath.SUSPICIOUS, winpath.NETWORK)
+               for m in ev.invocation.modules)
+
+
 class Context(object):
     __slots__ = ("says", "holds", "caps")
 
@@ -106,11 +129,16 @@ class Context(object):
 
 
 CONTEXTS = (
+    Context("every module is part of Windows, re-registered in repair or servicing (also run "
+            "remotely by an administrator)", _windows_modules,
+            dict((r, 10) for r in DEPLOYMENT + ("R32-016",))),
     Context("every module is under Windows or Program Files, which only administrators and "
             "installers write (deployment, repair or a vendor's /i: settings)",
             _trusted_modules, dict((r, 10) for r in DEPLOYMENT)),
     Context("an installer, uninstaller or script registers a module of its own software, from "
             "its own folder tree", _installs_own_module, dict((r, 5) for r in LOCATION_NOISE)),
+    Context("a software deployment agent (ConfigMgr, Intune, Chocolatey, PSAppDeployToolkit) "
+            "registers it", _deployment_agent, dict((r, 10) for r in AGENT_NOISE)),
 )
 
 
