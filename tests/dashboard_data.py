@@ -198,7 +198,8 @@ def table(rows, *names):
 
 def _newest(b):
     rows = sorted(where_score(b), key=lambda r: -int(r["_time"]))[:100]
-    rows = table(rows, "_time", "dest", "user", "regsvr32_severity", "regsvr32_score", "regsvr32_reasons",
+    rows = [dict(r, time=strftime(r["_time"])) for r in rows]
+    rows = table(rows, "time", "dest", "user", "regsvr32_severity", "regsvr32_score", "regsvr32_reasons",
                  "parent", "process", "regsvr32_new", "_drill_earliest", "_drill_latest")
     renamed = {"regsvr32_severity": "severity", "regsvr32_score": "score", "regsvr32_reasons": "reasons",
                "regsvr32_new": "new"}
