@@ -14,6 +14,7 @@ built here: the signatures of routine activity). Tokens take their defaults (min
     python3 tests/dashboard_data.py OUT.json   writes {"now": ..., "dataSources": {id: {fields, columns}}}
 """
 import datetime
+import fnmatch
 import json
 import os
 import re
@@ -33,6 +34,7 @@ NOW = 1795867200                       # 2026-11-28 12:00:00 UTC, the render's "
 EARLIEST = NOW - 24 * 3600             # the time input's default, -24h@h (NOW is on the hour)
 SPAN = 1800                            # timechart's automatic span for 24 hours
 MIN_SCORE = 1                          # the minimum severity input's default
+HOST = "*"                             # the host input's default
 
 EXTRA_EVENTS = [
     # WerFault reporting a regsvr32 crash, and the Teams meeting add-in: both cleared by the
@@ -48,8 +50,10 @@ EXTRA_EVENTS = [
 
 
 def timed_events():
-    """Samples and extras, one every 97 minutes from 23 hours before NOW, oldest first."""
-    evs = [dict(e) for e in samples.SAMPLES + EXTRA_EVENTS]
+    """Samples and extras, one every 97 minutes from 23 hours before NOW, oldest first. The
+    dashboard reads raw events (`regsvr32_events`), so the tstats-shaped sample (Processes.*
+    fields, the saved searches' input) is left out."""
+    evs = [dict(e) for e in samples.SAMPLES + EXTRA_EVENTS if not any(k.startswith("Processes.") for k in e)]
     for i, e in enumerate(evs):
         e["_time"] = str(NOW - 23 * 3600 + i * 97 * 60)
     return evs
@@ -102,7 +106,7 @@ def query(ds):
 
 def base(rows):
     """ds_base: ... | regsvr32detect | `regsvr32_new_vs_baseline` | `regsvr32_entities`
-    | search dest="*" | where score > 0 OR allowlisted OR new OR error | `regsvr32_targets` | eval ..."""
+    | search dest="$host$" | where score > 0 OR allowlisted OR new OR error | `regsvr32_targets` | eval ..."""
     known = baseline(rows)
     out = []
     for r in rows:
@@ -110,6 +114,8 @@ def base(rows):
         if mv(r["regsvr32_signature"]):
             r["regsvr32_new"] = "false" if first(r, "regsvr32_signature") in known else "true"
         entities(r)
+        if r["dest"] is None or not fnmatch.fnmatchcase(r["dest"].lower(), HOST.lower()):  # search dest="$host$"
+            continue
         if not (int(r["regsvr32_score"]) > 0 or mv(r["regsvr32_allowlisted"]) or r.get("regsvr32_new") == "true"
                 or mv(r["regsvr32_error"])):
             continue

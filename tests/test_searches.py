@@ -47,8 +47,8 @@ def dashboard_searches(name):
     if studio is not None:
         found = [(ds_id, ds["options"]["query"]) for ds_id, ds in sorted(studio["dataSources"].items())]
         for viz_id, viz in sorted(studio["visualizations"].items()):
-            found += [(viz_id + " drilldown", h["options"]["query"]) for h in viz.get("eventHandlers", [])
-                      if h["type"] == "drilldown.linkToSearch"]
+            found += [(viz_id + " drilldown", urllib.parse.parse_qs(urllib.parse.urlsplit(h["options"]["url"]).query)["q"][0])
+                      for h in viz.get("eventHandlers", []) if h["type"] == "drilldown.customUrl"]
         return found
     root = ElementTree.parse(os.path.join(VIEWS, name)).getroot()
     found = [("query", q.text) for q in root.iter("query")]
@@ -226,6 +226,13 @@ def test_dashboard_reads_events_through_the_command_once(name):
                for i, ds in sources.items() if i != "ds_base")
     used = {v["dataSources"]["primary"] for v in studio["visualizations"].values()}
     assert used == set(sources) - {"ds_base"}, "a data source no panel shows, or a panel without one"
+
+
+def test_dashboard_links_are_urls_the_framework_follows():
+    # The framework silently ignores a link that is neither absolute nor rooted at "/" (isValidUrl).
+    studio = studio_definition("regsvr32_overview.xml")
+    urls = [h["options"]["url"] for v in studio["visualizations"].values() for h in v.get("eventHandlers", [])]
+    assert urls and all(re.match(r"^(/[^/]|https?://)\S*$", u) for u in urls), urls
 
 
 def test_dashboard_severity_choices_and_colours_follow_the_detectors_severities():

@@ -18,11 +18,14 @@ function validate(definition) {
 }
 
 // Every data source becomes a ds.test holding that data source's rows; nothing else changes.
+// ?break=ID makes data source ID fail instead, so the test can show that its checks notice.
 function withRows(definition, rows) {
+    const broken = new URLSearchParams(window.location.search).get('break');
     const dataSources = {};
     for (const [id, ds] of Object.entries(definition.dataSources)) {
         if (!rows[id]) throw new Error(`no rows for data source ${id}`);
-        dataSources[id] = { type: 'ds.test', name: ds.name, options: { data: rows[id] } };
+        dataSources[id] = { type: 'ds.test', name: ds.name,
+            options: id === broken ? { error: `${id} broken on purpose` } : { data: rows[id] } };
     }
     return { ...definition, dataSources };
 }

@@ -113,6 +113,34 @@ function judge(definition, dataSources, panels) {
     return { found, report };
 }
 
+const BROKEN = 'ds_top_users';
+const BROKEN_VIZ = 'viz_top_users';
+
+async function load(page, url) {
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForFunction(() => window.__render && (window.__render.fatal || window.__render.mounted), { timeout: 60000 });
+    await new Promise((r) => setTimeout(r, 5000));  // let charts finish drawing
+    await Promise.all(pending);
+    return page.evaluate(inspectPanels);
+}
+
+// A click on the newest finding must open the host's process activity around it: the search,
+// earliest and latest of the drilldown, filled from that row.
+async function drilldown(page, input) {
+    await page.evaluate(() => { window.__opened = []; window.open = (u) => { window.__opened.push(String(u)); return null; }; });
+    await page.click('[data-id="viz_newest"] [data-test="body"] [data-test="row"] [data-test="cell"]');
+    await new Promise((r) => setTimeout(r, 1000));
+    const opened = await page.evaluate(() => window.__opened);
+    const ds = input.dataSources.ds_newest;
+    const first = (name) => ds.columns[ds.fields.findIndex((f) => f.name === name)][0];
+    const want = { q: `\`regsvr32_process_activity("${first('dest')}")\``, earliest: first('_drill_earliest'), latest: first('_drill_latest') };
+    if (opened.length !== 1) return [`drilldown: a click on the newest finding opened ${JSON.stringify(opened)}`];
+    const params = new URL(opened[0], 'http://splunk.invalid/').searchParams;
+    const wrong = Object.entries(want).filter(([k, v]) => params.get(k) !== String(v));
+    console.log(`drilldown opens ${opened[0]}`);
+    return wrong.length ? [`drilldown: ${opened[0]} should have ${JSON.stringify(want)}`] : [];
+}
+
 async function main() {
     const input = { definition: definitionOf(readFileSync(viewPath, 'utf8')), ...JSON.parse(readFileSync(rowsPath, 'utf8')) };
     const dir = mkdtempSync(join(tmpdir(), 'regsvr32-render-'));
@@ -139,12 +167,9 @@ async function main() {
         });
         page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
         page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-        await page.goto(`http://127.0.0.1:${server.address().port}/`, { waitUntil: 'load' });
-        await page.waitForFunction(() => window.__render && (window.__render.fatal || window.__render.mounted), { timeout: 60000 });
-        await new Promise((r) => setTimeout(r, 5000));  // let charts finish drawing
-        await Promise.all(pending);
+        const url = `http://127.0.0.1:${server.address().port}/`;
+        const panels = await load(page, url);
         const render = await page.evaluate(() => window.__render);
-        const panels = await page.evaluate(inspectPanels);
         if (render.fatal) problems.push(`the page failed: ${render.fatal}`);
         for (const e of render.validationErrors || []) problems.push(`Splunk's validator: ${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
         if (!render.validatorRejectsBroken) problems.push("Splunk's validator accepted a broken definition: it is not checking");
@@ -153,6 +178,16 @@ async function main() {
         problems.push(...found);
         console.log(report.join('\n'));
         await page.screenshot({ path: pngPath, fullPage: true });
+        problems.push(...await drilldown(page, input));
+
+        // The checks themselves: one data source made to fail must be reported, and only it.
+        const before = problems.length;
+        const brokenPanels = await load(page, `${url}?break=${BROKEN}`);
+        problems.splice(before);  // the console error the broken data source causes is expected
+        const noticed = judge(input.definition, input.dataSources, brokenPanels).found;
+        if (!noticed.length || noticed.some((p) => !p.startsWith(`${BROKEN_VIZ}:`))) {
+            problems.push(`the checks missed a broken data source or blamed another panel: ${JSON.stringify(noticed)}`);
+        }
     } finally {
         if (browser) await browser.close();
         if (server) server.close();
