@@ -78,6 +78,8 @@ function inspectPanels() {
             placeholder: el.querySelectorAll('[data-test="viz-waiting-for-input"]').length > 0,
             message: [...el.querySelectorAll('[data-test="viz-waiting-for-input-message"]')].map((e) => e.innerText).join(' '),
             errors: [...el.querySelectorAll('[data-test*="error" i]')].map((e) => `${e.getAttribute('data-test')}: ${e.innerText}`),
+            // the status icon in the corner: "Warning" when a search returned nothing, "Error" ...
+            status: [...el.querySelectorAll('[data-test="simple-status-icon-container"] svg')].map((e) => e.getAttribute('aria-label')),
             tableRows: el.querySelectorAll('[data-test="body"] [data-test="row"]').length,
             marks: el.querySelectorAll('svg path, svg rect, canvas').length,
             text: el.innerText,
@@ -96,9 +98,9 @@ function judge(definition, dataSources, panels) {
         const panel = panels[id];
         if (!panel) { found.push(`${id}: not drawn at all`); continue; }
         for (const e of panel.errors) found.push(`${id}: error state: ${e}`);
-        if (panel.placeholder && !(rows === 0 && /^No search results returned$/.test(panel.message.trim()))) {
-            found.push(`${id}: error state: ${panel.message}`);
-        }
+        const noResults = rows === 0 && /^No search results returned$/.test(panel.message.trim());
+        if (panel.placeholder && !noResults) found.push(`${id}: error state: ${panel.message}`);
+        if (panel.status.some((s) => !(noResults && s === 'Warning'))) found.push(`${id}: status ${panel.status.join(', ')}`);
         const last = ds.columns.length ? ds.columns[ds.columns.length - 1][rows - 1] : undefined;
         const drawn = {
             'splunk.table': panel.tableRows === Math.min(rows, (viz.options || {}).count || 10),  // one page
