@@ -2,8 +2,10 @@
 //   node tests/render/render.mjs VIEW.xml ROWS.json OUT.png
 // Builds page.jsx with esbuild, serves it on a loopback port, opens it in headless Chromium and
 // fails (exit 1, reasons on stderr) on: a definition Splunk's validator rejects, any console
-// error or page error, any visualization in an error state, any panel drawn empty although its
-// data source has rows. Writes a PNG screenshot of the whole dashboard.
+// error, page error or unanswered request, any visualization in an error state, any panel drawn
+// empty (or not showing its rows, value or series) although its data source has rows, a
+// drilldown that does not open the right search. It then breaks one data source on purpose to
+// show that these checks notice. Writes a PNG screenshot of the whole dashboard.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -41,15 +43,14 @@ const SPLUNKWEB = { SPLUNKD_PATH: '/splunkd/__raw', APP: 'regsvr32detect', USERN
 function serve(dir, input) {
     const files = {
         '/': ['text/html', '<!doctype html><html><head><meta charset="utf-8"><title>regsvr32 overview</title>'
-            + '<style>html,body{margin:0;background:#fff}#root{width:1480px}</style></head>'
-            + `<script>window.$C = ${JSON.stringify(SPLUNKWEB)};</script>`
+            + '<style>html,body{margin:0;background:#fff}#root{width:1480px}</style>'
+            + `<script>window.$C = ${JSON.stringify(SPLUNKWEB)};</script></head>`
             + '<body><div id="root"></div><script src="/page.js"></script></body></html>'],
         '/page.js': ['text/javascript', readFileSync(join(dir, 'page.js'))],
         '/input.json': ['application/json', JSON.stringify(input)],
         '/favicon.ico': ['image/x-icon', ''],
-        // The one splunkd endpoint the Enterprise preset calls: who is looking. Answered as
-        // splunkd answers for an ordinary user.
-        // The time presets of times.conf: none beyond the picker's own.
+        // The two splunkd endpoints the framework calls, answered as splunkd answers an ordinary
+        // user: the time presets of times.conf (none beyond the picker's own) and who is looking.
         '/splunkd/__raw/servicesNS/analyst/-/data/ui/times': ['application/json', JSON.stringify({ entry: [] })],
         '/splunkd/__raw/services/authentication/current-context': ['application/json', JSON.stringify({
             entry: [{ name: 'analyst', content: { username: 'analyst', realname: 'Analyst', roles: ['user'], capabilities: [] } }],
@@ -101,10 +102,11 @@ function judge(definition, dataSources, panels) {
         const noResults = rows === 0 && /^No search results returned$/.test(panel.message.trim());
         if (panel.placeholder && !noResults) found.push(`${id}: error state: ${panel.message}`);
         if (panel.status.some((s) => !(noResults && s === 'Warning'))) found.push(`${id}: status ${panel.status.join(', ')}`);
+        const series = ds.fields.map((f) => f.name).filter((name) => !name.startsWith('_'));
         const last = ds.columns.length ? ds.columns[ds.columns.length - 1][rows - 1] : undefined;
         const drawn = {
             'splunk.table': panel.tableRows === Math.min(rows, (viz.options || {}).count || 10),  // one page
-            'splunk.column': panel.marks > 0,
+            'splunk.column': panel.marks > 0 && series.every((name) => panel.text.includes(name)),  // legend
             'splunk.singlevalue': panel.text.split('\n').includes(String(last)),  // the value itself
         }[viz.type];
         if (drawn === undefined) found.push(`${id}: no check for visualization type ${viz.type}`);
