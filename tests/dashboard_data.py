@@ -8,7 +8,7 @@ Without Splunk no SPL runs, so each data source's SPL is modelled by a small Pyt
 below (the MODELS table), written to do what that SPL does: where, stats, top-N, timechart with
 Splunk's automatic 30-minute span for a 24-hour range, mvexpand. The base search's macros are not
 re-typed here: `regsvr32_entities` and `regsvr32_targets` are read from macros.conf and applied;
-`regsvr32_new_vs_baseline` is modelled as "the signature is not in BASELINE" (a small baseline
+`regsvr32_new_vs_baseline` is modelled as "the signature is not in baseline()" (a small baseline
 built here: the signatures of routine activity). Tokens take their defaults (min_score=1, host=*).
 
     python3 tests/dashboard_data.py OUT.json   writes {"now": ..., "dataSources": {id: {fields, columns}}}
@@ -195,7 +195,7 @@ def timechart(rows, by, limit=None):
 
 
 def strftime(epoch):
-    return datetime.datetime.utcfromtimestamp(float(epoch)).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.datetime.fromtimestamp(float(epoch), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def table(rows, *names):
@@ -277,7 +277,7 @@ def cell(value, name):
     if isinstance(value, list):
         return [cell(v, name) for v in value] if len(value) > 1 else cell(value[0], name) if value else None
     if name == "_time":
-        return datetime.datetime.utcfromtimestamp(int(value)).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
+        return datetime.datetime.fromtimestamp(int(value), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
