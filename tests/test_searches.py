@@ -268,3 +268,11 @@ def test_targets_macro_reads_modules_and_remotes_back_out_of_signatures(signatur
     found = [[m.group(1) for m in re.finditer(p.replace("(?<", "(?P<").replace('\\"', '"'), signature)]
              for p in patterns]
     assert found == [modules, remotes]
+
+
+@pytest.mark.parametrize("name", DASHBOARDS)
+def test_dashboard_xml_label_and_description_are_the_definitions(name):
+    # Splunk lists views by the XML's label and description and draws the JSON's: keep them one.
+    root = ElementTree.parse(os.path.join(VIEWS, name)).getroot()
+    studio = studio_definition(name)
+    assert (root.findtext("label"), root.findtext("description")) == (studio["title"], studio["description"])
