@@ -1,7 +1,8 @@
 """Rows for every data source of the overview dashboard, produced by | regsvr32detect itself.
 
 The events are the bundled samples (tests/data/sample_events.jsonl) plus two ordinary events the
-shipped allowlist clears (so the allowlist panel has something to show), each given a _time in the
+shipped allowlist clears (so the allowlist panel has something to show) and one the detector is
+made to fail on (FAILING, for the panel of rows it could not evaluate), each given a _time in the
 24 hours before NOW. They go through the command over the real protocol (tests/chunked.py).
 
 Without Splunk no SPL runs, so each data source's SPL is modelled by a small Python function
@@ -18,7 +19,9 @@ import fnmatch
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -29,7 +32,8 @@ import samples  # noqa: E402
 from test_conf import conf  # noqa: E402
 from regsvr32_detector.rules import SEVERITIES  # noqa: E402
 
-VIEW = os.path.join(HERE, os.pardir, "app", "default", "data", "ui", "views", "regsvr32_overview.xml")
+APP = os.path.join(HERE, os.pardir, "app")
+VIEW = os.path.join(APP, "default", "data", "ui", "views", "regsvr32_overview.xml")
 NOW = 1795867200                       # 2026-11-28 12:00:00 UTC, the render's "now"
 EARLIEST = NOW - 24 * 3600             # the time input's default, -24h@h (NOW is on the hour)
 SPAN = 1800                            # timechart's automatic span for 24 hours
@@ -49,11 +53,23 @@ EXTRA_EVENTS = [
 ]
 
 
+# The detector evaluates every sample, so to show its error path one row is made to fail: in a
+# scratch copy of the app whose field normalizer raises on that row (as tests/test_command.py does).
+FAILING = dict(samples.BY_ID["sysmon1-install-office-dll"], sample_id="made-to-fail", host="srv-app-03")
+FAIL = ("\n\n# render test only: the detector fails on one marked row, to reach its error path\n"
+        "_normalize = normalize\n\n\n"
+        "def normalize(record):\n"
+        "    if record.get('sample_id') == %r:\n"
+        "        raise ValueError('this row was made to fail by the render test')\n"
+        "    return _normalize(record)\n" % FAILING["sample_id"])
+
+
 def timed_events():
     """Samples and extras, one every 97 minutes from 23 hours before NOW, oldest first. The
     dashboard reads raw events (`regsvr32_events`), so the tstats-shaped sample (Processes.*
     fields, the saved searches' input) is left out."""
-    evs = [dict(e) for e in samples.SAMPLES + EXTRA_EVENTS if not any(k.startswith("Processes.") for k in e)]
+    evs = [dict(e) for e in samples.SAMPLES + EXTRA_EVENTS + [FAILING]
+           if not any(k.startswith("Processes.") for k in e)]
     for i, e in enumerate(evs):
         e["_time"] = str(NOW - 23 * 3600 + i * 97 * 60)
     return evs
@@ -292,9 +308,16 @@ def columns(rows):
 
 
 def command_rows():
-    """The sample events through | regsvr32detect, over the protocol, in two chunks."""
+    """The events through | regsvr32detect, over the protocol, in two chunks."""
     evs = timed_events()
-    result = chunked.run([], [evs[:len(evs) // 2], evs[len(evs) // 2:]])
+    with tempfile.TemporaryDirectory() as scratch:
+        app = os.path.join(scratch, "regsvr32detect")
+        shutil.copytree(APP, app, symlinks=True, ignore=shutil.ignore_patterns("lib", "local", "__pycache__"))
+        os.symlink(os.path.join(APP, "bin", "lib"), os.path.join(app, "bin", "lib"))
+        with open(os.path.join(app, "bin", "regsvr32_detector", "fields.py"), "a", encoding="utf-8") as f:
+            f.write(FAIL)
+        result = chunked.run([], [evs[:len(evs) // 2], evs[len(evs) // 2:]],
+                             script=os.path.join(app, "bin", "regsvr32detect.py"))
     if result.refused or result.returncode or len(result.rows) != len(evs):
         raise AssertionError("regsvr32detect failed: %s %s" % (result.messages, result.stderr))
     return result.rows
