@@ -31,3 +31,12 @@ def detector():
     allowlist, problems = load_allowlists([os.path.join(APP, "lookups", "regsvr32_allowlist_default.csv")])
     assert not problems, [str(p) for p in problems]
     return Detector(allowlist)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """With -m pure, skip importing the modules that hold no pure-detector test (the protocol,
+    package, browser and Sigma tests pull in much more than the detector)."""
+    if config.getoption("markexpr", "") != "pure" or not collection_path.name.startswith("test_"):
+        return None
+    with open(str(collection_path), encoding="utf-8") as f:
+        return "pytestmark = pytest.mark.pure" not in f.read()
