@@ -74,6 +74,10 @@ class Memo(object):
         return len(self._answers)
 
 
+def _clip(text, n):
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
 MAX_REASON = 500          # characters of evidence a reason shows; attackers write the evidence
 
 
@@ -210,6 +214,9 @@ class Detector(object):
                 finding.allowed_by = allowed.get(finding.rule.id)
         active = [x for x in found if x.allowed_by is None]
         score, notes = score_model.explain(ev, [(x.rule, x.reason) for x in active])
+        if active and ev.device_paths:      # EDR device paths: say what was assumed
+            notes.append("read: %s" % "; ".join(
+                "%s %s as drive C:" % (name, _clip(path, 120)) for name, path in ev.device_paths[:3]))
         mitre = sorted(set(t for x in active for t in x.rule.techniques))
         allowlisted = ["%s allowlisted: %s (%s)" % (x.rule.id, x.allowed_by.reason,
                                                     x.allowed_by.where)
