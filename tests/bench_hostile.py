@@ -80,6 +80,30 @@ def protocol():
     return t_hostile, t_plain, len(rows)
 
 
+MEMORY_SCRIPT = r"""
+import resource, sys
+sys.path[:0] = sys.argv[3:]
+from regsvr32_detector import Detector
+d = Detector()
+n, distinct = int(sys.argv[1]), sys.argv[2] == "distinct"
+for i in range(n):
+    p = "C:\\Users\\Public\\" + ("%06d" % (i if distinct else 0)) * 5333 + ".dll"
+    d.evaluate({"EventCode": "7", "Image": "C:\\Windows\\System32\\regsvr32.exe", "ImageLoaded": p})
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def memory(n=4096):
+    """Peak RSS (KB) of a process evaluating n image loads of 32 KB paths, distinct or repeated."""
+    import subprocess
+    paths = [os.path.join(os.path.dirname(HERE), "app", "bin")]
+    out = {}
+    for kind in ("repeated", "distinct"):
+        out[kind] = int(subprocess.check_output(
+            [sys.executable, "-c", MEMORY_SCRIPT, str(n), kind] + paths).strip())
+    return out
+
+
 def main():
     detector = Detector(load_allowlists([DEFAULT_ALLOWLIST])[0])
     broken = 0
@@ -97,6 +121,11 @@ def main():
     print()
     t_hostile, t_plain, n = protocol()
     print("protocol, %d rows of 32 KB hostile lines: %.2f s (ordinary rows: %.2f s)" % (n, t_hostile, t_plain))
+    rss = memory()
+    flag = "" if rss["distinct"] <= 2 * rss["repeated"] else "  OVER 2x"
+    broken += bool(flag)
+    print("peak RSS, 4,096 image loads of 32 KB paths: distinct %d KB, repeated %d KB%s" % (
+        rss["distinct"], rss["repeated"], flag))
     print("\n%s" % ("all bounds held" if not broken else "%d bound(s) broken" % broken))
     return 1 if broken else 0
 
