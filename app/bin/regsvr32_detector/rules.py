@@ -233,14 +233,32 @@ def silent_register_outside(inv):
     return None
 
 
+def _payloads(inv):
+    """The targets that can be code: the modules, and the /i: argument when it is a scriptlet or
+    goes to scrobj.dll or to a module outside Windows and Program Files (a vendor's module in
+    Program Files takes folders as settings through /i:)."""
+    t = inv.install
+    if t is None:
+        return inv.modules
+    if (t.ext_class == winpath.SCRIPTLET or ("module name", "scrobj.dll") in inv.first
+            or any(m.location not in winpath.TRUSTED_LOCATIONS for m in inv.modules)):
+        return inv.targets
+    return inv.modules
+
+
+# Where users keep files they fetched or made: a module right there is what a user registers by
+# hand after a download as often as what a phishing chain drops (R32-052, medium).
+USER_FILE_FOLDERS = frozenset(("Downloads", "Desktop", "Documents"))
+
+
 @rule("R32-007", "Module or scriptlet in a user-writable staging folder",
       COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions", evidence="location",
       techniques=(T,), sources=("L09", "Sigma 9525dc73", "Elastic EP 5db08297", "Elastic cff92c41", "Splunk 62732736"),
       description=("A module or /i: scriptlet where payloads are dropped: Users\\Public, any Temp folder "
-                   "(also Windows\\Temp and Windows\\Tasks), or right in ProgramData, AppData, the profile, "
-                   "Downloads, Desktop or Documents rather than in a folder of its own, after resolving "
-                   "8.3 names, forward slashes, '..' and %VARIABLES%. Per-user installs have a folder "
-                   "of their own (R32-040)."),
+                   "(also Windows\\Temp and Windows\\Tasks), or right in ProgramData, AppData or the "
+                   "profile rather than in a folder of its own, after resolving 8.3 names, forward "
+                   "slashes, '..' and %VARIABLES%. Per-user installs have a folder of their own "
+                   "(R32-040); Downloads, Desktop and Documents are R32-052."),
       positives=(
         "regsvr32.exe /s C:\\Users\\Public\\payload.dll",
         "regsvr32 /s C:/Users/Public/x.dat",
@@ -251,8 +269,8 @@ def silent_register_outside(inv):
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',
         "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\App\\shellext.dll",))
 def user_writable(inv):
-    for t in inv.targets:
-        if winpath.is_staging(t):
+    for t in _payloads(inv):
+        if winpath.is_staging(t) and t.where not in USER_FILE_FOLDERS:
             return "%s %s is in a user-writable staging folder (%s)" % (
                 _role(t, inv), _clip(t.path), t.where)
     return None
@@ -295,10 +313,10 @@ def writable_non_module(inv):
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',))
 def suspicious_folder(inv):
-    t = _first(inv, "location", winpath.SUSPICIOUS)
-    if t is None:
-        return None
-    return "%s %s is in %s, a folder malware favours" % (_role(t, inv), _clip(t.path), t.where)
+    for t in _payloads(inv):
+        if t.location == winpath.SUSPICIOUS:
+            return "%s %s is in %s, a folder malware favours" % (_role(t, inv), _clip(t.path), t.where)
+    return None
 
 
 @rule("R32-010", "Module disguised as an image, document, log or temp file",
@@ -1218,6 +1236,26 @@ def download_chain(ev):
         if word in before and ("&" in before or ";" in before or "|" in before):
             return "the parent's command line %s, then runs regsvr32: %s" % (
                 what, _clip(ev.parent_command_line, 200))
+    return None
+
+
+@rule("R32-052", "Module right in Downloads, Desktop or Documents",
+      COMMAND_LINE, risk=45, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      techniques=(T, "T1204.002"), sources=("L09", "Elastic EP 5db08297"),
+      description=("A module or /i: scriptlet lying right in the user's Downloads, Desktop or Documents "
+                   "folder: where a phishing chain saves its payload, and where a user keeps a control "
+                   "a vendor told them to register by hand. Medium on its own; with a second signal "
+                   "it is high."),
+      positives=(
+        {"CommandLine": "regsvr32.exe 162_64.dll", "CurrentDirectory": "C:\\Users\\bob\\Downloads"},
+        "regsvr32 /s C:\\Users\\bob\\Desktop\\invoice.dll",),
+      negatives=(
+        "regsvr32 /s C:\\Users\\bob\\Downloads\\codec-pack\\x.ax",
+        "regsvr32.exe /s C:\\Users\\Public\\payload.dll",))
+def user_files(inv):
+    for t in _payloads(inv):
+        if winpath.is_staging(t) and t.where in USER_FILE_FOLDERS:
+            return "%s %s lies right in the user's %s folder" % (_role(t, inv), _clip(t.path), t.where)
     return None
 
 

@@ -53,6 +53,9 @@ ENV_VARS = {
     "commonprogramfiles": "?:\\program files\\common files",
 }
 
+SYSTEM_VARS = frozenset(("windir", "systemroot", "programfiles", "programfiles(x86)",
+                         "commonprogramfiles", "systemdrive"))
+
 # Well-known 8.3 names of the top folders; a short name never earns a trusted location.
 SHORT_NAMES = {"progra~1": "program files", "progra~2": "program files (x86)",
                "progra~3": "programdata", "docume~1": "documents and settings"}
@@ -204,7 +207,10 @@ def classify(raw, cwd=""):
             text, low = "\\\\" + text[4:], "\\\\" + low[4:]
     if "%" in low:
         for var in sorted(set(_ENV_VAR.findall(low))):
-            anomalies.append("unexpanded %" + var.upper() + "%")
+            # %SystemRoot%, %ProgramFiles%...: how Windows itself writes REG_EXPAND_SZ commands
+            # (Active Setup, services); a variable for a user folder has no such excuse
+            if var not in SYSTEM_VARS:
+                anomalies.append("unexpanded %" + var.upper() + "%")
             if var in ENV_VARS:
                 low = low.replace("%" + var + "%", ENV_VARS[var])
     if low.startswith("\\\\"):
