@@ -68,9 +68,19 @@ def floors(results):
 
 # Ours: a finding (score 20+, low) and an alert (40+, the correlation searches' threshold; also 60+).
 OURS = (("regsvr32detect, alert at 40+", 20, 40), ("regsvr32detect, alert at 60+", 20, 60))
-# Each vendor's rules alone, Elastic's two sets also together.
+# Each vendor's rules alone, Elastic's two sets together, and every public rule at once.
 ENGINES = ((peers.SIGMA, (peers.SIGMA,)), (peers.ESCU, (peers.ESCU,)), (peers.SIEM, (peers.SIEM,)),
-           (peers.EP, (peers.EP,)), ("Elastic SIEM + EP", (peers.SIEM, peers.EP)), (peers.CAR, (peers.CAR,)))
+           (peers.EP, (peers.EP,)), ("Elastic SIEM + EP", (peers.SIEM, peers.EP)), (peers.CAR, (peers.CAR,)),
+           ("all public rules together", peers.VENDORS))
+
+
+def flagged_by_us(low, alert):
+    return lambda level, score, fired: score >= (low if level == "any" else alert)
+
+
+def flagged_by(vendors):
+    return lambda level, score, fired: any(r.vendor in vendors and (level == "any" or peers.is_alert(r))
+                                           for r in fired)
 
 
 def comparison(results):
@@ -78,28 +88,26 @@ def comparison(results):
 
     "any": the line is flagged at all (ours: score 20+; a vendor: any of its rules fires);
     "alert": flagged at the alert level (ours: 40+ or 60+; a vendor: peers.ALERTS)."""
-    labelled = [(row["label"], v.score, peers.matches(event(row))) for row, v in results
-                if row["label"] in ("attack", "benign")]
-    totals = dict((label, float(sum(1 for l, _, _ in labelled if l == label))) for label in ("attack", "benign"))
-
-    def shares(flagged):
-        return dict(((label, level), sum(1 for l, s, fired in labelled if l == label and flagged(level, s, fired))
-                     / totals[label]) for label in ("attack", "benign") for level in ("any", "alert"))
-
+    lines = [(row["label"], v.score, peers.matches(event(row))) for row, v in results]
+    engines = [(title, flagged_by_us(low, alert)) for title, low, alert in OURS]
+    engines += [(title, flagged_by(vendors)) for title, vendors in ENGINES]
     out = []
-    for title, low, alert in OURS:
-        out.append((title, shares(lambda level, s, fired, low=low, alert=alert: s >= (low if level == "any" else alert))))
-    for title, vendors in ENGINES:
-        out.append((title, shares(lambda level, s, fired, vendors=vendors: any(
-            r.vendor in vendors and (level == "any" or peers.is_alert(r)) for r in fired))))
+    for title, flagged in engines:
+        share_of = {}
+        for label in ("attack", "benign"):
+            picked = [(score, fired) for l, score, fired in lines if l == label]
+            for level in ("any", "alert"):
+                share_of[(label, level)] = sum(1 for score, fired in picked if flagged(level, score, fired)) / float(
+                    len(picked) or 1)
+        out.append((title, share_of))
     return out
 
 
 def rule_hits(results):
     """(rule, attack lines it fires on, benign lines it fires on) for every emulated rule."""
     fired = [(row["label"], peers.matches(event(row))) for row, _ in results]
-    return [(r, sum(1 for l, rs in fired if l == "attack" and r in rs), sum(1 for l, rs in fired if l == "benign" and r in rs))
-            for r in peers.RULES]
+    return [(r, sum(1 for label, rs in fired if label == "attack" and r in rs),
+             sum(1 for label, rs in fired if label == "benign" and r in rs)) for r in peers.RULES]
 
 
 def peer_table(results):

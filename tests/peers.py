@@ -408,8 +408,8 @@ def ep_5db08297(e):
                          "C:\\Program Files\\LANDesk\\ManagementSuite\\Install Only Files\\LaunchApp.exe")
             and not glob(raw, "*\\Program Files (x86)\\Tencent\\QQPCMgr\\*.dat*", "*QQPCMgr*TSWebMon64.dat*",
                          "*BarTender Suite\\Codejock.DockingPane.x64.v15.3.1.ocx*")
-            and not (glob(args, "?:\\Users\\*\\AppData\\Local\\Microsoft\\TeamsMeetingAddin\\*\\Microsoft.Teams.AddinLoader.dll")
-                     and glob(args, "/i:user"))
+            and not (glob(args, "?:\\Users\\*\\AppData\\Local\\Microsoft\\TeamsMeetingAddin\\*\\"
+                                "Microsoft.Teams.AddinLoader.dll") and glob(args, "/i:user"))
             and not (glob(args, "..\\*.dll")
                      and glob(cwd, "?:\\Program Files\\LANDesk\\ManagementSuite\\Install Only Files\\"))
             and not (name(f(e, "ParentImage")) == "msiexec.exe" and glob(parent_args, "-Embedding"))
