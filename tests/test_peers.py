@@ -181,7 +181,8 @@ def test_no_corpus_row_has_a_parent_only_the_unemulated_sigma_rules_know():
                 assert ntpath.basename(row["parent_image"].lower()) not in peers.SIGMA_PRODUCT_PARENTS, row["id"]
 
 
-COMPARISON = dict(efficacy.comparison(efficacy.scored()))
+COMPARED = efficacy.comparison(efficacy.scored())
+COMPARISON = dict(COMPARED)
 OURS_40, OURS_60 = (title for title, _, _ in efficacy.OURS)
 VENDOR_ENGINES = [title for title, _ in efficacy.ENGINES]
 NOISY = (peers.SIGMA, peers.ESCU, "all public rules together")
@@ -194,6 +195,16 @@ CLAIMS = [(OURS_40, ("attack", "alert"), "at least", VENDOR_ENGINES),
           (OURS_60, ("benign", "alert"), "at most", VENDOR_ENGINES),
           (OURS_40, ("benign", "alert"), "at most", NOISY),
           (OURS_40, ("benign", "any"), "at most", NOISY)]
+
+
+def test_the_readme_table_is_what_a_run_measures():
+    with open(os.path.join(os.path.dirname(efficacy.HERE), "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    table = text[text.index("| engine | attack flagged |"):].split("\n\n")[0].splitlines()[2:]
+    columns = (("attack", "any"), ("attack", "alert"), ("benign", "any"), ("benign", "alert"))
+    measured = ["| %s | %s |" % (title, " | ".join("%.1f%%" % (100 * share_of[c]) for c in columns))
+                for title, share_of in COMPARED]
+    assert table == measured
 
 
 def test_the_engines_compared_are_the_ones_the_readme_names():
