@@ -117,12 +117,12 @@ def peer_table(results):
     for title, share_of in comparison(results):
         lines.append("%-30s %s" % (title, " ".join("%14.1f%%" % (100 * share_of[c]) for c in columns)))
     lines.append("")
-    lines.append("%-18s %-9s %-16s %-12s %-5s %6s %6s  %s" % (
+    lines.append("%-18s %-15s %-19s %-12s %-5s %6s %6s  %s" % (
         "vendor", "rule", "folder", "level", "alert", "attack", "benign", "title"))
     for r, attack, benign in rule_hits(results):
         level = r.level if r.risk is None else "%s %d" % (r.level, r.risk)
-        lines.append("%-18s %-9s %-16s %-12s %-5s %6d %6d  %s" % (
-            r.vendor, r.id[:9], r.folder, level, "yes" if peers.is_alert(r) else "no", attack, benign, r.title))
+        lines.append("%-18s %-15s %-19s %-12s %-5s %6d %6d  %s" % (
+            r.vendor, r.id, r.folder, level, "yes" if peers.is_alert(r) else "no", attack, benign, r.title))
     return "\n".join(lines)
 
 

@@ -132,6 +132,9 @@ SIGMA_SCRIPT_PARENTS = ("cmd.exe", "cscript.exe", "mshta.exe", "powershell_ise.e
                         "pwsh.exe", "wscript.exe")
 SIGMA_OFFICE_PARENTS = ("EQNEDT32.EXE", "EXCEL.EXE", "MSACCESS.EXE", "MSPUB.exe", "ONENOTE.EXE",
                         "POWERPNT.exe", "VISIO.exe", "WINWORD.EXE", "wordpad.exe", "wordview.exe")
+SIGMA_REGSVR32_CHILDREN = ("calc.exe", "cscript.exe", "explorer.exe", "mshta.exe", "net.exe", "net1.exe",
+                           "nltest.exe", "notepad.exe", "powershell.exe", "pwsh.exe", "reg.exe", "schtasks.exe",
+                           "werfault.exe", "wscript.exe")
 # 0ba1da6d: a renamed binary is one whose image is none of these names.
 SIGMA_RENAME_KEEPS = ("certutil.exe", "cmstp.exe", "cscript.exe", "ie4uinit.exe", "finger.exe", "mshta.exe",
                       "msiexec.exe", "msxsl.exe", "powershell_ise.exe", "powershell.exe", "psexec.exe",
@@ -225,6 +228,9 @@ SIGMA_RULES = [
     Rule(SIGMA, "69bd9b97", "Potentially Suspicious Execution From Parent Process In Public Folder", "high",
          None, "rules", lambda e: ":\\users\\public\\" in f(e, "ParentImage")
          and (image_is(e, "regsvr32.exe") or "regsvr32" in f(e, "CommandLine"))),
+    Rule(SIGMA, "6f0947a4", "Potentially Suspicious Child Process Of Regsvr32", "high", None, "rules",
+         lambda e: parent_is(e, "regsvr32.exe") and image_is(e, *SIGMA_REGSVR32_CHILDREN)
+         and not (image_is(e, "werfault.exe") and " -u -p " in f(e, "CommandLine"))),
     Rule(SIGMA, "ce2c44b5", "Regsvr32.EXE Calling of DllRegisterServer Export Function Implicitly", "medium",
          None, "threat-hunting", sigma_ce2c44b5),
     Rule(SIGMA, "e4b6d2a7", "Potentially Suspicious PowerShell Child Processes", "medium", None,
@@ -307,6 +313,9 @@ ESCU_RULES = [
     escu_spawn("svchost.exe", "09e5c72a", "Svchost LOLBAS Execution Process Spawn"),
     escu_spawn("mmc.exe", "f6601940", "Mmc LOLBAS Execution Process Spawn"),
     escu_spawn("wsmprovhost.exe", "2eed004c", "Wsmprovhost LOLBAS Execution Process Spawn"),
+    Rule(ESCU, "61490da9", "Windows Masquerading Explorer As Child Process", "TTP", 81, "detections/endpoint",
+         lambda e: name(f(e, "ParentImage")) in ("cmd.exe", "powershell.exe", "regsvr32.exe")
+         and name(f(e, "Image")) == "explorer.exe" and f(e, "CommandLine").endswith("\\explorer.exe")),
     Rule(ESCU, "295ca9ed", "Windows DLL Side-Loading Process Child Of Calc", "Anomaly", 81,
          "detections/endpoint", lambda e: name(f(e, "ParentImage")) == "calc.exe"
          and name(f(e, "Image")) != "win32calc.exe"),
@@ -449,6 +458,9 @@ EP_RULES = [
 # ---- MITRE CAR ----
 
 CAR_RULES = [
+    # Main pattern: any child of regsvr32 that is not itself regsvr32.
+    Rule(CAR, "CAR-2019-04-002", "Generic Regsvr32", "analytic", None, "analytics",
+         lambda e: f(e, "ParentImage").endswith("regsvr32.exe") and "regsvr32.exe" not in f(e, "Image")),
     # The analytic's Splunk implementation (any scrobj.dll on the command line); its pseudocode form,
     # command_line == "*scrobj.dll", is stricter, so this is the generous reading.
     Rule(CAR, "CAR-2019-04-003", "Squiblydoo", "analytic", None, "analytics",

