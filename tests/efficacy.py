@@ -66,8 +66,11 @@ def floors(results):
     return out
 
 
-# Ours: a finding (score 20+, low) and an alert (40+, the correlation searches' threshold; also 60+).
-OURS = (("regsvr32detect, alert at 40+", 20, 40), ("regsvr32detect, alert at 60+", 20, 60))
+# Ours: a finding is low or above; an alert is medium or above (where the correlation searches
+# start), or high or above.
+FLOOR = dict((name, floor) for floor, name in SEVERITIES)
+OURS = tuple(("regsvr32detect, alert at %d+" % FLOOR[alert], FLOOR["low"], FLOOR[alert])
+             for alert in ("medium", "high"))
 # Each vendor's rules alone, Elastic's two sets together, and every public rule at once.
 ENGINES = ((peers.SIGMA, (peers.SIGMA,)), (peers.ESCU, (peers.ESCU,)), (peers.SIEM, (peers.SIEM,)),
            (peers.EP, (peers.EP,)), ("Elastic SIEM + EP", (peers.SIEM, peers.EP)), (peers.CAR, (peers.CAR,)),
