@@ -6,7 +6,8 @@ CommandLine, ParentImage, ParentCommandLine, CurrentDirectory; a missing field i
 
 Only process-creation logic is emulated: the corpora are process creations, so image-load,
 network, registry, file and sequence rules (Sigma c7e91a02, Elastic 4ed678a9, fb02b8d3, e00b8d49,
-CAR-2019-04-002 and so on, see research detections.md L20-L27, L32-L34) have nothing to see.
+the image-load part of CAR-2019-04-002 and so on; research detections.md L20-L27, L32-L34) have
+nothing to see.
 Each rule is our own reading of the rule file at the commit named below, with the vendor's own
 filters; nothing is copied. Where a filter needs a field Sysmon 1 lacks (token integrity, user
 SID, code signature), the event is taken as a non-SYSTEM, unsigned process and the note says so.
