@@ -1,6 +1,7 @@
 """Efficacy on the real-world corpora (tests/corpus/): scores per band and per source type.
 
     python3 tests/efficacy.py [--list]      (--list: every benign line at 40+ and attack below 60)
+    python3 tests/efficacy.py --peers       (also the public rule sets of tests/peers.py, side by side)
 
 Each corpus row becomes the Sysmon 1 event its process would log (image, OriginalFileName,
 command line, parent and its command line, working directory) and is scored by the detector with
@@ -14,6 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app", "bin"))
 sys.path.insert(0, HERE)
 
+import peers  # noqa: E402
 from events import DEFAULT_ALLOWLIST  # noqa: E402
 from regsvr32_detector import Detector, load_allowlists  # noqa: E402
 from regsvr32_detector.registry import SEVERITIES  # noqa: E402
@@ -64,6 +66,69 @@ def floors(results):
     return out
 
 
+# Ours: a finding is low or above; an alert is medium or above (where the correlation searches
+# start), or high or above.
+FLOOR = dict((name, floor) for floor, name in SEVERITIES)
+OURS = tuple(("regsvr32detect, alert at %d+" % FLOOR[alert], FLOOR["low"], FLOOR[alert])
+             for alert in ("medium", "high"))
+# Each vendor's rules alone, Elastic's two sets together, and every public rule at once.
+ENGINES = ((peers.SIGMA, (peers.SIGMA,)), (peers.ESCU, (peers.ESCU,)), (peers.SIEM, (peers.SIEM,)),
+           (peers.EP, (peers.EP,)), ("Elastic SIEM + EP", (peers.SIEM, peers.EP)), (peers.CAR, (peers.CAR,)),
+           ("all public rules together", peers.VENDORS))
+
+
+def flagged_by_us(low, alert):
+    return lambda level, score, fired: score >= (low if level == "any" else alert)
+
+
+def flagged_by(vendors):
+    return lambda level, score, fired: any(r.vendor in vendors and (level == "any" or peers.is_alert(r))
+                                           for r in fired)
+
+
+def comparison(results):
+    """(engine, {(label, "any" or "alert"): share}) for ours and each vendor, on attack and benign lines.
+
+    "any": the line is flagged at all (ours: score 20+; a vendor: any of its rules fires);
+    "alert": flagged at the alert level (ours: 40+ or 60+; a vendor: peers.ALERTS)."""
+    lines = [(row["label"], v.score, peers.matches(event(row))) for row, v in results]
+    engines = [(title, flagged_by_us(low, alert)) for title, low, alert in OURS]
+    engines += [(title, flagged_by(vendors)) for title, vendors in ENGINES]
+    out = []
+    for title, flagged in engines:
+        share_of = {}
+        for label in ("attack", "benign"):
+            picked = [(score, fired) for l, score, fired in lines if l == label]
+            for level in ("any", "alert"):
+                share_of[(label, level)] = sum(1 for score, fired in picked if flagged(level, score, fired)) / float(
+                    len(picked) or 1)
+        out.append((title, share_of))
+    return out
+
+
+def rule_hits(results):
+    """(rule, attack lines it fires on, benign lines it fires on) for every emulated rule."""
+    fired = [(row["label"], peers.matches(event(row))) for row, _ in results]
+    return [(r, sum(1 for label, rs in fired if label == "attack" and r in rs),
+             sum(1 for label, rs in fired if label == "benign" and r in rs)) for r in peers.RULES]
+
+
+def peer_table(results):
+    columns = (("attack", "any"), ("attack", "alert"), ("benign", "any"), ("benign", "alert"))
+    lines = ["%-30s %15s %15s %15s %15s" % ("engine", "attack flagged", "attack alerted", "benign flagged",
+                                             "benign alerted")]
+    for title, share_of in comparison(results):
+        lines.append("%-30s %s" % (title, " ".join("%14.1f%%" % (100 * share_of[c]) for c in columns)))
+    lines.append("")
+    lines.append("%-18s %-15s %-19s %-12s %-5s %6s %6s  %s" % (
+        "vendor", "rule", "folder", "level", "alert", "attack", "benign", "title"))
+    for r, attack, benign in rule_hits(results):
+        level = r.level if r.risk is None else "%s %d" % (r.level, r.risk)
+        lines.append("%-18s %-15s %-19s %-12s %-5s %6d %6d  %s" % (
+            r.vendor, r.id, r.folder, level, "yes" if peers.is_alert(r) else "no", attack, benign, r.title))
+    return "\n".join(lines)
+
+
 def table(results):
     lines = []
     labels = ("benign", "attack", "either")
@@ -94,6 +159,9 @@ def main(argv):
                 print("%s %s %3d %s\n    parent=%s cwd=%s\n    %s" % (
                     row["id"], row["label"], v.score, row["command_line"][:200], row["parent_image"],
                     row["cwd"], "\n    ".join(v.reasons)))
+    if "--peers" in argv:
+        print()
+        print(peer_table(results))
     return 0 if all(f[-1] for f in floors(results)) else 1
 
 
