@@ -10,7 +10,8 @@ Generates, so that adding a rule touches one file plus this output:
   - default/macros.conf: the `<search>_filter` macros and `regsvr32_min_score` (between marks);
   - default/analyticstories.conf: the analytic story and each detection's ES metadata;
   - sigma/: one Sigma rule per rule a field match can express (tests/sigma_export.py) and an
-    ATT&CK Navigator layer of all rules, and the README's table of how each rule exports.
+    ATT&CK Navigator layer of all rules, and the README's table of how each rule exports, its rule
+    table (tests/rules_table.py) and the rules column of its table of saved searches.
 tests/test_es_content.py fails when a file and this generator disagree.
 Ids are stable: uuid5 of the rule id or search name in the project's namespace (NAMESPACE).
 """
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
 from regsvr32_detector import RULES, severity_for  # noqa: E402
 from regsvr32_detector.families import (  # noqa: E402
     FAMILIES, OTHER_SEARCHES, STORY, THREAT_OBJECT_TYPES)
+import rules_table  # noqa: E402
 import sigma_export  # noqa: E402  (tests/sigma_export.py, next to this file)
 
 DEFAULT = os.path.join(ROOT, "app", "default")
@@ -298,8 +300,34 @@ def outputs():
         readme = f.read()
     begin, end = README_MARKS
     start, stop = readme.index(begin) + len(begin), readme.index(end)
-    found[README] = readme[:start] + "\n" + sigma_export.readme_table() + "\n" + readme[stop:]
+    readme = readme[:start] + "\n" + sigma_export.readme_table() + "\n" + readme[stop:]
+    readme = rules_table.replace(readme)
+    found[README] = readme_search_rules(readme)
     return found
+
+
+def _rule_cell(ids):
+    """R32-001, R32-002, R32-003, R32-005 -> 'R32-001-003, 005' (runs of three or more joined)."""
+    nums, parts, i = [int(r[4:]) for r in ids], [], 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        if j - i >= 2:
+            parts.append("%03d-%03d" % (nums[i], nums[j]))
+        else:
+            parts.extend("%03d" % n for n in nums[i:j + 1])
+        i = j + 1
+    return "R32-" + ", ".join(parts)
+
+
+def readme_search_rules(readme):
+    """The rules column of the README's table of saved searches, one row per family."""
+    for family in FAMILIES:
+        cell = _rule_cell([r.id for r in family_rules(family)])
+        readme = re.sub(r"^(\| %s \| (?:[^|]*\|){3}) R32-[\d, -]+ \|$" % re.escape(family.title),
+                        lambda m: m.group(1) + " " + cell + " |", readme, flags=re.M)
+    return readme
 
 
 def stale():

@@ -35,15 +35,20 @@ def section(text):
     return text[start:end].strip("\n")
 
 
+def replace(text):
+    """README text with the rule table between the markers regenerated."""
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    return text[:start] + "\n" + table() + "\n" + text[end:]
+
+
 def main():
     if "--write" not in sys.argv:
         print(table())
         return
     with open(README, encoding="utf-8") as f:
         text = f.read()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
     with open(README, "w", encoding="utf-8") as f:
-        f.write(text[:start] + "\n" + table() + "\n" + text[end:])
+        f.write(replace(text))
 
 
 if __name__ == "__main__":
