@@ -179,3 +179,9 @@ def test_same_bytes_as_splunklib(variants, args, encode):
 def test_chunks_the_lean_path_leaves_to_splunklib_come_out_the_same(variants, body):
     for args in ([], ["mode=filter"]):
         assert_same(variants, args, [body, csv_body([MALICIOUS])], lean_only=False)
+
+
+def test_cr_only_line_ends_read_alike_on_both_paths(variants):
+    body = csv_body([ODD, MALICIOUS, BENIGN]).replace(b"\r\n", b"\r")
+    replies = assert_same(variants, [], [body])
+    assert len(chunked.from_csv(replies[1][1])) == 3

@@ -36,7 +36,7 @@ from splunklib.searchcommands.search_command import SearchCommand
 PINNED_SDK = "2.1.1"
 MV = "__mv_"
 SHOWN = 10          # problems of one kind shown in the job inspector; the rest are counted
-LOGGED = 1000       # and written to the log
+LOGGED = 100        # and written to the log: enough to fix them by, not 100,000 lines
 
 
 class _Redo(Exception):
@@ -101,7 +101,7 @@ def _csv_rejects_nul():
 # unescaped. One pass over the chunk whatever it holds, unlike a search for an unused character.
 CSV_REJECTS_NUL = _csv_rejects_nul()
 ESC = "\ue000"
-_ESCAPED = re.compile(ESC + "(.)", re.S)
+_ESCAPED = re.compile("\ue000(.)", re.S)             # ESC and the character it escapes
 _UNESCAPE = {ESC: ESC, "0": "\0"}
 
 
@@ -229,7 +229,6 @@ class ChunkedCommand(object):
     """
 
     lean = splunklib.__version__ == PINNED_SDK  # set False to run on splunklib's own record path
-    REFUSED_OPTIONS = ("logging_configuration", "logging_level", "record", "show_configuration")
 
     # splunklib's own options that a search must not set. logging_configuration: fileConfig
     # evaluates parts of the named file as Python. record: writes a gzip of the dispatch folder
@@ -248,7 +247,7 @@ class ChunkedCommand(object):
     # ------------------------------------------------------------ options and messages
 
     def own_options(self):
-        return [name for name in self.options if name not in self.REFUSED_OPTIONS]
+        return [name for name, item in self.options.items() if not isinstance(item.validator, Refused)]
 
     def _protocol_v2_option_parser(self, arg):
         # splunklib drops the validator's message ("Illegal value: mode=bogus") and formats the
@@ -312,22 +311,30 @@ class ChunkedCommand(object):
             return None
         match = SearchCommand._header.match(header.decode("utf-8", "replace"))
         if match is None:
-            raise ProtocolError("splunkd sent %r where a chunk header was expected; the search "
-                                "stops here" % header[:100])
+            self._unreadable("splunkd sent %r where a chunk header was expected; the search stops "
+                             "here" % header[:100])
         meta_length, body_length = int(match.group(1)), int(match.group(2))
         metadata = istream.read(meta_length)
         body = istream.read(body_length) if body_length else b""
         if len(metadata) != meta_length or len(body) != body_length:
-            raise ProtocolError("the input ended %d bytes into a chunk of %d (splunkd closed the "
-                                "pipe mid-chunk); the rows of that chunk were not processed"
-                                % (len(metadata) + len(body), meta_length + body_length))
+            self._unreadable("the input ended %d bytes into a chunk of %d (splunkd closed the pipe "
+                             "mid-chunk); the rows of that chunk were not processed"
+                             % (len(metadata) + len(body), meta_length + body_length))
         try:
             metadata = MetadataDecoder().decode(metadata.decode("utf-8"))
         except ValueError as error:
-            raise ProtocolError("splunkd sent chunk metadata that is not JSON (%s)" % error)
+            self._unreadable("splunkd sent chunk metadata that is not JSON (%s)" % error)
         text = body.decode("utf-8", errors="replace")   # as splunklib: bad bytes become U+FFFD
         _allow_fields_up_to(len(text))
         return metadata, text
+
+    def _unreadable(self, text):
+        # splunklib reports the error in a last reply, but only if the writer has not flushed
+        # since its last chunk, which it has when the failure is in reading the next one.
+        writer = getattr(self, "_record_writer", None)
+        if writer is not None:
+            writer.is_flushed = False
+        raise ProtocolError(text)
 
     # ------------------------------------------------------------ splunklib's record path
 
