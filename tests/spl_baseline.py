@@ -12,6 +12,7 @@ What is not modelled is Splunk's own reading and writing of the CSV file (encodi
 that is missing or unreadable): ``outputlookup`` and ``lookup`` here are csv.DictWriter/Reader.
 """
 import csv
+import os
 import re
 
 COLUMNS = ("regsvr32_signature", "first_seen", "last_seen", "count")
@@ -81,6 +82,7 @@ def read_lookup(path):
     except FileNotFoundError:
         return []
     with f:
+        csv.field_size_limit(max(csv.field_size_limit(), os.path.getsize(path)))  # any cell size
         return [dict((k, v.split("\n") if "\n" in v else v) for k, v in row.items())
                 for row in csv.DictReader(f)]
 
