@@ -35,7 +35,7 @@ from splunklib.searchcommands.search_command import SearchCommand
 
 PINNED_SDK = "2.1.1"
 MV = "__mv_"
-SHOWN = 10          # problems of one kind shown in the job inspector; the rest are counted
+SHOWN = 20          # problems of one kind shown in the job inspector; the rest are counted
 LOGGED = 100        # and written to the log: enough to fix them by, not 100,000 lines
 
 
