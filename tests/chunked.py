@@ -96,6 +96,8 @@ def from_csv(body):
     if not body:
         return []
     rows = []
+    if len(body) > csv.field_size_limit():     # importing splunklib sets it back to 10 MB
+        csv.field_size_limit(len(body))
     for raw in csv.DictReader(io.StringIO(body.decode("utf-8"), newline="")):
         row = {}
         for name, value in raw.items():

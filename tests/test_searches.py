@@ -2,7 +2,7 @@
 
 SPL is read as tokens: backticked macros (with their argument count), the lookups after lookup,
 inputlookup and outputlookup, the command after every top-level pipe, and regsvr32_* field names,
-which must be fields the command writes (OUTPUT_FIELDS, BASELINE_FIELDS) or baseline columns.
+which must be fields the command or the baseline macro writes, or baseline columns.
 """
 import json
 import os
@@ -15,13 +15,10 @@ import pytest
 
 from test_conf import DEFAULT, ROOT, conf
 from regsvr32_detector import RULES, RULES_BY_ID
-from regsvr32_detector.baseline import COLUMNS
 from regsvr32_detector.registry import SEVERITIES
 from regsvr32_detector.detector import OUTPUT_FIELDS
 from regsvr32_detector.signature import SEPARATOR
-
-sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
-import regsvr32detect  # noqa: E402  (dispatch() does nothing on import)
+from spl_baseline import COLUMNS, NEW_FIELDS
 
 SAVED = conf("savedsearches.conf")
 MACROS = conf("macros.conf")
@@ -29,8 +26,9 @@ LOOKUPS = set(conf("transforms.conf").sections())
 COMMANDS = set(conf("commands.conf").sections()) | {
     # the SPL built-ins these searches use
     "search", "tstats", "eval", "where", "rename", "table", "stats", "fields", "rex", "sort",
-    "head", "timechart", "mvexpand", "fieldformat", "lookup", "inputlookup", "outputlookup", "append"}
-FIELDS = set(OUTPUT_FIELDS) | set(regsvr32detect.BASELINE_FIELDS) | set(COLUMNS)
+    "head", "timechart", "mvexpand", "fieldformat", "lookup", "inputlookup", "outputlookup", "append",
+    "addinfo"}
+FIELDS = set(OUTPUT_FIELDS) | set(NEW_FIELDS) | set(COLUMNS)
 VIEWS = os.path.join(DEFAULT, "data", "ui", "views")
 DASHBOARDS = sorted(f for f in os.listdir(VIEWS) if f.endswith(".xml"))
 
@@ -100,31 +98,26 @@ def commands_in(spl):
             current.append(ch)
     pieces.append("".join(current))
     first = pieces[0].split()
-    names = [] if not first or first[0] == "MACRO" or re.search(r"[=.(]", first[0]) \
+    names = [] if not first or first[0] == "MACRO" or re.search(r"[=.(]", first[0]) or first[0].isdigit() \
         else [first[0]]
     return names + [p.split()[0] for p in pieces[1:] if p.split() and p.split()[0] != "MACRO"]
 
 
 def lookups_in(spl):
     names = re.findall(r"\b(?:lookup|inputlookup|outputlookup)\s+(?:\w+=\S+\s+)*([\w.-]+)", unquoted(spl))
-    return names + re.findall(r"\bbaseline=([\w.-]+)", spl)
+    return names
 
 
 def fields_in(spl):
     text = re.sub(r"`[^`]*`", " ", spl)                        # macro names are checked apart
-    text = re.sub(r"\b(?:lookup|inputlookup|outputlookup|baseline=|allowlists=)\s*(?:\w+=\S+\s+)*[\w.,-]+",
+    text = re.sub(r"\b(?:lookup|inputlookup|outputlookup|allowlists=)\s*(?:\w+=\S+\s+)*[\w.,-]+",
                   " ", text)
     return set(re.findall(r"\bregsvr32_[a-z_]+\b", text))
 
 
-# Test allowance: macros another change adds. `regsvr32_new_vs_baseline` (macros.conf, the
-# baseline moving into SPL) marks rows new against the baseline; drop it from here once it exists.
-PENDING_MACROS = {"regsvr32_new_vs_baseline"}
-
-
 @pytest.mark.parametrize(("where", "spl"), SEARCHES, ids=IDS)
 def test_every_macro_named_exists(where, spl):
-    assert set(macros_in(spl)) <= set(MACROS.sections()) | PENDING_MACROS, where
+    assert set(macros_in(spl)) <= set(MACROS.sections()), where
 
 
 @pytest.mark.parametrize(("where", "spl"), SEARCHES, ids=IDS)
@@ -207,10 +200,11 @@ def test_correlations_name_only_real_rules():
 
 def test_baseline_update_keeps_the_lookup_the_new_search_reads():
     update = SAVED["regsvr32 - Baseline - Update"]["search"]
-    assert "regsvr32detect mode=baseline baseline=regsvr32_baseline" in update
+    assert "inputlookup append=t regsvr32_baseline" in update
     assert update.rstrip().endswith("| outputlookup regsvr32_baseline")
-    assert "regsvr32detect baseline=regsvr32_baseline" in SAVED["regsvr32 - New Since Last Month - Rule"]["search"]
-    assert conf("transforms.conf")["regsvr32_baseline"]["filename"] == "regsvr32_baseline.csv"
+    assert "lookup regsvr32_baseline " in MACROS["regsvr32_new_vs_baseline"]["definition"]
+    for where, spl in SEARCHES:         # the option is gone: nothing may still use it
+        assert not re.search(r"regsvr32detect[^|]*\bbaseline", spl), where
     assert not os.path.exists(os.path.join(ROOT, "app", "lookups", "regsvr32_baseline.csv")) or \
         "regsvr32_baseline.csv" in open(os.path.join(ROOT, ".gitignore")).read()
 

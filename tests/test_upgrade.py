@@ -3,8 +3,9 @@ does) keeps the admin's allowlist and local/ settings, and the command still rea
 import os
 import tarfile
 
-import chunked
 import apppackage
+import chunked
+import spl_baseline
 from allowlists import ALLOW_WS_FIN_07, HEADER
 from regsvr32_detector import Detector
 from samples import MALICIOUS
@@ -69,11 +70,13 @@ def test_upgrade_keeps_the_admin_allowlist_and_local_settings(tmp_path):
     assert read(os.path.join(app, "local", "macros.conf")) == LOCAL_MACRO
     assert {rel: read(os.path.join(app, rel)) for rel in ADMIN_FILES} == ADMIN_FILES
     assert read(os.path.join(app, "lookups", "regsvr32_baseline.csv")) == BASELINE
-    # The upgraded command still applies the admin's list and reads the baseline.
-    (row,) = chunked.run(["baseline=regsvr32_baseline"], chunks=[[MALICIOUS]],
-                         script=os.path.join(app, "bin", "regsvr32detect.py")).rows
+    # The upgraded command still applies the admin's list, and `regsvr32_new_vs_baseline`
+    # (modelled in spl_baseline) still reads the baseline.
+    rows = chunked.run([], chunks=[[dict(MALICIOUS, _time="1700000000")]],
+                       script=os.path.join(app, "bin", "regsvr32detect.py")).rows
+    (row,) = spl_baseline.new_vs_baseline(rows, os.path.join(app, "lookups", "regsvr32_baseline.csv"))
     assert row["regsvr32_score"] == "0" and row["regsvr32_allowlisted"]
-    assert row["regsvr32_first_seen"] == "1600000000"
+    assert row["regsvr32_first_seen"] == "1600000000" and row["regsvr32_new"] == "true"
 
 
 def test_a_package_that_shipped_the_local_list_would_destroy_the_edits(tmp_path):

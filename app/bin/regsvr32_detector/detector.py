@@ -14,7 +14,7 @@ class Verdict(object):
     """What the detector says of one event."""
 
     __slots__ = ("score", "severity", "rules", "reasons", "mitre", "allowlisted", "error",
-                 "signature", "_fields")
+                 "signature")
 
     def __init__(self, score=0, rules=(), reasons=(), mitre=(), allowlisted=(), error="",
                  signature=""):
@@ -23,17 +23,16 @@ class Verdict(object):
         self.rules, self.reasons, self.mitre = tuple(rules), tuple(reasons), tuple(mitre)
         self.allowlisted, self.error = tuple(allowlisted), error
         self.signature = signature      # regsvr32 activity, folded for the baseline; see signature.py
-        self._fields = None
+
+    def row(self, include_allowlisted=True):
+        """The output values in OUTPUT_FIELDS order: str, or lists of str for multivalue."""
+        return [str(self.score), self.severity, list(self.rules), list(self.reasons),
+                list(self.mitre), list(self.allowlisted) if include_allowlisted else [],
+                self.error, self.signature]
 
     def fields(self):
         """The output fields, the same names on every row: str, or lists for multivalue."""
-        if self._fields is None:
-            self._fields = {
-                "regsvr32_score": str(self.score), "regsvr32_severity": self.severity,
-                "regsvr32_rules": list(self.rules), "regsvr32_reasons": list(self.reasons),
-                "regsvr32_mitre": list(self.mitre), "regsvr32_allowlisted": list(self.allowlisted),
-                "regsvr32_error": self.error, "regsvr32_signature": self.signature}
-        return dict(self._fields)
+        return dict(zip(OUTPUT_FIELDS, self.row()))
 
     def __repr__(self):
         return "Verdict(%d %s %s)" % (self.score, self.severity, ",".join(self.rules))

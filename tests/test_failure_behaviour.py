@@ -1,0 +1,173 @@
+"""README "Failure behaviour", through the real protocol: each input of issue 12 that once lost
+rows, ended a search without a message or passed garbage on, reproduced as splunkd would send it.
+
+Floors: no input here loses a row outside the bad chunk itself, and none ends a search without a
+message in the job inspector."""
+import csv
+import glob
+import io
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import chunked
+from allowlists import HEADER
+from samples import BENIGN, MALICIOUS
+from test_hostile_text import PY39CSV
+
+
+def _python(version):
+    """A working pythonX.Y: on PATH, or installed by pyenv but not selected."""
+    for path in [shutil.which("python" + version)] + sorted(
+            glob.glob(os.path.expanduser("~/.pyenv/versions/%s.*/bin/python%s" % (version, version)))):
+        if path and subprocess.run([path, "-c", "pass"], stderr=subprocess.DEVNULL).returncode == 0:
+            return path
+    return None
+
+
+PY39, PY313 = _python("3.9"), _python("3.13")
+# Splunk 9 runs the command on 3.9 (whose csv reader rejects NUL), Splunk 10 on 3.13.
+RUNTIMES = [
+    pytest.param({}, id="this-python"),
+    pytest.param({"wrapper": PY39CSV}, id="python3.9-csv-simulated"),
+    pytest.param({"python": PY39}, id="python3.9", marks=pytest.mark.skipif(not PY39, reason="no 3.9")),
+    pytest.param({"python": PY313}, id="python3.13", marks=pytest.mark.skipif(not PY313, reason="no 3.13")),
+]
+
+
+def numbered(rows, start=0):
+    return [dict(r, seq=str(start + i)) for i, r in enumerate(rows)]
+
+
+def assert_all_back(result, sent):
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = result.rows
+    assert [r["seq"] for r in rows] == [r["seq"] for r in sent]
+    for want, got in zip(sent, rows):
+        assert {k: got.get(k) for k in want} == want
+        assert got["regsvr32_error"] == ""
+
+
+# --- item 5: a __mv_ column of a field that is itself named __mv_x -------------------------------
+def test_a_row_always_matches_its_header():
+    session = chunked.Session()
+    try:
+        session.start()
+        meta, body = session.execute([], body=b"x,__mv_x,__mv___mv_x\r\na,,$b$;$c$\r\n")
+        session.execute([MALICIOUS], finished=True)
+        result = session.close()
+    finally:
+        session.kill()
+    # splunklib's own answer: x, then the field __mv_x (b, c), each with its __mv_ column.
+    header, row = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+    assert len(row) == len(header) == 20
+    assert row[:4] == ["a", "", "b\nc", "$b$;$c$"] and row[header.index("regsvr32_score")] == "0"
+    assert result.returncode == 0 and len(chunked.from_csv(result.replies[1][1])) == 1
+
+
+# --- item 7: NUL with most private-use characters taken -----------------------------------------
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_nul_beside_every_character_from_u_e000_up(runtime):
+    # Once: a stand-in for NUL was sought among U+E000.. and none was free (StopIteration).
+    every = "".join(map(chr, range(0xE000, 0x110000)))
+    sent = numbered([BENIGN, dict(BENIGN, note="\0" + every + "\0"), dict(MALICIOUS, note="\ue000\0\ue0000")])
+    after = numbered([MALICIOUS], 3)
+    result = chunked.run([], [sent, after], **runtime)
+    assert_all_back(result, sent + after)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES[:2])
+def test_nul_late_in_a_big_chunk_of_distinct_characters(runtime):
+    # Once: 30,000 distinct characters from U+E000 and a NUL late in an 8.9 MB chunk took 21.9 s
+    # (one scan of the chunk per candidate stand-in). Now one pass; the time is the benchmark's.
+    filler = [dict(BENIGN, note="x" * 4000) for _ in range(2000)]
+    sent = numbered(filler + [dict(BENIGN, note="".join(map(chr, range(0xE000, 0xE000 + 30000))) + "\0")])
+    result = chunked.run([], [sent], **runtime)
+    assert_all_back(result, sent)
+
+
+# --- item 10: whole chunks lost ---------------------------------------------------------------------
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_field_over_10_mb_costs_nothing(runtime):
+    # splunklib's csv field limit is 10 MB; a bigger field ended the search with its whole chunk.
+    sent = numbered([MALICIOUS, dict(BENIGN, blob="y" * (10 * 1024 * 1024 + 5)), BENIGN])
+    after = numbered([MALICIOUS], 3)
+    result = chunked.run([], [sent, after], **runtime)
+    assert_all_back(result, sent + after)
+
+
+@pytest.mark.parametrize("args", [[], ["mode=filter", "min_score=0"]])
+def test_cr_only_line_ends_are_line_ends(args):
+    body = chunked.to_csv(numbered([dict(MALICIOUS, note="a\rb"), BENIGN])).replace(b"\r\n", b"\r")
+    assert b"\n" not in body
+    session = chunked.Session(args)
+    try:
+        session.start()
+        meta, reply = session.execute([], body=body)
+        session.execute([dict(BENIGN, seq="2")], finished=True)
+        result = session.close()
+    finally:
+        session.kill()
+    rows = chunked.from_csv(reply)
+    assert [r["seq"] for r in rows] == ["0", "1"] and rows[0]["note"] == "a\rb"
+    assert int(rows[0]["regsvr32_score"]) > 0
+    assert result.returncode == 0 and [r["seq"] for r in result.rows] == ["0", "1", "2"]
+
+
+def test_a_body_cut_short_is_said_not_processed():
+    session = chunked.Session()
+    try:
+        session.start()
+        session.execute([MALICIOUS])
+        whole = chunked.frame({"action": "execute", "finished": True}, chunked.to_csv([MALICIOUS, BENIGN]))
+        session.proc.stdin.write(whole[:-40])        # splunkd went away mid-chunk
+        session.proc.stdin.close()
+        reply = chunked.read_frame(session.proc.stdout)
+        returncode = session.proc.wait(timeout=60)
+    finally:
+        session.kill()
+    meta, body = reply
+    assert body == b"" and returncode != 0
+    (error,) = [text for level, text in meta["inspector"]["messages"] if level == "ERROR"]
+    assert "ended" in error and "mid-chunk" in error and "not processed" in error
+
+
+def test_a_frame_header_that_is_not_one_is_said():
+    session = chunked.Session()
+    try:
+        session.start()
+        session.proc.stdin.write(b"chunked 1.0,x,y\n")
+        session.proc.stdin.close()
+        meta, body = chunked.read_frame(session.proc.stdout)
+    finally:
+        session.kill()
+    assert body == b""
+    assert any("chunk header" in text for level, text in meta["inspector"]["messages"] if level == "ERROR")
+
+
+def test_100k_bad_allowlist_rows_give_a_handful_of_warnings(app_copy):
+    bad = "R32-999,*\\regsvr32.exe,,,,,,,,,,no such rule,,\n"
+    (app_copy / "lookups" / "regsvr32_allowlist_local.csv").write_text(HEADER + bad * 100000, encoding="utf-8")
+    result = chunked.run([], [[MALICIOUS]], script=str(app_copy / "bin" / "regsvr32detect.py"))
+    warnings = result.texts("WARN")
+    assert len(warnings) == 21 and "99980 more allowlist problems not shown" in warnings[-1]
+    assert all("regsvr32_allowlist_local.csv:" in w for w in warnings[:20])
+    assert result.returncode == 0 and len(result.rows) == 1
+
+
+@pytest.mark.parametrize("text", ["", "[loggers]\nkeys = nope\n", "\x00\xff garbage"])
+def test_a_broken_local_logging_conf_is_said_and_the_shipped_one_used(app_copy, tmp_path, text):
+    home = tmp_path / "splunk"
+    (home / "var" / "log" / "splunk").mkdir(parents=True)
+    (app_copy / "local").mkdir()
+    (app_copy / "local" / "regsvr32detect.logging.conf").write_text(text, encoding="latin-1")
+    env = dict(os.environ, SPLUNK_HOME=str(home))
+    result = chunked.run(["mode=filter"], [[MALICIOUS, BENIGN]], env=env,
+                         script=str(app_copy / "bin" / "regsvr32detect.py"))
+    assert result.returncode == 0 and len(result.rows) == 1, result.stderr[-2000:]
+    (warning,) = result.texts("WARN")
+    assert "local/regsvr32detect.logging.conf cannot be used" in warning
+    log = (home / "var" / "log" / "splunk" / "regsvr32detect.log").read_text(encoding="utf-8")
+    assert "mode=filter" in log
