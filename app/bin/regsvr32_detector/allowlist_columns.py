@@ -1,0 +1,104 @@
+"""The allowlist's columns: one table says what each column means.
+
+For a matcher column: how a cell and an event's values are folded before they are compared
+(the same fold on both sides), and which of the event's values it is matched against. The
+loader's header check, the matching (``Facts``) and the README's column table
+(``tests/allowlist_table.py``) all read this table, so a column cannot exist in one and not
+the others.
+"""
+import collections
+
+from . import fields
+
+
+def _path(value):
+    return value.lower().replace("/", "\\")
+
+
+def _command_line(value):
+    return " ".join(value.lower().split())
+
+
+# fold name -> (function applied to cells and event values alike, what it means for the docs)
+FOLDS = {
+    "path": (_path, "case-insensitive; `/` reads as `\\`"),
+    "command_line": (_command_line, "case-insensitive; runs of blanks read as one space"),
+    "text": (str.lower, "case-insensitive"),
+}
+
+
+def _regsvr32(ev):
+    return ev.kind == fields.PROCESS and ev.is_regsvr32
+
+
+def _modules(ev):
+    return tuple(m.path for m in ev.invocation.modules) if _regsvr32(ev) else ()
+
+
+def _hosts(ev):
+    hosts = [ev.query_name, ev.dest_host, ev.dest_ip]
+    if _regsvr32(ev):
+        hosts.extend(t.host for t in ev.invocation.targets)
+    return hosts
+
+
+Column = collections.namedtuple("Column", "name fold values doc")
+# Matcher columns in header order. values(ev) -> the event's raw values (empty ones are dropped);
+# doc says where they come from, for the README.
+MATCHER_TABLE = tuple(Column(*row) for row in (
+    ("image", "path", lambda ev: (ev.image or ev.process_name,),
+     "the process's image path (`Image`, `NewProcessName`, `process_path`; else `process_name`)"),
+    ("parent_image", "path", lambda ev: (ev.parent_image or ev.parent_process_name,),
+     "the parent's image path (`ParentImage`, `ParentProcessName`, `parent_process_path`; else "
+     "`parent_process_name`)"),
+    ("command_line", "command_line", lambda ev: (ev.command_line,),
+     "the whole command line (`CommandLine`, `Process_Command_Line`, `process`)"),
+    ("module", "path", _modules,
+     "each module regsvr32's command line registers, as parsed and resolved (every one must "
+     "match, so an allowed module gives no cover to another)"),
+    ("url_host", "text", _hosts,
+     "each host of the event: `QueryName`, `DestinationHostname`, `DestinationIp`, and the hosts of "
+     "a regsvr32 command line's URLs and shares (every one must match)"),
+    ("loaded_image", "path", lambda ev: (ev.image_loaded,), "the loaded module (`ImageLoaded`)"),
+    ("signer", "text", lambda ev: (ev.signature,), "the loaded module's signer (`Signature`)"),
+    ("registry_path", "path", lambda ev: (ev.registry_path,),
+     "the registry key or value written (`TargetObject`, `registry_path`, `ObjectName`)"),
+    ("user", "text", lambda ev: (ev.user,), "the user (`User`, `user`, `TargetUserName`, ...)"),
+    ("host", "text", lambda ev: (ev.host,), "the computer (`Computer`, `ComputerName`, `dest`, `host`)"),
+))
+MATCHERS = tuple(c.name for c in MATCHER_TABLE)
+BY_NAME = dict((c.name, c) for c in MATCHER_TABLE)
+FOLD = dict((c.name, FOLDS[c.fold][0]) for c in MATCHER_TABLE)
+
+# The other columns, for the header and the docs: name -> what it holds. The header order is
+# rule_id, the matchers, then the rest.
+OTHER_COLUMNS = (
+    ("rule_id", "the rule, e.g. `R32-006`, or several with `*` and `?` (`*` for all); required"),
+    ("reason", "why this is allowed; required, shown in `regsvr32_allowlisted`"),
+    ("source", "where the row comes from (a ticket, a vendor rule); optional"),
+    ("expires", "`YYYY-MM-DD`: the row stops applying after that day; optional"),
+)
+COLUMNS = (OTHER_COLUMNS[0][0],) + MATCHERS + tuple(name for name, _ in OTHER_COLUMNS[1:])
+
+
+class Facts(dict):
+    """An event's folded values by matcher column, each worked out on first use."""
+
+    __slots__ = ("ev",)
+
+    def __init__(self, ev):
+        dict.__init__(self)
+        self.ev = ev
+
+    def __missing__(self, column):
+        fold = FOLD[column]
+        values = self[column] = tuple(fold(v) for v in BY_NAME[column].values(self.ev) if v)
+        return values
+
+    get = dict.__getitem__
+
+
+def facts(ev):
+    """Every allowlist fact of an event (for display and tests)."""
+    f = Facts(ev)
+    return dict((c, f.get(c)) for c in MATCHERS if f.get(c))
