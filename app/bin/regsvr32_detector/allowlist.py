@@ -192,6 +192,8 @@ class Allowlist(object):
     memory.
     """
 
+    FEW = 256               # up to this many substring pieces in a column, search for each
+
     def __init__(self, entries=()):
         self.entries = tuple(entries)
         self._position = dict((e, n) for n, e in enumerate(self.entries))
@@ -270,11 +272,11 @@ class Allowlist(object):
                     out.extend(rows.get((kind, column, off, value[n - off - size:n - off]), ()))
         else:
             pieces = self._pieces[column]
-            if len(pieces) <= 256:  # few pieces: look for each in the value (C speed)
+            if len(pieces) <= self.FEW:     # look for each piece in the value (C speed)
                 for text, found in pieces.items():
                     if text in value:
                         out.extend(found)
-            else:                   # many pieces: look up each substring of the value
+            else:                           # look up each substring of the value
                 for size in self._shapes[kind, column]:
                     for text in set(value[i:i + size] for i in range(n - size + 1)):
                         out.extend(pieces.get(text, ()))
