@@ -2,8 +2,10 @@
 other rows still apply, names cannot leave the app's lookups folder, and no cell is ever code or
 a regular expression. Checked through load_allowlists and through the command's WARN messages."""
 import csv
+import datetime
 import io
 import os
+import sys
 import time
 
 import pytest
@@ -11,6 +13,8 @@ import pytest
 import chunked
 from allowlists import ALLOW_WS_FIN_07, HEADER, allowlist_row
 from regsvr32_detector import Detector, load_allowlists
+from regsvr32_detector.allowlist_columns import Facts
+from regsvr32_detector.fields import normalize
 from samples import BY_ID, MALICIOUS
 from test_command import run_in, score
 
@@ -55,6 +59,11 @@ CASES = {
     "not_utf8": (HEADER.encode() + "R32-006,C:\\Caf\xe9\\x.exe,,,,,,,,,,r,s,\n".encode("latin-1") + GOOD.encode(),
                  [(2, "not UTF-8")], True),
     "nul": (HEADER + GOOD.replace("pentest", "pen\0test"), [(2, "NUL bytes removed")], True),
+    "catch_all_row": (HEADER + "*,*,,,,,,,,,,temp,,\n" + GOOD, [(2, "matches any value (wildcards only)")], True),
+    "catch_all_cells": (HEADER + allowlist_row(rule_id="R32-0*", image="?*", host="**", reason="temp") + GOOD,
+                        [(2, "image '?*', host '**' match any value")], True),
+    "too_many_question_marks": (HEADER + allowlist_row(rule_id="*", command_line="*" + "?" * 4000 + "z*", reason="r")
+                                + GOOD, [(2, "'command_line' has 4000 '?' wildcards")], True),
     "huge_cell": (HEADER + allowlist_row(rule_id="R32-006", image="x" * 5000, reason="r") + GOOD,
                   [(2, "longer than 4096")], True),
     "header_only": (HEADER, [], False),
@@ -96,6 +105,15 @@ def test_through_the_command(app_copy, case):
     assert all(w.startswith(prefix) for w in result.texts("WARN"))
     _check([w[len(prefix):] for w in result.texts("WARN")], expected)
     assert (score(result.rows[0]) == 0) == applies
+
+
+def test_a_catch_all_row_does_not_empty_filter_mode_silently(app_copy):
+    # Issue 12 item 4: '*,*' cleared every finding, and mode=filter returned nothing, saying nothing.
+    _write(app_copy / "lookups", LOCAL, HEADER + "*,*,,,,,,,,,,temp,,\n")
+    result = run_in(app_copy, ["mode=filter"], [[MALICIOUS, BY_ID["sysmon1-notepad"]]])
+    assert [r["sample_id"] for r in result.rows] == [MALICIOUS["sample_id"]]
+    (warning,) = result.texts("WARN")
+    assert "%s:2: image '*' matches any value" % LOCAL in warning
 
 
 def test_every_case_can_fail_the_check():
@@ -267,7 +285,63 @@ def test_100k_rows_matching_stays_fast(big_list, sample):
     ({"image": ("c:\\x\\tool100\\a.exe",), "command_line": ("a --job 100 b",)}, "R32-006", None),
 ])
 def test_100k_rows_the_lookups_find_the_right_row(big_list, facts, rule, line):
-    import datetime
     allowlist = load_allowlists([big_list])[0]
     found = allowlist.suppress([rule], facts, datetime.date(2030, 1, 1))
     assert (found[rule].line if rule in found else None) == line
+
+
+# --- 100,000 rows of wildcards only (issue 12 item 3): a few rows examined per event -------------
+def _wildcard_list(folder, name, row):
+    return _write(folder, name, HEADER + "".join(row(i) for i in range(ROWS)))
+
+
+@pytest.fixture(scope="module")
+def wildcard_lists(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wild")
+    readme = _wildcard_list(folder, "readme.csv", lambda i: allowlist_row(
+        rule_id="R32-006", image="*\\regsvr32.exe", parent_image="*\\msiexec.exe", host="PKG-%d-*" % i,
+        reason="packaging farm %d" % i, source="CHG-4411"))
+    tools = _wildcard_list(folder, "tools.csv", lambda i: allowlist_row(
+        rule_id="*", module="C:\\Tools\\v%d\\*" % i, reason="tools %d" % i))
+    return dict((k, load_allowlists([v])) for k, v in (("readme", readme), ("tools", tools)))
+
+
+def _msiexec_event(host, module="C:\\Builds\\x.dll"):
+    return {"EventCode": "1", "Image": "C:\\Windows\\System32\\regsvr32.exe", "User": "CORP\\build",
+            "CommandLine": "regsvr32 /s " + module, "ParentImage": "C:\\Windows\\System32\\msiexec.exe",
+            "Computer": host}
+
+
+@pytest.mark.parametrize(("name", "event", "line"), [
+    ("readme", _msiexec_event("BLD-7.corp.example"), None),
+    ("readme", _msiexec_event("PKG-4242-a.corp.example"), 4244),
+    ("readme", _msiexec_event("pkg-99999-z"), ROWS + 1),
+    ("readme", _msiexec_event("PKG-1"), None),
+    ("tools", _msiexec_event("WS1", "C:\\Tools\\v5\\a.dll"), 7),
+    ("tools", _msiexec_event("WS1", "c:/tools/v50/b.dll"), 52),
+    ("tools", _msiexec_event("WS1", "C:\\Tools\\v100000\\a.dll"), None),
+    ("tools", _msiexec_event("WS1", "C:\\Tools\\v1\\a.dll C:\\Temp\\b.dll"), None),   # every module
+])
+def test_100k_wildcard_rows_examine_only_the_rows_an_event_can_match(wildcard_lists, name, event, line):
+    allowlist, problems = wildcard_lists[name]
+    assert problems == [] and len(allowlist) == ROWS
+    found = Detector(allowlist).findings(normalize(event))
+    assert "R32-006" in [f.rule.id for f in found]
+    rule_ids = [f.rule.id for f in found]
+    examined = allowlist.candidates(rule_ids, Facts(normalize(event)))
+    assert len(examined) <= 2, [e.where for e in examined]       # not 100,000
+    verdict = Detector(allowlist).evaluate(event)
+    cleared = [a for a in verdict.allowlisted if a.startswith("R32-006 ")]
+    assert cleared == (["R32-006 allowlisted: %s (%s.csv:%d)" % (
+        "packaging farm %d" % (line - 2) if name == "readme" else "tools %d" % (line - 2), name, line)]
+        if line else [])
+
+
+def test_long_distinct_values_are_not_kept(wildcard_lists):
+    # Issue 12 item 6: memos keyed by whole values kept thousands of 32 KB strings alive.
+    allowlist = wildcard_lists["tools"][0]
+    for i in range(50):
+        value = "c:\\tools\\v%d\\" % i + "x" * 32000
+        before = sys.getrefcount(value)
+        allowlist.suppress(["R32-007"], {"module": (value,)}, datetime.date(2030, 1, 1))
+        assert sys.getrefcount(value) == before
