@@ -42,29 +42,32 @@ def _hosts(ev):
     return hosts
 
 
-Column = collections.namedtuple("Column", "name fold values doc")
-# Matcher columns in header order. values(ev) -> the event's raw values (empty ones are dropped);
-# doc says where they come from, for the README.
-MATCHER_TABLE = tuple(Column(*row) for row in (
-    ("image", "path", lambda ev: (ev.image or ev.process_name,),
-     "the process's image path (`Image`, `NewProcessName`, `process_path`; else `process_name`)"),
-    ("parent_image", "path", lambda ev: (ev.parent_image or ev.parent_process_name,),
-     "the parent's image path (`ParentImage`, `ParentProcessName`, `parent_process_path`; else "
-     "`parent_process_name`)"),
-    ("command_line", "command_line", lambda ev: (ev.command_line,),
-     "the whole command line (`CommandLine`, `Process_Command_Line`, `process`)"),
-    ("module", "path", _modules,
-     "each module regsvr32's command line registers, as parsed and resolved (every one must "
-     "match, so an allowed module gives no cover to another)"),
-    ("url_host", "text", _hosts,
-     "each host of the event: `QueryName`, `DestinationHostname`, `DestinationIp`, and the hosts of "
-     "a regsvr32 command line's URLs and shares (every one must match)"),
-    ("loaded_image", "path", lambda ev: (ev.image_loaded,), "the loaded module (`ImageLoaded`)"),
-    ("signer", "text", lambda ev: (ev.signature,), "the loaded module's signer (`Signature`)"),
-    ("registry_path", "path", lambda ev: (ev.registry_path,),
-     "the registry key or value written (`TargetObject`, `registry_path`, `ObjectName`)"),
-    ("user", "text", lambda ev: (ev.user,), "the user (`User`, `user`, `TargetUserName`, ...)"),
-    ("host", "text", lambda ev: (ev.host,), "the computer (`Computer`, `ComputerName`, `dest`, `host`)"),
+def _first(*names):
+    """The first non-empty of these event values."""
+    return lambda ev: (next((getattr(ev, n) for n in names if getattr(ev, n)), ""),)
+
+
+Column = collections.namedtuple("Column", "name fold sources values doc")
+# Matcher columns in header order: how cells and values are folded, the event values (fields.py
+# names) read, values(ev) -> the raw values (empty ones are dropped), and for the README what
+# they are (the generator adds the source field names from fields.ALIASES).
+MATCHER_TABLE = tuple(Column(name, fold, sources, values or _first(*sources), doc)
+                      for name, fold, sources, values, doc in (
+    ("image", "path", ("image", "process_name"), None, "the process's image path, else its name"),
+    ("parent_image", "path", ("parent_image", "parent_process_name"), None,
+     "the parent's image path, else its name"),
+    ("command_line", "command_line", ("command_line",), None, "the whole command line"),
+    ("module", "path", ("command_line",), _modules,
+     "each module a regsvr32 command line registers, as parsed and resolved; every one must "
+     "match, so an allowed module gives no cover to another"),
+    ("url_host", "text", ("query_name", "dest_host", "dest_ip", "command_line"), _hosts,
+     "each host: the DNS query, the destination, and the hosts of the URLs and shares in a "
+     "regsvr32 command line; every one must match"),
+    ("loaded_image", "path", ("image_loaded",), None, "the loaded module"),
+    ("signer", "text", ("signature",), None, "the loaded module's signer"),
+    ("registry_path", "path", ("registry_path",), None, "the registry key or value written"),
+    ("user", "text", ("user",), None, "the user"),
+    ("host", "text", ("host",), None, "the computer"),
 ))
 MATCHERS = tuple(c.name for c in MATCHER_TABLE)
 BY_NAME = dict((c.name, c) for c in MATCHER_TABLE)
