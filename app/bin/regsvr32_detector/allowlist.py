@@ -198,8 +198,9 @@ class Allowlist(object):
         self.entries = tuple(entries)
         self._position = dict((e, n) for n, e in enumerate(self.entries))
         self._candidates = {}       # rule id (lower case) -> (its rows, look-ups, rows to check)
-        self._rows = {}             # (kind, column, offset, text) -> rows filed under that piece
+        self._plans = {}            # rule ids of one event -> what to look up; see _plan()
         self._lookup_of = {}        # row -> (kind, column) it is filed under, or None
+        rows = {}                   # (kind, column, offset, text) -> rows filed under that piece
         best = self._best_keys()
         get = best.__getitem__
         for e in self.entries:
@@ -207,19 +208,22 @@ class Allowlist(object):
             if key is _NO_KEY:
                 self._lookup_of[e] = None
             else:
-                self._rows.setdefault(key[3], []).append(e)
+                rows.setdefault(key[3], []).append(e)
                 self._lookup_of[e] = key[4]
-        # (kind, column) -> the (offset, length) slices, or the substring lengths, to look up
-        shapes = {}
-        for kind, column, off, text in self._rows:
-            if kind != "=":
-                shapes.setdefault((kind, column), set()).add(
-                    len(text) if kind == "~" else (off, len(text)))
-        self._shapes = dict((k, tuple(sorted(v))) for k, v in shapes.items())
-        self._pieces = {}           # column -> {substring: rows}, for ~ look-ups
-        for (kind, column, _, text), rows in self._rows.items():
-            if kind == "~":
-                self._pieces.setdefault(column, {})[text] = rows
+        # (kind, column) -> its tables: "=" and "~" {text: rows}; "^" and "$" a list of
+        # (offset, length, {text: rows}), one per slice of the value to look up
+        self._tables = {}
+        for (kind, column, off, text), found in rows.items():
+            if kind in "=~":
+                self._tables.setdefault((kind, column), {})[text] = found
+            else:
+                shapes = self._tables.setdefault((kind, column), {})
+                shapes.setdefault((off, len(text)), {})[text] = found
+        for k, shapes in self._tables.items():
+            if k[0] in "^$":
+                self._tables[k] = [(off, size, shapes[off, size]) for off, size in sorted(shapes)]
+        self._sizes = dict((k, sorted(set(map(len, table)))) for k, table in self._tables.items()
+                           if k[0] == "~")
 
     def _best_keys(self):
         """(column, Glob) -> (rows sharing its rarest piece, look-up rank, -length, the piece
@@ -246,40 +250,50 @@ class Allowlist(object):
         return len(self.entries)
 
     def _rows_for(self, rule_id):
-        """(rows that name the rule, look-ups they need, rows always checked), remembered."""
+        """The rows that name the rule (a frozenset), remembered."""
         low = rule_id.lower()
         found = self._candidates.get(low)
         if found is None:
-            rows = frozenset(e for e in self.entries if e.rule.match(low))
-            lookups = frozenset(self._lookup_of[e] for e in rows if self._lookup_of[e])
-            always = tuple(e for e in rows if self._lookup_of[e] is None)
-            found = self._candidates[low] = (rows, lookups, always)
+            found = self._candidates[low] = frozenset(e for e in self.entries if e.rule.match(low))
         return found
+
+    def _plan(self, rule_ids):
+        """(rows naming any of the rules, look-ups they need, rows always checked), remembered
+        per set of rule ids (the combinations of findings seen are few)."""
+        key = tuple(rule_ids)
+        plan = self._plans.get(key)
+        if plan is None:
+            rows = frozenset().union(*[self._rows_for(r) for r in rule_ids])
+            lookups = tuple(sorted(set(self._lookup_of[e] for e in rows) - {None}))
+            always = tuple(e for e in rows if self._lookup_of[e] is None)
+            if len(self._plans) >= 4096:
+                self._plans.clear()
+            plan = self._plans[key] = (rows, lookups, always)
+        return plan
 
     def _lookup(self, kind, column, value):
         """The rows filed under (kind, column) whose piece the value has."""
-        rows, n = self._rows, len(value)
+        table = self._tables[kind, column]
         if kind == "=":
-            return rows.get((kind, column, 0, value), ())
+            return table.get(value, ())
         out = []
+        n = len(value)
         if kind == "^":
-            for off, size in self._shapes[kind, column]:
+            for off, size, texts in table:
                 if off + size <= n:
-                    out.extend(rows.get((kind, column, off, value[off:off + size]), ()))
+                    out.extend(texts.get(value[off:off + size], ()))
         elif kind == "$":
-            for off, size in self._shapes[kind, column]:
+            for off, size, texts in table:
                 if off + size <= n:
-                    out.extend(rows.get((kind, column, off, value[n - off - size:n - off]), ()))
-        else:
-            pieces = self._pieces[column]
-            if len(pieces) <= self.FEW:     # look for each piece in the value (C speed)
-                for text, found in pieces.items():
-                    if text in value:
-                        out.extend(found)
-            else:                           # look up each substring of the value
-                for size in self._shapes[kind, column]:
-                    for text in set(value[i:i + size] for i in range(n - size + 1)):
-                        out.extend(pieces.get(text, ()))
+                    out.extend(texts.get(value[n - off - size:n - off], ()))
+        elif len(table) <= self.FEW:    # look for each piece in the value (C speed)
+            for text, found in table.items():
+                if text in value:
+                    out.extend(found)
+        else:                           # look up each substring of the value
+            for size in self._sizes[kind, column]:
+                for text in set(value[i:i + size] for i in range(n - size + 1)):
+                    out.extend(table.get(text, ()))
         return out
 
     def candidates(self, rule_ids, facts):
@@ -288,18 +302,14 @@ class Allowlist(object):
         ``facts`` answers ``get(column)`` with the event's folded values for a matcher column.
         Every value of a column must match a cell, so the first value finds the rows.
         """
-        wanted = [self._rows_for(rule_id) for rule_id in rule_ids]
-        found = set()
-        lookups = set()
-        for _, needed, always in wanted:
-            lookups |= needed
-            found.update(always)
+        rows, lookups, always = self._plan(rule_ids)
+        found = set(always)
         for kind, column in lookups:
             values = facts.get(column)
             if values:
                 found.update(self._lookup(kind, column, values[0]))
-        return sorted((e for e in found if any(e in rows for rows, _, _ in wanted)),
-                      key=self._position.__getitem__)
+        found &= rows
+        return sorted(found, key=self._position.__getitem__)
 
     def suppress(self, rule_ids, facts, today):
         """{rule id: first active row that suppresses it} for one event's findings."""
@@ -308,7 +318,7 @@ class Allowlist(object):
         if not ordered:
             return out
         for rule_id in rule_ids:
-            rows = self._rows_for(rule_id)[0]
+            rows = self._rows_for(rule_id)
             for e in ordered:
                 if e in rows and (e.expires is None or e.expires >= today) and e.matches(facts):
                     out[rule_id] = e

@@ -44,7 +44,13 @@ def _hosts(ev):
 
 def _first(*names):
     """The first non-empty of these event values."""
-    return lambda ev: (next((getattr(ev, n) for n in names if getattr(ev, n)), ""),)
+    def values(ev):
+        for name in names:
+            value = getattr(ev, name)
+            if value:
+                return (value,)
+        return ()
+    return values
 
 
 Column = collections.namedtuple("Column", "name fold sources values doc")
@@ -95,7 +101,7 @@ class Facts(dict):
 
     def __missing__(self, column):
         fold = FOLD[column]
-        values = self[column] = tuple(fold(v) for v in BY_NAME[column].values(self.ev) if v)
+        values = self[column] = tuple([fold(v) for v in BY_NAME[column].values(self.ev) if v])
         return values
 
     get = dict.__getitem__
