@@ -345,3 +345,13 @@ def test_long_distinct_values_are_not_kept(wildcard_lists):
         before = sys.getrefcount(value)
         allowlist.suppress(["R32-007"], {"module": (value,)}, datetime.date(2030, 1, 1))
         assert sys.getrefcount(value) == before
+
+
+def test_remembered_lookups_stay_within_their_byte_budget(wildcard_lists):
+    allowlist = wildcard_lists["tools"][0]
+    for i in range(30000):          # distinct short values: more than the budget holds
+        value = "c:\\tools\\v%d\\%d.dll" % (i % 7, i)
+        allowlist.suppress(["R32-007"], {"module": (value,)}, datetime.date(2030, 1, 1))
+        assert allowlist._memo_bytes <= allowlist.MEMO_BYTES
+    kept = sum(len(v) + allowlist.ENTRY_BYTES for memo in allowlist._memo.values() for v in memo)
+    assert 0 < kept == allowlist._memo_bytes

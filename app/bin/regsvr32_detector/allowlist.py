@@ -188,11 +188,14 @@ class Allowlist(object):
     use, or its substrings) and checks in full only the rows found, so 100,000 rows
     ``PKG-<n>-*`` or ``C:\\Tools\\v<n>\\*`` cost a handful of dict look-ups. Rows without any
     literal (a rule's row with no cell, or cells of wildcards only) are checked for every
-    finding of their rule. Nothing is remembered per value, so long distinct values cost no
-    memory.
+    finding of their rule. Look-ups of short values are remembered within a budget of bytes;
+    long values are not, so distinct long values cost no memory.
     """
 
     FEW = 256               # up to this many substring pieces in a column, search for each
+    MEMO_BYTES = 1 << 20    # look-ups remembered: about this many bytes (values, dict entries)
+    MEMO_VALUE = 512        # longer values are not remembered: they rarely recur
+    ENTRY_BYTES = 100       # what a remembered value costs besides its characters
 
     def __init__(self, entries=()):
         self.entries = tuple(entries)
@@ -224,6 +227,9 @@ class Allowlist(object):
                 self._tables[k] = [(off, size, shapes[off, size]) for off, size in sorted(shapes)]
         self._sizes = dict((k, sorted(set(map(len, table)))) for k, table in self._tables.items()
                            if k[0] == "~")
+        # (kind, column) -> {value: rows found}: paths, hosts and users recur event after event
+        self._memo = dict((k, {}) for k in self._tables)
+        self._memo_bytes = 0
 
     def _best_keys(self):
         """(column, Glob) -> (rows sharing its rarest piece, look-up rank, -length, the piece
@@ -272,7 +278,20 @@ class Allowlist(object):
         return plan
 
     def _lookup(self, kind, column, value):
-        """The rows filed under (kind, column) whose piece the value has."""
+        """The rows filed under (kind, column) whose piece the value has, remembered for a
+        short value within a budget of bytes (so distinct long values cost no memory)."""
+        found = self._find(kind, column, value)
+        if len(value) <= self.MEMO_VALUE:
+            size = len(value) + self.ENTRY_BYTES
+            if self._memo_bytes + size > self.MEMO_BYTES:
+                for memo in self._memo.values():
+                    memo.clear()
+                self._memo_bytes = 0
+            self._memo_bytes += size
+            self._memo[kind, column][value] = found
+        return found
+
+    def _find(self, kind, column, value):
         table = self._tables[kind, column]
         if kind == "=":
             return table.get(value, ())
@@ -304,10 +323,12 @@ class Allowlist(object):
         """
         rows, lookups, always = self._plan(rule_ids)
         found = set(always)
-        for kind, column in lookups:
-            values = facts.get(column)
+        memo = self._memo
+        for lookup in lookups:
+            values = facts.get(lookup[1])
             if values:
-                found.update(self._lookup(kind, column, values[0]))
+                hit = memo[lookup].get(values[0])
+                found.update(self._lookup(lookup[0], lookup[1], values[0]) if hit is None else hit)
         found &= rows
         return sorted(found, key=self._position.__getitem__)
 

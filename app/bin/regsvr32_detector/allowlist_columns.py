@@ -79,6 +79,14 @@ MATCHERS = tuple(c.name for c in MATCHER_TABLE)
 BY_NAME = dict((c.name, c) for c in MATCHER_TABLE)
 FOLD = dict((c.name, FOLDS[c.fold][0]) for c in MATCHER_TABLE)
 
+
+def _fact(fold, values):
+    return lambda ev: tuple([fold(v) for v in values(ev) if v])
+
+
+# column -> ev -> the event's folded values for it
+FACT = dict((c.name, _fact(FOLD[c.name], c.values)) for c in MATCHER_TABLE)
+
 # The other columns, for the header and the docs: name -> what it holds. The header order is
 # rule_id, the matchers, then the rest.
 OTHER_COLUMNS = (
@@ -100,8 +108,7 @@ class Facts(dict):
         self.ev = ev
 
     def __missing__(self, column):
-        fold = FOLD[column]
-        values = self[column] = tuple([fold(v) for v in BY_NAME[column].values(self.ev) if v])
+        values = self[column] = FACT[column](self.ev)
         return values
 
     get = dict.__getitem__
