@@ -114,7 +114,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100000)
     ap.add_argument("--events", type=int, default=2000)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     print("Python %s; %d-row lists, %d flagged events, best of %d"
           % (sys.version.split()[0], args.rows, args.events, args.repeats))
