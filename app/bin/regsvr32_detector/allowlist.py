@@ -482,9 +482,10 @@ def _entry(path, line, end, row, index, width, problems, known_rules, cache):
                        "finding of those rules; fill in at least one of %s"
                        % (rule, ", ".join(MATCHERS)))
         if all(glob.broad for _, glob in matchers):
+            cells_named = ", ".join("%s %r" % (c, g.text) for c, g in matchers)
             return bad("%s match%s any value (wildcards only): a row for %r would hide every "
-                       "finding of those rules; name what is allowed in at least one cell" % (", ".join("%s %r" % (c, g.text) for c, g in matchers),
-                                       "" if len(matchers) > 1 else "es", rule))
+                       "finding of those rules; name what is allowed in at least one cell"
+                       % (cells_named, "" if len(matchers) > 1 else "es", rule))
     expires = cells[index["expires"]] or None
     if expires:
         try:
