@@ -182,8 +182,8 @@ class Allowlist(object):
 
     Every value a cell matches contains the cell's literal pieces: the whole text of a cell
     without wildcards, the text before its first wildcard at a fixed offset from the start, the
-    text after its last one at a fixed offset from the end, or any substring of a literal
-    between stars. Each row is filed under the one such piece, over all its cells, that the
+    text after its last one at a fixed offset from the end, and any substring of its literal
+    text (up to GRAM characters are used). Each row is filed under the one such piece, over all its cells, that the
     fewest rows share; an event looks up the pieces of its own values (a slice per offset in
     use, or its substrings) and checks in full only the rows found, so 100,000 rows
     ``PKG-<n>-*`` or ``C:\\Tools\\v<n>\\*`` cost a handful of dict look-ups. Rows without any
@@ -200,7 +200,7 @@ class Allowlist(object):
     def __init__(self, entries=()):
         self.entries = tuple(entries)
         self._position = dict((e, n) for n, e in enumerate(self.entries))
-        self._candidates = {}       # rule id (lower case) -> (its rows, look-ups, rows to check)
+        self._candidates = {}       # rule id (lower case) -> the rows that name it
         self._plans = {}            # rule ids of one event -> what to look up; see _plan()
         self._lookup_of = {}        # row -> (kind, column) it is filed under, or None
         rows = {}                   # (kind, column, offset, text) -> rows filed under that piece
@@ -215,16 +215,15 @@ class Allowlist(object):
                 self._lookup_of[e] = key[4]
         # (kind, column) -> its tables: "=" and "~" {text: rows}; "^" and "$" a list of
         # (offset, length, {text: rows}), one per slice of the value to look up
-        self._tables = {}
+        tables = {}
         for (kind, column, off, text), found in rows.items():
             if kind in "=~":
-                self._tables.setdefault((kind, column), {})[text] = found
+                tables.setdefault((kind, column), {})[text] = found
             else:
-                shapes = self._tables.setdefault((kind, column), {})
+                shapes = tables.setdefault((kind, column), {})
                 shapes.setdefault((off, len(text)), {})[text] = found
-        for k, shapes in self._tables.items():
-            if k[0] in "^$":
-                self._tables[k] = [(off, size, shapes[off, size]) for off, size in sorted(shapes)]
+        self._tables = dict((k, t if k[0] in "=~" else [(o, n, t[o, n]) for o, n in sorted(t)])
+                            for k, t in tables.items())
         self._sizes = dict((k, sorted(set(map(len, table)))) for k, table in self._tables.items()
                            if k[0] == "~")
         # (kind, column) -> {value: rows found}: paths, hosts and users recur event after event
