@@ -6,10 +6,12 @@ date. Matchers use ``*`` and ``?`` only, case-insensitively; nothing from a look
 regular expression or code. A bad row is reported with its file and line and skipped; the
 other rows still apply. A suppressed finding is kept and shown as allowlisted, never dropped.
 """
+import collections
 import csv
 import datetime
 import gc
 import io
+import itertools
 import os
 import re
 
@@ -174,7 +176,7 @@ class Entry(object):
 
 
 _RANK = {"=": 0, "^": 1, "$": 1, "~": 2}       # cheaper look-ups first when counts tie
-_NO_KEY = (float("inf"), 9, 0, None, None)      # a cell of wildcards only: sorts last
+_NO_KEY = (float("inf"), 9, 0, None)            # a cell of wildcards only: sorts last
 
 
 class Allowlist(object):
@@ -203,22 +205,29 @@ class Allowlist(object):
         self._candidates = {}       # rule id (lower case) -> the rows that name it
         self._plans = {}            # rule ids of one event -> what to look up; see _plan()
         self._lookup_of = {}        # row -> (kind, column) it is filed under, or None
+        cells, cost = self._costs()
+        # A cell without wildcards that no other row has is the best key there is: most rows of
+        # a long list have one, so they are filed at once. The others take their best piece.
+        equal = dict((column, {}) for column in MATCHERS)          # column -> {text: rows}
+        lookup = dict((column, ("=", column)) for column in MATCHERS)
         rows = {}                   # (kind, column, offset, text) -> rows filed under that piece
-        best = self._best_keys()
-        get = best.__getitem__
         for e in self.entries:
-            key = min(map(get, e.matchers)) if e.matchers else _NO_KEY
-            if key is _NO_KEY:
-                self._lookup_of[e] = None
+            for cell in e.matchers:
+                if cell[1].exact and cells[cell] == 1:
+                    equal[cell[0]].setdefault(cell[1].text, []).append(e)
+                    self._lookup_of[e] = lookup[cell[0]]
+                    break
             else:
-                rows.setdefault(key[3], []).append(e)
-                self._lookup_of[e] = key[4]
+                piece = min(map(cost, e.matchers))[3] if e.matchers else None
+                self._lookup_of[e] = piece and piece[:2]
+                if piece:
+                    rows.setdefault(piece, []).append(e)
         # (kind, column) -> its tables: "=" and "~" {text: rows}; "^" and "$" a list of
         # (offset, length, {text: rows}), one per slice of the value to look up
-        tables = {}
+        tables = dict((("=", column), texts) for column, texts in equal.items() if texts)
         for (kind, column, off, text), found in rows.items():
             if kind in "=~":
-                tables.setdefault((kind, column), {})[text] = found
+                tables.setdefault((kind, column), {}).setdefault(text, []).extend(found)
             else:
                 shapes = tables.setdefault((kind, column), {})
                 shapes.setdefault((off, len(text)), {})[text] = found
@@ -230,26 +239,33 @@ class Allowlist(object):
         self._memo = dict((k, {}) for k in self._tables)
         self._memo_bytes = 0
 
-    def _best_keys(self):
-        """(column, Glob) -> (rows sharing its rarest piece, look-up rank, -length, the piece
-        as (kind, column, offset, text), (kind, column)): the smallest tuple is the best key."""
-        cells = {}                  # (column, Glob) -> rows using it; the loader shares Globs
-        for e in self.entries:
-            for cell in e.matchers:
-                cells[cell] = cells.get(cell, 0) + 1
-        best, keys, shared = {}, {}, {}
+    def _costs(self):
+        """(rows per cell, a function (column, Glob) -> (rows sharing its rarest piece, look-up
+        rank, -length, the piece as (kind, column, offset, text))): the smallest is the best
+        key for a row."""
+        # (column, Glob) -> rows using it; the loader shares Globs between rows
+        cells = collections.Counter(itertools.chain.from_iterable(e.matchers for e in self.entries))
+        pieces, shared = {}, {}     # the wildcard cells' pieces, and how many rows have each
         for cell, count in cells.items():
-            column, glob = cell
-            if glob.exact:          # most cells of a long list: their own key, no counting
-                best[cell] = (count, 0, -len(glob.text), ("=", column, 0, glob.text), ("=", column))
-                continue
-            pieces = keys[cell] = set((kind, column, off, text) for kind, off, text in glob.keys())
-            for piece in pieces:
-                shared[piece] = shared.get(piece, 0) + count
-        for cell, pieces in keys.items():
-            best[cell] = min((shared[p], _RANK[p[0]], -len(p[3]), p, p[:2]) for p in pieces) \
-                if pieces else _NO_KEY
-        return best
+            if not cell[1].exact:
+                found = pieces[cell] = set((kind, cell[0], off, text)
+                                           for kind, off, text in cell[1].keys())
+                for piece in found:
+                    shared[piece] = shared.get(piece, 0) + count
+        known = {}
+
+        def cost(cell):
+            found = known.get(cell)
+            if found is None:
+                column, glob = cell
+                if glob.exact:      # most cells of a long list
+                    found = (cells[cell], 0, -len(glob.text), ("=", column, 0, glob.text))
+                else:
+                    found = min(((shared[p], _RANK[p[0]], -len(p[3]), p) for p in pieces[cell]),
+                                default=_NO_KEY)
+                known[cell] = found
+            return found
+        return cells, cost
 
     def __len__(self):
         return len(self.entries)
