@@ -8,6 +8,8 @@ Issue 12's inputs, each next to a baseline measured in the same run:
      same detector with an empty allowlist. Floor: at most 1 ms added per flagged event.
   3. A command_line cell of * + many ? + z*: one match on a 32 KB and a 1 MB line, against
      folding that line (lower case, blanks collapsed), which every event pays anyway.
+  -  Loading test_lookup_abuse's mixed 100k-row list, against reading the CSV alone. Floor:
+     6x the CSV alone (or under a second).
   4. Peak memory (tracemalloc) of matching 4,096 distinct 32,000-character loaded_image values
      against matching the same value 4,096 times. Floor: distinct within 2x of repeated.
 """
@@ -19,8 +21,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app", "bin"))
 sys.path.insert(0, HERE)
 
 import argparse  # noqa: E402
+import csv  # noqa: E402
 import datetime  # noqa: E402
 import gc  # noqa: E402
+import io  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -32,6 +36,7 @@ from regsvr32_detector.allowlist import Allowlist, Glob  # noqa: E402
 
 FLOOR_ADDED_MS = 1.0
 FLOOR_MEMORY_RATIO = 2.0
+FLOOR_LOAD_RATIO = 6.0
 TODAY = datetime.date(2026, 11, 29)
 
 
@@ -97,6 +102,20 @@ def question_marks(pattern, size, repeats):
     return best_fold, best_match
 
 
+def load_time(path, repeats):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    best_csv = best_load = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))]
+        best_csv = min(best_csv, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        load_allowlists([path])
+        best_load = min(best_load, time.perf_counter() - t0)
+    return best_csv, best_load
+
+
 def peak_memory(allowlist, distinct, n=4096, size=32000):
     base = "c:\\vendor\\" + "d" * (size - 40)
     gc.collect()
@@ -146,6 +165,15 @@ def main():
             _, problems = load_allowlists([_write(folder, "q.csv", [allowlist_row(
                 rule_id="*", command_line="*" + "?" * k + "z*", reason="q")])])
             print("load a row with %d ?: %s" % (k, str(problems[0]) if problems else "accepted"))
+
+        from test_lookup_abuse import ROWS, _big_list
+        path = os.path.join(folder, "big.csv")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(_big_list())
+        plain, load = load_time(path, args.repeats)
+        print("\nload test_lookup_abuse's %d-row list: %.3f s, csv alone %.3f s, %.1fx (floor %.0fx or 1 s) %s"
+              % (ROWS, load, plain, load / plain, FLOOR_LOAD_RATIO,
+                 "PASS" if load < max(1.0, FLOOR_LOAD_RATIO * plain) else "ABOVE"))
 
         path = _write(folder, "mem.csv", [allowlist_row(rule_id="*", loaded_image="*\\vendor\\*\\x*.dll",
                                                         reason="vendor")])

@@ -6,7 +6,6 @@ import datetime
 import io
 import os
 import sys
-import time
 
 import pytest
 
@@ -242,39 +241,24 @@ def big_list(tmp_path_factory):
     return _write(tmp_path_factory.mktemp("big"), "big.csv", _big_list())
 
 
-def _best(fn, times=3):
-    best = float("inf")
-    for _ in range(times):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def test_100k_rows_load_in_under_a_second(big_list):
-    with open(big_list, encoding="utf-8") as f:
-        text = f.read()
-    # Under a second; on a slow or busy machine, 6x the time of merely reading the CSV there.
-    floor = _best(lambda: [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))])
-    load = _best(lambda: load_allowlists([big_list]))
+@pytest.fixture(scope="module")
+def big_allowlist(big_list):
     allowlist, problems = load_allowlists([big_list])
     assert problems == [] and len(allowlist) == ROWS
-    print("\n100k-row allowlist: load %.3f s (csv alone %.3f s)" % (load, floor))
-    assert load < max(1.0, 6 * floor), (load, floor)
+    return allowlist
 
 
 @pytest.mark.parametrize("sample", ["sysmon1-squiblydoo", "sysmon1-renamed-regsvr32-appdata",
                                     "4688-regsvr32-temp-dll", "cim-squiblydoo-unc", "multivalue-tags"])
-def test_100k_rows_matching_stays_fast(big_list, sample):
-    detector = Detector(load_allowlists([big_list])[0])
-    event = BY_ID[sample]
-    first = _best(lambda: detector.evaluate(event), times=1)     # sorts the rows per rule once
-    same = _best(lambda: detector.evaluate(event))
-    hosts = iter(range(10 ** 6))                                 # a new host and user every time
-    fresh = _best(lambda: detector.evaluate(dict(event, host="h%d" % next(hosts), User="u%d" % next(hosts))))
-    print("\n100k-row allowlist, %s: first event %.1f ms, then %.3f ms, new host and user %.3f ms"
-          % (sample, first * 1e3, same * 1e3, fresh * 1e3))
-    assert first < 1.0 and same < 0.005 and fresh < 0.005
+def test_100k_rows_an_event_examines_a_few_rows(big_allowlist, sample):
+    # Timing-free: how many of the 100,000 rows an event checks in full (load and match times
+    # are measured by tests/bench_allowlist.py).
+    for n in range(3):                  # a new host and user every time, as in a real stream
+        event = normalize(dict(BY_ID[sample], host="h%d" % n, User="u%d" % n))
+        rule_ids = [f.rule.id for f in Detector(big_allowlist).findings(event)]
+        assert rule_ids
+        examined = big_allowlist.candidates(rule_ids, Facts(event))
+        assert len(examined) <= 3, [e.where for e in examined]
 
 
 @pytest.mark.parametrize(("facts", "rule", "line"), [
@@ -284,9 +268,8 @@ def test_100k_rows_matching_stays_fast(big_list, sample):
     ({"image": ("c:\\x\\tool100\\a.exe",), "command_line": ("a --job 100 b",)}, "R32-005", 102),
     ({"image": ("c:\\x\\tool100\\a.exe",), "command_line": ("a --job 100 b",)}, "R32-006", None),
 ])
-def test_100k_rows_the_lookups_find_the_right_row(big_list, facts, rule, line):
-    allowlist = load_allowlists([big_list])[0]
-    found = allowlist.suppress([rule], facts, datetime.date(2030, 1, 1))
+def test_100k_rows_the_lookups_find_the_right_row(big_allowlist, facts, rule, line):
+    found = big_allowlist.suppress([rule], facts, datetime.date(2030, 1, 1))
     assert (found[rule].line if rule in found else None) == line
 
 
