@@ -185,9 +185,9 @@ class Allowlist(object):
     Every value a cell matches contains the cell's literal pieces: the whole text of a cell
     without wildcards, the text before its first wildcard at a fixed offset from the start, the
     text after its last one at a fixed offset from the end, and any substring of its literal
-    text (up to GRAM characters are used). Each row is filed under the one such piece, over all its cells, that the
-    fewest rows share; an event looks up the pieces of its own values (a slice per offset in
-    use, or its substrings) and checks in full only the rows found, so 100,000 rows
+    text (of up to GRAM characters). Each row is filed under the one such piece, over all its
+    cells, that the fewest rows share; an event looks up the pieces of its own values (a slice
+    per offset in use, or its substrings) and checks in full only the rows found, so 100,000 rows
     ``PKG-<n>-*`` or ``C:\\Tools\\v<n>\\*`` cost a handful of dict look-ups. Rows without any
     literal (a rule's row with no cell, or cells of wildcards only) are checked for every
     finding of their rule. Look-ups of short values are remembered within a budget of bytes;
@@ -202,7 +202,7 @@ class Allowlist(object):
     def __init__(self, entries=()):
         self.entries = tuple(entries)
         self._position = dict((e, n) for n, e in enumerate(self.entries))
-        self._candidates = {}       # rule id (lower case) -> the rows that name it
+        self._rules = {}            # rule id (lower case) -> what its rows need; see _rule()
         self._plans = {}            # rule ids of one event -> what to look up; see _plan()
         self._lookup_of = {}        # row -> (kind, column) it is filed under, or None
         cells, cost = self._costs()
@@ -270,26 +270,36 @@ class Allowlist(object):
     def __len__(self):
         return len(self.entries)
 
-    def _rows_for(self, rule_id):
-        """The rows that name the rule (a frozenset), remembered."""
+    def _rule(self, rule_id):
+        """(look-ups, rows always checked) for the rows that name the rule, remembered (the
+        rows themselves are not: a set per rule of 100,000 rows would cost megabytes)."""
         low = rule_id.lower()
-        found = self._candidates.get(low)
+        found = self._rules.get(low)
         if found is None:
-            found = self._candidates[low] = frozenset(e for e in self.entries if e.rule.match(low))
+            lookups, always = set(), []
+            for e in self.entries:
+                if e.rule.match(low):
+                    if self._lookup_of[e] is None:
+                        always.append(e)
+                    else:
+                        lookups.add(self._lookup_of[e])
+            found = self._rules[low] = (lookups, always)
         return found
 
     def _plan(self, rule_ids):
-        """(rows naming any of the rules, look-ups they need, rows always checked), remembered
-        per set of rule ids (the combinations of findings seen are few)."""
+        """(look-ups, rows always checked) for an event's findings, remembered per set of
+        rule ids (the combinations of findings seen are few)."""
         key = tuple(rule_ids)
         plan = self._plans.get(key)
         if plan is None:
-            rows = frozenset().union(*[self._rows_for(r) for r in rule_ids])
-            lookups = tuple(sorted(set(self._lookup_of[e] for e in rows) - {None}))
-            always = tuple(e for e in rows if self._lookup_of[e] is None)
+            lookups, always = set(), {}
+            for rule_id in rule_ids:
+                more, rows = self._rule(rule_id)
+                lookups |= more
+                always.update(dict.fromkeys(rows))
             if len(self._plans) >= 4096:
                 self._plans.clear()
-            plan = self._plans[key] = (rows, lookups, always)
+            plan = self._plans[key] = (tuple(sorted(lookups)), tuple(always))
         return plan
 
     def _lookup(self, kind, column, value):
@@ -336,7 +346,7 @@ class Allowlist(object):
         ``facts`` answers ``get(column)`` with the event's folded values for a matcher column.
         Every value of a column must match a cell, so the first value finds the rows.
         """
-        rows, lookups, always = self._plan(rule_ids)
+        lookups, always = self._plan(rule_ids)
         found = set(always)
         memo = self._memo
         for lookup in lookups:
@@ -344,8 +354,9 @@ class Allowlist(object):
             if values:
                 hit = memo[lookup].get(values[0])
                 found.update(self._lookup(lookup[0], lookup[1], values[0]) if hit is None else hit)
-        found &= rows
-        return sorted(found, key=self._position.__getitem__)
+        rules = [rule_id.lower() for rule_id in rule_ids]
+        return sorted((e for e in found if any(map(e.rule.match, rules))),
+                      key=self._position.__getitem__)
 
     def suppress(self, rule_ids, facts, today):
         """{rule id: first active row that suppresses it} for one event's findings."""
@@ -354,9 +365,10 @@ class Allowlist(object):
         if not ordered:
             return out
         for rule_id in rule_ids:
-            rows = self._rows_for(rule_id)
+            low = rule_id.lower()
             for e in ordered:
-                if e in rows and (e.expires is None or e.expires >= today) and e.matches(facts):
+                if e.rule.match(low) and (e.expires is None or e.expires >= today) \
+                        and e.matches(facts):
                     out[rule_id] = e
                     break
         return out
