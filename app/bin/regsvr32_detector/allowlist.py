@@ -38,6 +38,9 @@ class Problem(object):
     __repr__ = __str__
 
 
+_WILD_RUN = re.compile(r"[*?]*\*[*?]*")
+
+
 class Glob(object):
     """A case-insensitive ``*``/``?`` pattern, matched without backtracking.
 
@@ -51,7 +54,9 @@ class Glob(object):
     __slots__ = ("text", "exact", "broad", "_parts")
 
     def __init__(self, pattern):
-        self.text = pattern.lower()
+        # A run of wildcards with a star means "at least this many characters": written one
+        # way (?* for *?*, * for **), equal cells are equal texts, for duplicates and the index.
+        self.text = _WILD_RUN.sub(lambda m: "?" * m.group().count("?") + "*", pattern.lower())
         self.exact = "*" not in self.text and "?" not in self.text
         # wildcards only: matches every value of a column (or every one of a length)
         self.broad = not self.text.strip("*?")
@@ -509,7 +514,7 @@ def _entry(path, line, end, row, index, width, problems, known_rules, cache):
                        "finding of those rules; fill in at least one of %s"
                        % (rule, ", ".join(MATCHERS)))
         if all(glob.broad for _, glob in matchers):
-            cells_named = ", ".join("%s %r" % (c, g.text) for c, g in matchers)
+            cells_named = ", ".join("%s %r" % (c, v) for c, v in matched)    # as written
             return bad("%s match%s any value (wildcards only): a row for %r would hide every "
                        "finding of those rules; name what is allowed in at least one cell"
                        % (cells_named, "" if len(matchers) > 1 else "es", rule))
