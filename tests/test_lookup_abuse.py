@@ -313,8 +313,8 @@ def test_100k_wildcard_rows_examine_only_the_rows_an_event_can_match(wildcard_li
     rule_ids = [f.rule.id for f in found]
     examined = allowlist.candidates(rule_ids, Facts(normalize(event)))
     assert len(examined) <= 2, [e.where for e in examined]       # not 100,000
-    lookups, always = allowlist._plan(rule_ids)     # what is remembered per set of findings
-    assert len(lookups) == 1 and always == ()                   # not a set of 100,000 rows
+    columns, always = allowlist._plan(rule_ids)     # what is remembered per set of findings
+    assert len(columns) == 1 and always == ()                   # not a set of 100,000 rows
     verdict = Detector(allowlist).evaluate(event)
     cleared = [a for a in verdict.allowlisted if a.startswith("R32-006 ")]
     assert cleared == (["R32-006 allowlisted: %s (%s.csv:%d)" % (

@@ -180,7 +180,9 @@ class Entry(object):
         return True
 
 
-_RANK = {"=": 0, "^": 1, "$": 1, "~": 2}       # cheaper look-ups first when counts tie
+# When as few rows share two pieces: a whole value first, then the end of a value (a path's
+# file name says more than its folder), its start, and substrings last (the dearest look-up).
+_RANK = {"=": 0, "$": 1, "^": 2, "~": 3}
 _NO_KEY = (float("inf"), 9, 0, None)            # a cell of wildcards only: sorts last
 
 
@@ -209,22 +211,21 @@ class Allowlist(object):
         self._position = dict((e, n) for n, e in enumerate(self.entries))
         self._rules = {}            # rule id (lower case) -> what its rows need; see _rule()
         self._plans = {}            # rule ids of one event -> what to look up; see _plan()
-        self._lookup_of = {}        # row -> (kind, column) it is filed under, or None
+        self._lookup_of = {}        # row -> the column it is filed under, or None
         cells, cost = self._costs()
         # A cell without wildcards that no other row has is the best key there is: most rows of
         # a long list have one, so they are filed at once. The others take their best piece.
         equal = dict((column, {}) for column in MATCHERS)          # column -> {text: rows}
-        lookup = dict((column, ("=", column)) for column in MATCHERS)
         rows = {}                   # (kind, column, offset, text) -> rows filed under that piece
         for e in self.entries:
             for cell in e.matchers:
                 if cell[1].exact and cells[cell] == 1:
                     equal[cell[0]].setdefault(cell[1].text, []).append(e)
-                    self._lookup_of[e] = lookup[cell[0]]
+                    self._lookup_of[e] = cell[0]
                     break
             else:
                 piece = min(map(cost, e.matchers))[3] if e.matchers else None
-                self._lookup_of[e] = piece and piece[:2]
+                self._lookup_of[e] = piece and piece[1]
                 if piece:
                     rows.setdefault(piece, []).append(e)
         # (kind, column) -> its tables: "=" and "~" {text: rows}; "^" and "$" a list of
@@ -240,8 +241,11 @@ class Allowlist(object):
                             for k, t in tables.items())
         self._sizes = dict((k, sorted(set(map(len, table)))) for k, table in self._tables.items()
                            if k[0] == "~")
-        # (kind, column) -> {value: rows found}: paths, hosts and users recur event after event
-        self._memo = dict((k, {}) for k in self._tables)
+        # column -> {value: rows found}: paths, hosts and users recur event after event
+        self._kinds = {}            # column -> the kinds of piece filed under it
+        for kind, column in sorted(self._tables):
+            self._kinds.setdefault(column, []).append(kind)
+        self._memo = dict((column, {}) for column in self._kinds)
         self._memo_bytes = 0
 
     def _costs(self):
@@ -276,8 +280,8 @@ class Allowlist(object):
         return len(self.entries)
 
     def _rule(self, rule_id):
-        """(look-ups, rows always checked) for the rows that name the rule, remembered (the
-        rows themselves are not: a set per rule of 100,000 rows would cost megabytes)."""
+        """(columns to look up, rows always checked) for the rows that name the rule,
+        remembered; not the rows themselves: a set of 100,000 rows would cost megabytes."""
         low = rule_id.lower()
         found = self._rules.get(low)
         if found is None:
@@ -292,8 +296,8 @@ class Allowlist(object):
         return found
 
     def _plan(self, rule_ids):
-        """(look-ups, rows always checked) for an event's findings, remembered per set of
-        rule ids (the combinations of findings seen are few)."""
+        """(columns to look up, rows always checked) for an event's findings, remembered per
+        set of rule ids (the combinations of findings seen are few)."""
         key = tuple(rule_ids)
         plan = self._plans.get(key)
         if plan is None:
@@ -307,10 +311,12 @@ class Allowlist(object):
             plan = self._plans[key] = (tuple(sorted(lookups)), tuple(always))
         return plan
 
-    def _lookup(self, kind, column, value):
-        """The rows filed under (kind, column) whose piece the value has, remembered for a
-        short value within a budget of bytes (so distinct long values cost no memory)."""
-        found = self._find(kind, column, value)
+    def _lookup(self, column, value):
+        """The rows filed under the column whose piece the value has, remembered for a short
+        value within a budget of bytes (so distinct long values cost no memory)."""
+        found = []
+        for kind in self._kinds[column]:
+            found.extend(self._find(kind, column, value))
         if len(value) <= self.MEMO_VALUE:
             size = len(value) + self.ENTRY_BYTES
             if self._memo_bytes + size > self.MEMO_BYTES:
@@ -318,7 +324,7 @@ class Allowlist(object):
                     memo.clear()
                 self._memo_bytes = 0
             self._memo_bytes += size
-            self._memo[kind, column][value] = found
+            self._memo[column][value] = found
         return found
 
     def _find(self, kind, column, value):
@@ -354,11 +360,11 @@ class Allowlist(object):
         lookups, always = self._plan(rule_ids)
         found = set(always)
         memo = self._memo
-        for lookup in lookups:
-            values = facts.get(lookup[1])
+        for column in lookups:
+            values = facts.get(column)
             if values:
-                hit = memo[lookup].get(values[0])
-                found.update(self._lookup(lookup[0], lookup[1], values[0]) if hit is None else hit)
+                hit = memo[column].get(values[0])
+                found.update(self._lookup(column, values[0]) if hit is None else hit)
         rules = [rule_id.lower() for rule_id in rule_ids]
         return sorted((e for e in found if any(map(e.rule.match, rules))),
                       key=self._position.__getitem__)

@@ -42,23 +42,11 @@ def _hosts(ev):
     return hosts
 
 
-def _first(*names):
-    """The first non-empty of these event values."""
-    def values(ev):
-        for name in names:
-            value = getattr(ev, name)
-            if value:
-                return (value,)
-        return ()
-    return values
-
-
 Column = collections.namedtuple("Column", "name fold sources values doc")
 # Matcher columns in header order: how cells and values are folded, the event values (fields.py
-# names) read, values(ev) -> the raw values (empty ones are dropped), and for the README what
-# they are (the generator adds the source field names from fields.ALIASES).
-MATCHER_TABLE = tuple(Column(name, fold, sources, values or _first(*sources), doc)
-                      for name, fold, sources, values, doc in (
+# names) read, values(ev) -> the raw values (None: the first non-empty source alone), and for
+# the README what they are (the generator adds the source field names from fields.ALIASES).
+MATCHER_TABLE = tuple(Column(*row) for row in (
     ("image", "path", ("image", "process_name"), None, "the process's image path, else its name"),
     ("parent_image", "path", ("parent_image", "parent_process_name"), None,
      "the parent's image path, else its name"),
@@ -80,12 +68,22 @@ BY_NAME = dict((c.name, c) for c in MATCHER_TABLE)
 FOLD = dict((c.name, FOLDS[c.fold][0]) for c in MATCHER_TABLE)
 
 
-def _fact(fold, values):
-    return lambda ev: tuple([fold(v) for v in values(ev) if v])
+def _fact(column):
+    """ev -> the event's folded values for the column (once per column of a flagged event)."""
+    fold, values, names = FOLD[column.name], column.values, column.sources
+    if values is not None:
+        return lambda ev: tuple([fold(v) for v in values(ev) if v])
+
+    def first(ev):
+        for name in names:
+            value = getattr(ev, name)
+            if value:
+                return (fold(value),)
+        return ()
+    return first
 
 
-# column -> ev -> the event's folded values for it
-FACT = dict((c.name, _fact(FOLD[c.name], c.values)) for c in MATCHER_TABLE)
+FACT = dict((c.name, _fact(c)) for c in MATCHER_TABLE)
 
 # The other columns, for the header and the docs: name -> what it holds. The header order is
 # rule_id, the matchers, then the rest.
