@@ -56,7 +56,10 @@ class Glob(object):
     def __init__(self, pattern):
         # A run of wildcards with a star means "at least this many characters": written one
         # way (?* for *?*, * for **), equal cells are equal texts, for duplicates and the index.
-        self.text = _WILD_RUN.sub(lambda m: "?" * m.group().count("?") + "*", pattern.lower())
+        text = pattern.lower()
+        if "*" in text and ("?" in text or "**" in text):     # most cells need nothing done
+            text = _WILD_RUN.sub(lambda m: "?" * m.group().count("?") + "*", text)
+        self.text = text
         self.exact = "*" not in self.text and "?" not in self.text
         # wildcards only: matches every value of a column (or every one of a length)
         self.broad = not self.text.strip("*?")
@@ -505,7 +508,7 @@ def _entry(path, line, end, row, index, width, problems, known_rules, cache):
         return bad("empty reason: say why this is allowed")
     matchers = []
     for col, value in matched:
-        if value.count("?") > MAX_QUESTION:
+        if len(value) > MAX_QUESTION and value.count("?") > MAX_QUESTION:
             return bad("'%s' has %d '?' wildcards; at most %d are allowed (a GUID needs 32): "
                        "use '*' for a long stretch" % (col, value.count("?"), MAX_QUESTION))
         value = FOLD[col](value)
