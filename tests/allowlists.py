@@ -2,7 +2,7 @@
 import csv
 import io
 
-from regsvr32_detector.allowlist import COLUMNS
+from regsvr32_detector.allowlist_columns import COLUMNS
 
 
 def allowlist_row(**cells):

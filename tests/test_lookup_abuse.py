@@ -2,15 +2,18 @@
 other rows still apply, names cannot leave the app's lookups folder, and no cell is ever code or
 a regular expression. Checked through load_allowlists and through the command's WARN messages."""
 import csv
+import datetime
 import io
 import os
-import time
+import sys
 
 import pytest
 
 import chunked
 from allowlists import ALLOW_WS_FIN_07, HEADER, allowlist_row
 from regsvr32_detector import Detector, load_allowlists
+from regsvr32_detector.allowlist_columns import Facts
+from regsvr32_detector.fields import normalize
 from samples import BY_ID, MALICIOUS
 from test_command import run_in, score
 
@@ -55,6 +58,11 @@ CASES = {
     "not_utf8": (HEADER.encode() + "R32-006,C:\\Caf\xe9\\x.exe,,,,,,,,,,r,s,\n".encode("latin-1") + GOOD.encode(),
                  [(2, "not UTF-8")], True),
     "nul": (HEADER + GOOD.replace("pentest", "pen\0test"), [(2, "NUL bytes removed")], True),
+    "catch_all_row": (HEADER + "*,*,,,,,,,,,,temp,,\n" + GOOD, [(2, "matches any value (wildcards only)")], True),
+    "catch_all_cells": (HEADER + allowlist_row(rule_id="R32-0*", image="?*", host="**", reason="temp") + GOOD,
+                        [(2, "image '?*', host '**' match any value")], True),
+    "too_many_question_marks": (HEADER + allowlist_row(rule_id="*", command_line="*" + "?" * 4000 + "z*", reason="r")
+                                + GOOD, [(2, "'command_line' has 4000 '?' wildcards")], True),
     "huge_cell": (HEADER + allowlist_row(rule_id="R32-006", image="x" * 5000, reason="r") + GOOD,
                   [(2, "longer than 4096")], True),
     "header_only": (HEADER, [], False),
@@ -96,6 +104,15 @@ def test_through_the_command(app_copy, case):
     assert all(w.startswith(prefix) for w in result.texts("WARN"))
     _check([w[len(prefix):] for w in result.texts("WARN")], expected)
     assert (score(result.rows[0]) == 0) == applies
+
+
+def test_a_catch_all_row_does_not_empty_filter_mode_silently(app_copy):
+    # Issue 12 item 4: '*,*' cleared every finding, and mode=filter returned nothing, saying nothing.
+    _write(app_copy / "lookups", LOCAL, HEADER + "*,*,,,,,,,,,,temp,,\n")
+    result = run_in(app_copy, ["mode=filter"], [[MALICIOUS, BY_ID["sysmon1-notepad"]]])
+    assert [r["sample_id"] for r in result.rows] == [MALICIOUS["sample_id"]]
+    (warning,) = result.texts("WARN")
+    assert "%s:2: image '*' matches any value" % LOCAL in warning
 
 
 def test_every_case_can_fail_the_check():
@@ -224,39 +241,24 @@ def big_list(tmp_path_factory):
     return _write(tmp_path_factory.mktemp("big"), "big.csv", _big_list())
 
 
-def _best(fn, times=3):
-    best = float("inf")
-    for _ in range(times):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def test_100k_rows_load_in_under_a_second(big_list):
-    with open(big_list, encoding="utf-8") as f:
-        text = f.read()
-    # Under a second; on a slow or busy machine, 6x the time of merely reading the CSV there.
-    floor = _best(lambda: [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))])
-    load = _best(lambda: load_allowlists([big_list]))
+@pytest.fixture(scope="module")
+def big_allowlist(big_list):
     allowlist, problems = load_allowlists([big_list])
     assert problems == [] and len(allowlist) == ROWS
-    print("\n100k-row allowlist: load %.3f s (csv alone %.3f s)" % (load, floor))
-    assert load < max(1.0, 6 * floor), (load, floor)
+    return allowlist
 
 
 @pytest.mark.parametrize("sample", ["sysmon1-squiblydoo", "sysmon1-renamed-regsvr32-appdata",
                                     "4688-regsvr32-temp-dll", "cim-squiblydoo-unc", "multivalue-tags"])
-def test_100k_rows_matching_stays_fast(big_list, sample):
-    detector = Detector(load_allowlists([big_list])[0])
-    event = BY_ID[sample]
-    first = _best(lambda: detector.evaluate(event), times=1)     # sorts the rows per rule once
-    same = _best(lambda: detector.evaluate(event))
-    hosts = iter(range(10 ** 6))                                 # a new host and user every time
-    fresh = _best(lambda: detector.evaluate(dict(event, host="h%d" % next(hosts), User="u%d" % next(hosts))))
-    print("\n100k-row allowlist, %s: first event %.1f ms, then %.3f ms, new host and user %.3f ms"
-          % (sample, first * 1e3, same * 1e3, fresh * 1e3))
-    assert first < 1.0 and same < 0.005 and fresh < 0.005
+def test_100k_rows_an_event_examines_a_few_rows(big_allowlist, sample):
+    # Timing-free: how many of the 100,000 rows an event checks in full (load and match times
+    # are measured by tests/bench_allowlist.py).
+    for n in range(3):                  # a new host and user every time, as in a real stream
+        event = normalize(dict(BY_ID[sample], host="h%d" % n, User="u%d" % n))
+        rule_ids = [f.rule.id for f in Detector(big_allowlist).findings(event)]
+        assert rule_ids
+        examined = big_allowlist.candidates(rule_ids, Facts(event))
+        assert len(examined) <= 3, [e.where for e in examined]
 
 
 @pytest.mark.parametrize(("facts", "rule", "line"), [
@@ -266,8 +268,75 @@ def test_100k_rows_matching_stays_fast(big_list, sample):
     ({"image": ("c:\\x\\tool100\\a.exe",), "command_line": ("a --job 100 b",)}, "R32-005", 102),
     ({"image": ("c:\\x\\tool100\\a.exe",), "command_line": ("a --job 100 b",)}, "R32-006", None),
 ])
-def test_100k_rows_the_lookups_find_the_right_row(big_list, facts, rule, line):
-    import datetime
-    allowlist = load_allowlists([big_list])[0]
-    found = allowlist.suppress([rule], facts, datetime.date(2030, 1, 1))
+def test_100k_rows_the_lookups_find_the_right_row(big_allowlist, facts, rule, line):
+    found = big_allowlist.suppress([rule], facts, datetime.date(2030, 1, 1))
     assert (found[rule].line if rule in found else None) == line
+
+
+# --- 100,000 rows of wildcards only (issue 12 item 3): a few rows examined per event -------------
+def _wildcard_list(folder, name, row):
+    return _write(folder, name, HEADER + "".join(row(i) for i in range(ROWS)))
+
+
+@pytest.fixture(scope="module")
+def wildcard_lists(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wild")
+    readme = _wildcard_list(folder, "readme.csv", lambda i: allowlist_row(
+        rule_id="R32-006", image="*\\regsvr32.exe", parent_image="*\\msiexec.exe", host="PKG-%d-*" % i,
+        reason="packaging farm %d" % i, source="CHG-4411"))
+    tools = _wildcard_list(folder, "tools.csv", lambda i: allowlist_row(
+        rule_id="*", module="C:\\Tools\\v%d\\*" % i, reason="tools %d" % i))
+    return dict((k, load_allowlists([v])) for k, v in (("readme", readme), ("tools", tools)))
+
+
+def _msiexec_event(host, module="C:\\Builds\\x.dll"):
+    return {"EventCode": "1", "Image": "C:\\Windows\\System32\\regsvr32.exe", "User": "CORP\\build",
+            "CommandLine": "regsvr32 /s " + module, "ParentImage": "C:\\Windows\\System32\\msiexec.exe",
+            "Computer": host}
+
+
+@pytest.mark.parametrize(("name", "event", "line"), [
+    ("readme", _msiexec_event("BLD-7.corp.example"), None),
+    ("readme", _msiexec_event("PKG-4242-a.corp.example"), 4244),
+    ("readme", _msiexec_event("pkg-99999-z"), ROWS + 1),
+    ("readme", _msiexec_event("PKG-1"), None),
+    ("tools", _msiexec_event("WS1", "C:\\Tools\\v5\\a.dll"), 7),
+    ("tools", _msiexec_event("WS1", "c:/tools/v50/b.dll"), 52),
+    ("tools", _msiexec_event("WS1", "C:\\Tools\\v100000\\a.dll"), None),
+    ("tools", _msiexec_event("WS1", "C:\\Tools\\v1\\a.dll C:\\Temp\\b.dll"), None),   # every module
+])
+def test_100k_wildcard_rows_examine_only_the_rows_an_event_can_match(wildcard_lists, name, event, line):
+    allowlist, problems = wildcard_lists[name]
+    assert problems == [] and len(allowlist) == ROWS
+    found = Detector(allowlist).findings(normalize(event))
+    assert "R32-006" in [f.rule.id for f in found]
+    rule_ids = [f.rule.id for f in found]
+    examined = allowlist.candidates(rule_ids, Facts(normalize(event)))
+    assert len(examined) <= 2, [e.where for e in examined]       # not 100,000
+    columns, always = allowlist._plan(rule_ids)     # what is remembered per set of findings
+    assert len(columns) == 1 and always == ()                   # not a set of 100,000 rows
+    verdict = Detector(allowlist).evaluate(event)
+    cleared = [a for a in verdict.allowlisted if a.startswith("R32-006 ")]
+    assert cleared == (["R32-006 allowlisted: %s (%s.csv:%d)" % (
+        "packaging farm %d" % (line - 2) if name == "readme" else "tools %d" % (line - 2), name, line)]
+        if line else [])
+
+
+def test_long_distinct_values_are_not_kept(wildcard_lists):
+    # Issue 12 item 6: memos keyed by whole values kept thousands of 32 KB strings alive.
+    allowlist = wildcard_lists["tools"][0]
+    for i in range(50):
+        value = "c:\\tools\\v%d\\" % i + "x" * 32000
+        before = sys.getrefcount(value)
+        allowlist.suppress(["R32-007"], {"module": (value,)}, datetime.date(2030, 1, 1))
+        assert sys.getrefcount(value) == before
+
+
+def test_remembered_lookups_stay_within_their_byte_budget(wildcard_lists):
+    allowlist = wildcard_lists["tools"][0]
+    for i in range(30000):          # distinct short values: more than the budget holds
+        value = "c:\\tools\\v%d\\%d.dll" % (i % 7, i)
+        allowlist.suppress(["R32-007"], {"module": (value,)}, datetime.date(2030, 1, 1))
+        assert allowlist._memo_bytes <= allowlist.MEMO_BYTES
+    kept = sum(len(v) + allowlist.ENTRY_BYTES for memo in allowlist._memo.values() for v in memo)
+    assert 0 < kept == allowlist._memo_bytes

@@ -6,19 +6,20 @@ date. Matchers use ``*`` and ``?`` only, case-insensitively; nothing from a look
 regular expression or code. A bad row is reported with its file and line and skipped; the
 other rows still apply. A suppressed finding is kept and shown as allowlisted, never dropped.
 """
+import collections
 import csv
 import datetime
 import gc
 import io
+import itertools
 import os
 import re
 
-# Matcher columns: what each one is matched against (see facts()).
-MATCHERS = ("image", "parent_image", "command_line", "module", "url_host", "loaded_image",
-            "signer", "registry_path", "user", "host")
-COLUMNS = ("rule_id",) + MATCHERS + ("reason", "source", "expires")
-_PATH_COLUMNS = frozenset(("image", "parent_image", "module", "loaded_image", "registry_path"))
+from .allowlist_columns import COLUMNS, FOLD, MATCHERS
+
 MAX_FIELD = 4096        # longer cells are a mistake or an attack, not an allowlist entry
+MAX_QUESTION = 64       # '?' per cell: a GUID needs 32; thousands only make matching slow
+GRAM = 4                # longest substring a cell's inner literal is indexed by (see Allowlist)
 
 
 class Problem(object):
@@ -37,53 +38,100 @@ class Problem(object):
     __repr__ = __str__
 
 
-class Glob(object):
-    """A case-insensitive ``*``/``?`` pattern, matched in time linear in pattern x text.
+_WILD_RUN = re.compile(r"[*?]*\*[*?]*")
 
-    The pieces between stars are matched greedily, leftmost first, which is exact for globs
-    and cannot backtrack the way one translated regular expression can. A piece with ``?``
-    becomes a fixed-length regular expression of literals and ``.``: no data-driven syntax.
+
+class Glob(object):
+    """A case-insensitive ``*``/``?`` pattern, matched without backtracking.
+
+    The parts between stars are matched greedily, leftmost first, which is exact for globs.
+    A ``?`` next to a star only asks for one more character (``*?`` is ``?*``), so it becomes a
+    count rather than part of a search: ``*`` + 4000 ``?`` + ``z*`` looks for one ``z``. A part
+    with ``?`` inside becomes a fixed-length regular expression of literals and ``.``, never
+    data-driven syntax.
     """
 
-    __slots__ = ("text", "exact", "anything", "pieces", "seen")
-    MEMO = 2048             # recent answers per pattern: the same paths recur row after row
+    __slots__ = ("text", "exact", "broad", "_parts")
 
     def __init__(self, pattern):
-        self.text = pattern.lower()
+        # A run of wildcards with a star means "at least this many characters": written one
+        # way (?* for *?*, * for **), equal cells are equal texts, for duplicates and the index.
+        text = pattern.lower()
+        if "*" in text and ("?" in text or "**" in text):     # most cells need nothing done
+            text = _WILD_RUN.sub(lambda m: "?" * m.group().count("?") + "*", text)
+        self.text = text
         self.exact = "*" not in self.text and "?" not in self.text
-        self.anything = self.text != "" and self.text.strip("*") == ""
-        self.pieces = None          # made on first use: most rows of a long list never need them
-        self.seen = {}              # value -> answer, for values seen recently
+        # wildcards only: matches every value of a column (or every one of a length)
+        self.broad = not self.text.strip("*?")
+        self._parts = None          # made on first use: most rows of a long list never need them
 
     def match(self, value):
         if self.exact:
             return value == self.text
-        if self.anything:
-            return True
-        hit = self.seen.get(value)
-        if hit is None:
-            if len(self.seen) >= self.MEMO:
-                self.seen.clear()
-            hit = self.seen[value] = self._match(value)
-        return hit
-
-    def _match(self, value):
-        pieces = self.pieces
-        if pieces is None:
-            pieces = self.pieces = [_piece(p) for p in self.text.split("*")]
-        if len(pieces) == 1:
-            return len(value) == len(pieces[0][0]) and _at(value, 0, pieces[0])
-        first, last = pieces[0], pieces[-1]
+        parts = self._parts
+        if parts is None:
+            parts = self._parts = _parts(self.text)
+        first, middles, last = parts
+        if last is None:                                # no star: one fixed-length part
+            return len(value) == len(first[0]) and _at(value, 0, first)
         end = len(value) - len(last[0])
         if end < len(first[0]) or not _at(value, 0, first) or not _at(value, end, last):
             return False
         pos = len(first[0])
-        for piece in pieces[1:-1]:
-            pos = _find(value, piece, pos, end)
+        for before, core, after in middles:
+            pos = _find(value, core, pos + before, end - after)
             if pos < 0:
                 return False
-            pos += len(piece[0])
+            pos += len(core[0]) + after
         return True
+
+    def keys(self):
+        """Literal pieces every matching value has: [(kind, offset, text)].
+
+        ``^``: text at that offset from the start; ``$``: text ending that far from the end;
+        ``~``: a substring anywhere (at most GRAM characters). See Allowlist.
+        """
+        if self.exact:
+            return [("=", 0, self.text)]
+        parts = self.text.split("*")
+        out = []
+        head = _runs(parts[0])
+        if head:
+            off, run = max(head, key=lambda r: len(r[1]))
+            out.append(("^", off, run))
+        tail = _runs(parts[-1])
+        if tail:
+            off, run = max(tail, key=lambda r: len(r[1]))
+            out.append(("$", len(parts[-1]) - off - len(run), run))
+        for part in parts:
+            for _, run in _runs(part):
+                q = min(GRAM, len(run))
+                out.extend(("~", 0, run[i:i + q]) for i in range(len(run) - q + 1))
+        return out
+
+
+def _runs(part):
+    """[(offset, literal)] of the runs between the '?' of a part without stars."""
+    out, pos = [], 0
+    for run in part.split("?"):
+        if run:
+            out.append((pos, run))
+        pos += len(run) + 1
+    return out
+
+
+def _parts(text):
+    """(first, middles, last): the anchored first and last parts and, for each part between
+    stars, (? before, the part from its first to its last literal, ? after)."""
+    parts = text.split("*")
+    if len(parts) == 1:
+        return _piece(text), (), None
+    middles = []
+    for part in parts[1:-1]:
+        core = part.strip("?")
+        before = len(part) - len(part.lstrip("?"))
+        middles.append((before, _piece(core), len(part) - len(core) - before))
+    return _piece(parts[0]), tuple(middles), _piece(parts[-1])
 
 
 def _piece(text):
@@ -100,9 +148,10 @@ def _at(value, pos, piece):
 
 
 def _find(value, piece, start, end):
+    """Leftmost position >= start where the piece fits before end, or -1."""
     text, rx = piece
     if rx is None:
-        return value.find(text, start, end)
+        return value.find(text, start, end) if start <= end else -1
     m = rx.search(value, start, end)
     return m.start() if m else -1
 
@@ -128,99 +177,212 @@ class Entry(object):
             if not values:
                 return False
             # every value must match: an allowlisted module next to another one is no cover
-            seen = glob.seen
             for v in values:
-                hit = seen.get(v)
-                if hit is None:
-                    hit = glob.match(v)
-                if not hit:
+                if not glob.match(v):
                     return False
         return True
 
 
-class Allowlist(object):
-    """The rows of one or more allowlist files, in load order.
+# When as few rows share two pieces: a whole value first, then the end of a value (a path's
+# file name says more than its folder), its start, and substrings last (the dearest look-up).
+_RANK = {"=": 0, "$": 1, "^": 2, "~": 3}
+_NO_KEY = (float("inf"), 9, 0, None)            # a cell of wildcards only: sorts last
 
-    A row with a cell without wildcards can only match events whose values in that column equal
-    it: such rows are filed under (column, value) and found by one dict look-up, so 100,000 of
-    them cost next to nothing. The other rows are grouped by the column of their first matcher;
-    for each value seen in a column the group remembers which rows' first matcher holds. Only
-    the few rows found either way are checked in full, in load order.
+
+class Allowlist(object):
+    """The rows of one or more allowlist files, in load order, indexed by a literal they need.
+
+    Every value a cell matches contains the cell's literal pieces: the whole text of a cell
+    without wildcards, the text before its first wildcard at a fixed offset from the start, the
+    text after its last one at a fixed offset from the end, and any substring of its literal
+    text (of up to GRAM characters). Each row is filed under the one such piece, over all its
+    cells, that the fewest rows share; an event looks up the pieces of its own values (a slice
+    per offset in use, or its substrings) and checks in full only the rows found, so 100,000 rows
+    ``PKG-<n>-*`` or ``C:\\Tools\\v<n>\\*`` cost a handful of dict look-ups. Rows without any
+    literal (a rule's row with no cell, or cells of wildcards only) are checked for every
+    finding of their rule. Look-ups of short values are remembered within a budget of bytes;
+    long values are not, so distinct long values cost no memory.
     """
 
-    MEMO = 4096             # values remembered per column group
+    FEW = 256               # up to this many substring pieces in a column, search for each
+    MEMO_BYTES = 1 << 20    # look-ups remembered: about this many bytes (values, dict entries)
+    MEMO_VALUE = 512        # longer values are not remembered: they rarely recur
+    ENTRY_BYTES = 100       # what a remembered value costs besides its characters
 
     def __init__(self, entries=()):
         self.entries = tuple(entries)
         self._position = dict((e, n) for n, e in enumerate(self.entries))
-        self._candidates = {}       # rule id (lower case) -> (its rows, columns to look at)
-        self._exact = {}            # (column, value) -> rows with that exact cell
-        self._groups = {}           # first matcher column -> rows with wildcard cells only
+        self._rules = {}            # rule id (lower case) -> what its rows need; see _rule()
+        self._plans = {}            # rule ids of one event -> what to look up; see _plan()
+        self._lookup_of = {}        # row -> the column it is filed under, or None
+        cells, cost = self._costs()
+        # A cell without wildcards that no other row has is the best key there is: most rows of
+        # a long list have one, so they are filed at once. The others take their best piece.
+        equal = dict((column, {}) for column in MATCHERS)          # column -> {text: rows}
+        rows = {}                   # (kind, column, offset, text) -> rows filed under that piece
         for e in self.entries:
-            exact = next(((c, g.text) for c, g in e.matchers if g.exact), None)
-            if exact is not None:
-                self._exact.setdefault(exact, []).append(e)
+            for cell in e.matchers:
+                if cell[1].exact and cells[cell] == 1:
+                    equal[cell[0]].setdefault(cell[1].text, []).append(e)
+                    self._lookup_of[e] = cell[0]
+                    break
             else:
-                self._groups.setdefault(e.matchers[0][0] if e.matchers else "", []).append(e)
-        self._memo = dict((column, {}) for column in self._groups)
+                piece = min(map(cost, e.matchers))[3] if e.matchers else None
+                self._lookup_of[e] = piece and piece[1]
+                if piece:
+                    rows.setdefault(piece, []).append(e)
+        # (kind, column) -> its tables: "=" and "~" {text: rows}; "^" and "$" a list of
+        # (offset, length, {text: rows}), one per slice of the value to look up
+        tables = dict((("=", column), texts) for column, texts in equal.items() if texts)
+        for (kind, column, off, text), found in rows.items():
+            if kind in "=~":
+                tables.setdefault((kind, column), {}).setdefault(text, []).extend(found)
+            else:
+                shapes = tables.setdefault((kind, column), {})
+                shapes.setdefault((off, len(text)), {})[text] = found
+        self._tables = dict((k, t if k[0] in "=~" else [(o, n, t[o, n]) for o, n in sorted(t)])
+                            for k, t in tables.items())
+        self._sizes = dict((k, sorted(set(map(len, table)))) for k, table in self._tables.items()
+                           if k[0] == "~")
+        # column -> {value: rows found}: paths, hosts and users recur event after event
+        self._kinds = {}            # column -> the kinds of piece filed under it
+        for kind, column in sorted(self._tables):
+            self._kinds.setdefault(column, []).append(kind)
+        self._memo = dict((column, {}) for column in self._kinds)
+        self._memo_bytes = 0
+
+    def _costs(self):
+        """(rows per cell, a function (column, Glob) -> (rows sharing its rarest piece, look-up
+        rank, -length, the piece as (kind, column, offset, text))): the smallest is the best
+        key for a row."""
+        # (column, Glob) -> rows using it; the loader shares Globs between rows
+        cells = collections.Counter(itertools.chain.from_iterable(e.matchers for e in self.entries))
+        pieces, shared = {}, {}     # the wildcard cells' pieces, and how many rows have each
+        for cell, count in cells.items():
+            if not cell[1].exact:
+                found = pieces[cell] = set((kind, cell[0], off, text)
+                                           for kind, off, text in cell[1].keys())
+                for piece in found:
+                    shared[piece] = shared.get(piece, 0) + count
+        known = {}
+
+        def cost(cell):
+            found = known.get(cell)
+            if found is None:
+                column, glob = cell
+                if glob.exact:      # most cells of a long list
+                    found = (cells[cell], 0, -len(glob.text), ("=", column, 0, glob.text))
+                else:
+                    found = min(((shared[p], _RANK[p[0]], -len(p[3]), p) for p in pieces[cell]),
+                                default=_NO_KEY)
+                known[cell] = found
+            return found
+        return cells, cost
 
     def __len__(self):
         return len(self.entries)
 
-    def _rows_for(self, rule_id):
-        """(rows that name the rule, the columns their look-ups need), remembered."""
+    def _rule(self, rule_id):
+        """(columns to look up, rows always checked) for the rows that name the rule,
+        remembered; not the rows themselves: a set of 100,000 rows would cost megabytes."""
         low = rule_id.lower()
-        found = self._candidates.get(low)
+        found = self._rules.get(low)
         if found is None:
-            rows = frozenset(e for e in self.entries if e.rule.match(low))
-            columns = set()
-            for e in rows:
-                exact = next((c for c, g in e.matchers if g.exact), None)
-                columns.add(("=", exact) if exact else ("*", e.matchers[0][0]) if e.matchers else None)
-            columns.discard(None)
-            found = self._candidates[low] = (rows, frozenset(columns))
+            lookups, always = set(), []
+            for e in self.entries:
+                if e.rule.match(low):
+                    if self._lookup_of[e] is None:
+                        always.append(e)
+                    else:
+                        lookups.add(self._lookup_of[e])
+            found = self._rules[low] = (lookups, always)
         return found
 
-    def _passing(self, facts, columns):
-        """The rows whose exact cell or first wildcard matcher holds for the event."""
-        passing = set(self._groups.get("", ()))          # rows with no matcher (one rule only)
-        for kind, column in columns:
+    def _plan(self, rule_ids):
+        """(columns to look up, rows always checked) for an event's findings, remembered per
+        set of rule ids (the combinations of findings seen are few)."""
+        key = tuple(rule_ids)
+        plan = self._plans.get(key)
+        if plan is None:
+            lookups, always = set(), {}
+            for rule_id in rule_ids:
+                more, rows = self._rule(rule_id)
+                lookups |= more
+                always.update(dict.fromkeys(rows))
+            if len(self._plans) >= 4096:
+                self._plans.clear()
+            plan = self._plans[key] = (tuple(sorted(lookups)), tuple(always))
+        return plan
+
+    def _lookup(self, column, value):
+        """The rows filed under the column whose piece the value has, remembered for a short
+        value within a budget of bytes (so distinct long values cost no memory)."""
+        found = []
+        for kind in self._kinds[column]:
+            found.extend(self._find(kind, column, value))
+        if len(value) <= self.MEMO_VALUE:
+            size = len(value) + self.ENTRY_BYTES
+            if self._memo_bytes + size > self.MEMO_BYTES:
+                for memo in self._memo.values():
+                    memo.clear()
+                self._memo_bytes = 0
+            self._memo_bytes += size
+            self._memo[column][value] = found
+        return found
+
+    def _find(self, kind, column, value):
+        table = self._tables[kind, column]
+        if kind == "=":
+            return table.get(value, ())
+        out = []
+        n = len(value)
+        if kind == "^":
+            for off, size, texts in table:
+                if off + size <= n:
+                    out.extend(texts.get(value[off:off + size], ()))
+        elif kind == "$":
+            for off, size, texts in table:
+                if off + size <= n:
+                    out.extend(texts.get(value[n - off - size:n - off], ()))
+        elif len(table) <= self.FEW:    # look for each piece in the value (C speed)
+            for text, found in table.items():
+                if text in value:
+                    out.extend(found)
+        else:                           # look up each substring of the value
+            for size in self._sizes[kind, column]:
+                for text in set(value[i:i + size] for i in range(n - size + 1)):
+                    out.extend(table.get(text, ()))
+        return out
+
+    def candidates(self, rule_ids, facts):
+        """The rows worth checking in full for these findings, in load order.
+
+        ``facts`` answers ``get(column)`` with the event's folded values for a matcher column.
+        Every value of a column must match a cell, so the first value finds the rows.
+        """
+        lookups, always = self._plan(rule_ids)
+        found = set(always)
+        memo = self._memo
+        for column in lookups:
             values = facts.get(column)
-            if not values:
-                continue
-            if kind == "=":         # every value must match: the first one picks the rows
-                passing.update(self._exact.get((column, values[0]), ()))
-                continue
-            rows = self._groups[column]
-            memo = self._memo[column]
-            common = None
-            for v in values:
-                hit = memo.get(v)
-                if hit is None:
-                    if len(memo) >= self.MEMO:
-                        memo.clear()
-                    hit = memo[v] = frozenset(e for e in rows if e.matchers[0][1].match(v))
-                common = hit if common is None else common & hit
-            passing |= common
-        return passing
+            if values:
+                hit = memo[column].get(values[0])
+                found.update(self._lookup(column, values[0]) if hit is None else hit)
+        rules = [rule_id.lower() for rule_id in rule_ids]
+        return sorted((e for e in found if any(map(e.rule.match, rules))),
+                      key=self._position.__getitem__)
 
     def suppress(self, rule_ids, facts, today):
-        """{rule id: first active row that suppresses it} for one event's findings.
-
-        ``facts`` answers ``get(column)`` with the event's values for a matcher column.
-        """
+        """{rule id: first active row that suppresses it} for one event's findings."""
         out = {}
-        candidates = [self._rows_for(rule_id) for rule_id in rule_ids]
-        columns = set()
-        for _, needed in candidates:
-            columns |= needed
-        passing = self._passing(facts, columns) if columns else self._groups.get("", ())
-        if not passing:
+        ordered = self.candidates(rule_ids, facts)
+        if not ordered:
             return out
-        ordered = sorted(passing, key=self._position.__getitem__)
-        for rule_id, (rows, _) in zip(rule_ids, candidates):
+        for rule_id in rule_ids:
+            low = rule_id.lower()
             for e in ordered:
-                if e in rows and (e.expires is None or e.expires >= today) and e.matches(facts):
+                if e.rule.match(low) and (e.expires is None or e.expires >= today) \
+                        and e.matches(facts):
                     out[rule_id] = e
                     break
         return out
@@ -346,18 +508,25 @@ def _entry(path, line, end, row, index, width, problems, known_rules, cache):
         return bad("empty reason: say why this is allowed")
     matchers = []
     for col, value in matched:
-        if col in _PATH_COLUMNS:
-            value = value.replace("/", "\\")
-        elif col == "command_line":
-            value = " ".join(value.split())
+        if len(value) > MAX_QUESTION and value.count("?") > MAX_QUESTION:
+            return bad("'%s' has %d '?' wildcards; at most %d are allowed (a GUID needs 32): "
+                       "use '*' for a long stretch" % (col, value.count("?"), MAX_QUESTION))
+        value = FOLD[col](value)
         glob = cache.get(value)
         if glob is None:
             glob = cache[value] = Glob(value)
         matchers.append((col, glob))
     rule_glob = cache.get(rule) or cache.setdefault(rule, Glob(rule))
-    if not matchers and not rule_glob.exact:
-        return bad("no matcher column filled in: a row for %r alone would hide every finding "
-                   "of those rules; fill in at least one of %s" % (rule, ", ".join(MATCHERS)))
+    if not rule_glob.exact:
+        if not matchers:
+            return bad("no matcher column filled in: a row for %r alone would hide every "
+                       "finding of those rules; fill in at least one of %s"
+                       % (rule, ", ".join(MATCHERS)))
+        if all(glob.broad for _, glob in matchers):
+            cells_named = ", ".join("%s %r" % (c, v) for c, v in matched)    # as written
+            return bad("%s match%s any value (wildcards only): a row for %r would hide every "
+                       "finding of those rules; name what is allowed in at least one cell"
+                       % (cells_named, "" if len(matchers) > 1 else "es", rule))
     expires = cells[index["expires"]] or None
     if expires:
         try:

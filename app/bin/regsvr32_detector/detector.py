@@ -4,6 +4,7 @@ import datetime
 from . import cmdline, fields, signature, winpath
 from . import score as score_model
 from .allowlist import Allowlist
+from .allowlist_columns import Facts, facts  # noqa: F401 (facts: part of this module's API)
 from .rules import RULES_FOR, severity_for
 
 OUTPUT_FIELDS = ("regsvr32_score", "regsvr32_severity", "regsvr32_rules", "regsvr32_reasons",
@@ -87,59 +88,6 @@ class Finding(object):
         if len(reason) > MAX_REASON:
             reason = reason[:MAX_REASON - 3] + "..."
         self.rule, self.reason, self.allowed_by = rule, reason, allowed_by
-
-
-def _path(value):
-    return (value.lower().replace("/", "\\"),) if value else ()
-
-
-def _text(value):
-    return (value.lower(),) if value else ()
-
-
-def _modules(ev):
-    if ev.kind != fields.PROCESS or not ev.is_regsvr32:
-        return ()
-    return tuple(m.path.lower() for m in ev.invocation.modules)
-
-
-def _hosts(ev):
-    hosts = [h.lower() for h in (ev.query_name, ev.dest_host, ev.dest_ip) if h]
-    if ev.kind == fields.PROCESS and ev.is_regsvr32:
-        hosts.extend(t.host for t in ev.invocation.targets if t.host)
-    return tuple(hosts)
-
-
-# allowlist matcher column -> the event's parsed values it is matched against
-FACTS = {
-    "image": lambda ev: _path(ev.image or ev.process_name),
-    "parent_image": lambda ev: _path(ev.parent_image or ev.parent_process_name),
-    "command_line": lambda ev: ((" ".join(ev.command_line.lower().split()),)
-                                if ev.command_line else ()),
-    "module": _modules,
-    "url_host": _hosts,
-    "loaded_image": lambda ev: _path(ev.image_loaded),
-    "signer": lambda ev: _text(ev.signature),
-    "registry_path": lambda ev: _path(ev.registry_path),
-    "user": lambda ev: _text(ev.user),
-    "host": lambda ev: _text(ev.host),
-}
-
-
-class Facts(dict):
-    """An event's values by allowlist column, each worked out on first use."""
-
-    __slots__ = ("ev",)
-
-    def __init__(self, ev):
-        dict.__init__(self)
-        self.ev = ev
-
-    def __missing__(self, column):
-        values = self[column] = FACTS[column](self.ev)
-        return values
-
-    get = dict.__getitem__
 
 
 def _rule_id(finding):

@@ -1,0 +1,118 @@
+"""The allowlist's columns: one table says what each column means.
+
+For a matcher column: how a cell and an event's values are folded before they are compared
+(the same fold on both sides), and which of the event's values it is matched against. The
+loader's header check, the matching (``Facts``) and the README's column table
+(``tests/allowlist_table.py``) all read this table, so a column cannot exist in one and not
+the others.
+"""
+import collections
+
+from . import fields
+
+
+def _path(value):
+    return value.lower().replace("/", "\\")
+
+
+def _command_line(value):
+    return " ".join(value.lower().split())
+
+
+# fold name -> (function applied to cells and event values alike, what it means for the docs)
+FOLDS = {
+    "path": (_path, "case-insensitive; `/` reads as `\\`"),
+    "command_line": (_command_line, "case-insensitive; runs of blanks read as one space"),
+    "text": (str.lower, "case-insensitive"),
+}
+
+
+def _regsvr32(ev):
+    return ev.kind == fields.PROCESS and ev.is_regsvr32
+
+
+def _modules(ev):
+    return tuple(m.path for m in ev.invocation.modules) if _regsvr32(ev) else ()
+
+
+def _hosts(ev):
+    hosts = [ev.query_name, ev.dest_host, ev.dest_ip]
+    if _regsvr32(ev):
+        hosts.extend(t.host for t in ev.invocation.targets)
+    return hosts
+
+
+Column = collections.namedtuple("Column", "name fold sources values doc")
+# Matcher columns in header order: how cells and values are folded, the event values (fields.py
+# names) read, values(ev) -> the raw values (None: the first non-empty source alone), and for
+# the README what they are (the generator adds the source field names from fields.ALIASES).
+MATCHER_TABLE = tuple(Column(*row) for row in (
+    ("image", "path", ("image", "process_name"), None, "the process's image path, else its name"),
+    ("parent_image", "path", ("parent_image", "parent_process_name"), None,
+     "the parent's image path, else its name"),
+    ("command_line", "command_line", ("command_line",), None, "the whole command line"),
+    ("module", "path", ("command_line",), _modules,
+     "each module a regsvr32 command line registers, as parsed and resolved; every one must "
+     "match, so an allowed module gives no cover to another"),
+    ("url_host", "text", ("query_name", "dest_host", "dest_ip", "command_line"), _hosts,
+     "each host: the DNS query, the destination, and the hosts of the URLs and shares in a "
+     "regsvr32 command line; every one must match"),
+    ("loaded_image", "path", ("image_loaded",), None, "the loaded module"),
+    ("signer", "text", ("signature",), None, "the loaded module's signer"),
+    ("registry_path", "path", ("registry_path",), None, "the registry key or value written"),
+    ("user", "text", ("user",), None, "the user"),
+    ("host", "text", ("host",), None, "the computer"),
+))
+MATCHERS = tuple(c.name for c in MATCHER_TABLE)
+BY_NAME = dict((c.name, c) for c in MATCHER_TABLE)
+FOLD = dict((c.name, FOLDS[c.fold][0]) for c in MATCHER_TABLE)
+
+
+def _fact(column):
+    """ev -> the event's folded values for the column (once per column of a flagged event)."""
+    fold, values, names = FOLD[column.name], column.values, column.sources
+    if values is not None:
+        return lambda ev: tuple([fold(v) for v in values(ev) if v])
+
+    def first(ev):
+        for name in names:
+            value = getattr(ev, name)
+            if value:
+                return (fold(value),)
+        return ()
+    return first
+
+
+FACT = dict((c.name, _fact(c)) for c in MATCHER_TABLE)
+
+# The other columns, for the header and the docs: name -> what it holds. The header order is
+# rule_id, the matchers, then the rest.
+OTHER_COLUMNS = (
+    ("rule_id", "the rule, e.g. `R32-006`, or several with `*` and `?` (`*` for all); required"),
+    ("reason", "why this is allowed; required, shown in `regsvr32_allowlisted`"),
+    ("source", "where the row comes from (a ticket, a vendor rule); optional"),
+    ("expires", "`YYYY-MM-DD`: the row stops applying after that day; optional"),
+)
+COLUMNS = (OTHER_COLUMNS[0][0],) + MATCHERS + tuple(name for name, _ in OTHER_COLUMNS[1:])
+
+
+class Facts(dict):
+    """An event's folded values by matcher column, each worked out on first use."""
+
+    __slots__ = ("ev",)
+
+    def __init__(self, ev):
+        dict.__init__(self)
+        self.ev = ev
+
+    def __missing__(self, column):
+        values = self[column] = FACT[column](self.ev)
+        return values
+
+    get = dict.__getitem__
+
+
+def facts(ev):
+    """Every allowlist fact of an event (for display and tests)."""
+    f = Facts(ev)
+    return dict((c, f.get(c)) for c in MATCHERS if f.get(c))

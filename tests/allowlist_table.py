@@ -1,0 +1,59 @@
+"""The README's allowlist column table, generated from the column table so the two cannot drift.
+
+    python3 tests/allowlist_table.py           # print the table
+    python3 tests/allowlist_table.py --write   # rewrite README.md between the columns markers
+tests/test_allowlist.py fails when README.md and the column table disagree.
+"""
+import io
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
+
+from regsvr32_detector.allowlist_columns import BY_NAME, COLUMNS, FOLDS, OTHER_COLUMNS  # noqa: E402
+from regsvr32_detector.fields import ALIASES  # noqa: E402
+
+README = os.path.join(ROOT, "README.md")
+BEGIN, END = "<!-- allowlist-columns:begin -->", "<!-- allowlist-columns:end -->"
+
+
+def _fields(sources):
+    """The source field names of these event values, CIM data-model prefixes aside."""
+    aliases = dict(ALIASES)
+    names = [n for s in sources for n in aliases[s] if "." not in n]
+    return ", ".join("`%s`" % n for n in sorted(set(names), key=names.index))
+
+
+def table():
+    other = dict(OTHER_COLUMNS)
+    lines = ["| Column | Matched against (every non-empty cell must match) | Compared |",
+             "|---|---|---|"]
+    for name in COLUMNS:
+        if name in BY_NAME:
+            column = BY_NAME[name]
+            lines.append("| `%s` | %s (%s) | %s |" % (name, column.doc, _fields(column.sources),
+                                                       FOLDS[column.fold][1]))
+        else:
+            lines.append("| `%s` | %s | |" % (name, other[name]))
+    return "\n".join(lines)
+
+
+def section(text):
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    return text[start:end].strip("\n")
+
+
+def main():
+    if "--write" not in sys.argv:
+        print(table())
+        return
+    with io.open(README, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    with io.open(README, "w", encoding="utf-8") as f:
+        f.write(text[:start] + "\n" + table() + "\n" + text[end:])
+
+
+if __name__ == "__main__":
+    main()
