@@ -66,9 +66,9 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
         validate=Explained(validators.Set("annotate", "filter"), "mode must be annotate or filter"))
 
     min_score = Option(
-        doc="Lowest score that passes in filter mode, 0 to 100. Default 1: anything suspicious "
-            "that an allowlist did not clear.",
-        default=1,
+        doc="Lowest score that passes in filter mode, 0 to 100. Default 20 (low): anything "
+            "suspicious that an allowlist did not clear; informational context (1-19) stays out.",
+        default=20,
         validate=Explained(validators.Integer(0, 100), "min_score must be an integer from 0 to 100"))
 
     allowlists = Option(
