@@ -29,8 +29,8 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
-import events as ev  # noqa: E402
-from allowlists import HEADER, allowlist_row  # noqa: E402
+from support import events as ev  # noqa: E402
+from support.allowlists import HEADER, allowlist_row  # noqa: E402
 from regsvr32_detector import Detector, load_allowlists  # noqa: E402
 from regsvr32_detector.allowlist import Allowlist, Glob  # noqa: E402
 

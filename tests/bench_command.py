@@ -7,7 +7,7 @@ Drives each command as splunkd does (a subprocess; getinfo; execute chunks of 50
 the last one finished) and prints, from ONE run with the measurements alternating so machine noise
 hits all of them alike:
 
-- rows/s of the SDK's own no-op StreamingCommand (tests/noop_command.py, same vendored splunklib),
+- rows/s of the SDK's own no-op StreamingCommand (tests/support/noop_command.py, same vendored splunklib),
   of our command in annotate mode and in filter mode, and their ratios to the no-op;
 - peak RSS (VmHWM of the child) after 50k rows and after --big rows: memory must stay flat;
 - the detector alone on ordinary and on regsvr32 rows (tests/bench_detector.py).
@@ -30,10 +30,10 @@ import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import bench_detector  # noqa: E402
-import chunked  # noqa: E402
+from support import chunked  # noqa: E402
 
 CHUNK = 50000
-NOOP = os.path.join(HERE, "noop_command.py")
+NOOP = os.path.join(HERE, "support", "noop_command.py")
 COMMANDS = [  # (label, script, args)
     ("no-op (splunklib)", NOOP, []),
     ("regsvr32detect annotate", chunked.SCRIPT, []),

@@ -19,7 +19,7 @@ import argparse  # noqa: E402
 import random  # noqa: E402
 import time  # noqa: E402
 
-import events as ev  # noqa: E402
+from support import events as ev  # noqa: E402
 from regsvr32_detector import Detector, load_allowlists  # noqa: E402
 
 FLOOR_ORDINARY = 500000

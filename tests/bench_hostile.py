@@ -19,10 +19,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app", "bin"))
 sys.path.insert(0, HERE)
 
-import chunked  # noqa: E402
-from events import DEFAULT_ALLOWLIST, sysmon1  # noqa: E402
+from support import chunked  # noqa: E402
+from support.events import DEFAULT_ALLOWLIST, sysmon1  # noqa: E402
 from regsvr32_detector import Detector, load_allowlists  # noqa: E402
-from samples import MALICIOUS  # noqa: E402
+from support.samples import MALICIOUS  # noqa: E402
 from support.hostile import N, PATTERNS, SHAPES, TAILS, UNITS, hostile, shapes  # noqa: E402
 from test_hostile_text import LITERALS, NESTED_OK  # noqa: E402
 

@@ -19,9 +19,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import apppackage  # noqa: E402
-import chunked  # noqa: E402
-import samples  # noqa: E402
+from support import apppackage  # noqa: E402
+from support import chunked  # noqa: E402
+from support import samples  # noqa: E402
 
 
 # Microsoft Teams registers its meeting add-in per user like this (Sigma PR #2675); the shipped

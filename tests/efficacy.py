@@ -1,7 +1,7 @@
 """Efficacy on the real-world corpora (tests/corpus/): scores per band and per source type.
 
     python3 tests/efficacy.py [--list]      (--list: every benign line at 40+ and attack below 60)
-    python3 tests/efficacy.py --peers       (also the public rule sets of tests/peers.py, side by side)
+    python3 tests/efficacy.py --peers       (also the public rule sets of tests/support/peers.py, side by side)
 
 Each corpus row becomes the Sysmon 1 event its process would log (image, OriginalFileName,
 command line, parent and its command line, working directory) and is scored by the detector with
@@ -15,8 +15,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app", "bin"))
 sys.path.insert(0, HERE)
 
-import peers  # noqa: E402
-from events import DEFAULT_ALLOWLIST  # noqa: E402
+from support import peers  # noqa: E402
+from support.events import DEFAULT_ALLOWLIST  # noqa: E402
 from regsvr32_detector import Detector, load_allowlists  # noqa: E402
 from regsvr32_detector.registry import SEVERITIES  # noqa: E402
 

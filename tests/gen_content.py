@@ -9,7 +9,7 @@ Generates, so that adding a rule touches one file plus this output:
     each step of the follow-up correlation tests for;
   - default/macros.conf: the `<search>_filter` macros and `regsvr32_min_score` (between marks);
   - default/analyticstories.conf: the analytic story and each detection's ES metadata;
-  - sigma/: one Sigma rule per rule a field match can express (tests/sigma_export.py) and an
+  - sigma/: one Sigma rule per rule a field match can express (tests/support/sigma_export.py) and an
     ATT&CK Navigator layer of all rules, and the README's table of how each rule exports, its rule
     table (tests/rules_table.py) and the rules column of its table of saved searches.
 tests/test_es_content.py fails when a file and this generator disagree.
@@ -29,7 +29,7 @@ from regsvr32_detector import RULES, severity_for  # noqa: E402
 from regsvr32_detector.families import (  # noqa: E402
     FAMILIES, OTHER_SEARCHES, STORY, THREAT_OBJECT_TYPES)
 import rules_table  # noqa: E402
-import sigma_export  # noqa: E402  (tests/sigma_export.py, next to this file)
+from support import sigma_export  # noqa: E402
 
 DEFAULT = os.path.join(ROOT, "app", "default")
 SAVED = os.path.join(DEFAULT, "savedsearches.conf")

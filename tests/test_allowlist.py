@@ -10,11 +10,11 @@ from regsvr32_detector import Detector, load_allowlists
 from regsvr32_detector.allowlist import Allowlist, Entry, Glob
 from regsvr32_detector.allowlist_columns import COLUMNS, FOLD, MATCHERS, Facts
 from regsvr32_detector.fields import normalize
-from events import proc
+from support.events import proc
 
 from allowlist_table import README, section, table
-from allowlists import HEADER, allowlist_row
-from events import DEFAULT_ALLOWLIST
+from support.allowlists import HEADER, allowlist_row
+from support.events import DEFAULT_ALLOWLIST
 
 
 @pytest.mark.parametrize("pattern, value, matches", [

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-import chunked
-import spl_baseline as spl
-from events import sysmon1
+from support import chunked
+from support import spl_baseline as spl
+from support.events import sysmon1
 from regsvr32_detector.signature import MAX_CHARS
 from test_conf import conf
 

@@ -7,7 +7,7 @@ Each record is written in the shape it arrives in Splunk (see events.py).
 """
 import pytest
 
-from events import (CMD, HOME, REGSVR32, REGSVR32_WOW, SYS32, WOW64, cim, reasons_text, sec4688_classic, sec4688_xml, sysmon1, sysmon3, sysmon7,
+from support.events import (CMD, HOME, REGSVR32, REGSVR32_WOW, SYS32, WOW64, cim, reasons_text, sec4688_classic, sec4688_xml, sysmon1, sysmon3, sysmon7,
                     sysmon8, sysmon11, sysmon13, sysmon22)
 
 pytestmark = pytest.mark.pure

@@ -10,7 +10,7 @@ import datetime
 
 import pytest
 
-from events import (CMD, HOME, REGSVR32, REGSVR32_WOW, SYS32, WOW64, DEFAULT_ALLOWLIST, cim,
+from support.events import (CMD, HOME, REGSVR32, REGSVR32_WOW, SYS32, WOW64, DEFAULT_ALLOWLIST, cim,
                     sec4688_classic, sec4688_xml, sysmon1, sysmon3, sysmon7, sysmon13, sysmon22)
 from regsvr32_detector import load_allowlists
 

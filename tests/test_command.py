@@ -3,11 +3,11 @@ import os
 
 import pytest
 
-import chunked
+from support import chunked
 from regsvr32_detector import OUTPUT_FIELDS
 
-from allowlists import ALLOW_WS_FIN_07, BAD_RULE_ID, HEADER
-from samples import BENIGN, BY_ID, MALICIOUS, SAMPLES
+from support.allowlists import ALLOW_WS_FIN_07, BAD_RULE_ID, HEADER
+from support.samples import BENIGN, BY_ID, MALICIOUS, SAMPLES
 
 
 def score(row):

@@ -1,6 +1,6 @@
 """The overview dashboard, validated and drawn by Splunk's own dashboard framework.
 
-tests/dashboard_data.py runs the sample events through | regsvr32detect (the real protocol) and
+tests/support/dashboard_data.py runs the sample events through | regsvr32detect (the real protocol) and
 models each data source's SPL; tests/render/render.mjs validates the Dashboard Studio definition
 with Splunk's validator and renders it with the view-only preset in headless Chromium, failing on
 console errors, visualizations in an error state and panels drawn empty although their data has
@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 
-import dashboard_data
+from support import dashboard_data
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RENDER = os.path.join(HERE, "render")

@@ -2,9 +2,9 @@
 import re
 import pytest
 
-import apppackage
+from support import apppackage
 import demo
-import samples
+from support import samples
 
 
 @pytest.fixture(scope="module")

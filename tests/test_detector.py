@@ -2,9 +2,9 @@
 import pytest
 
 from regsvr32_detector import OUTPUT_FIELDS, RULES_BY_ID, Detector, load_allowlists
-from events import proc
+from support.events import proc
 
-from allowlists import HEADER, allowlist_row
+from support.allowlists import HEADER, allowlist_row
 
 pytestmark = pytest.mark.pure
 

@@ -1,5 +1,5 @@
 """One verdict whatever the shape: every rule's examples and every seed case, rewritten as each
-EDR writes the event (tests/edr_shapes.py), get the same rules and score as the Sysmon form.
+EDR writes the event (tests/support/edr_shapes.py), get the same rules and score as the Sysmon form.
 
 The only differences allowed are listed in DIFFERENCES, each because the vendor does not record
 a field the rule reads.
@@ -10,8 +10,8 @@ import itertools
 
 import pytest
 
-import edr_shapes
-import samples
+from support import edr_shapes
+from support import samples
 import test_seeds
 from regsvr32_detector import fields
 from test_conf import conf
@@ -262,7 +262,7 @@ def test_readme_lists_the_fields_read_from_each_edr():
 
 def test_edr_rows_score_through_the_search_protocol(detector):
     # dotted and properties.* field names survive splunkd's CSV both ways, rows keep their order
-    import chunked
+    from support import chunked
     result = chunked.run(["mode=annotate"], [samples.EDR[:10], samples.EDR[10:]])
     assert result.returncode == 0, result.stderr
     assert [r["sample_id"] for r in result.rows] == [s["sample_id"] for s in samples.EDR]

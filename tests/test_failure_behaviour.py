@@ -12,9 +12,9 @@ import subprocess
 
 import pytest
 
-import chunked
-from allowlists import HEADER
-from samples import BENIGN, MALICIOUS
+from support import chunked
+from support.allowlists import HEADER
+from support.samples import BENIGN, MALICIOUS
 from test_hostile_text import PY39CSV
 
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import chunked
+from support import chunked
 from regsvr32_detector import OUTPUT_FIELDS
-from samples import SAMPLES
+from support.samples import SAMPLES
 from test_hostile_text import PY39CSV
 from test_properties import ALIASES, FRAGMENTS, PROFILE
 

@@ -14,14 +14,14 @@ except ImportError:
 
 import pytest
 
-import chunked
-from events import REGSVR32
-from samples import BENIGN, MALICIOUS
+from support import chunked
+from support.events import REGSVR32
+from support.samples import BENIGN, MALICIOUS
 from support.hostile import N, PATTERNS, SHAPES, TAILS, UNITS, hostile, shapes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP_BIN = os.path.join(os.path.dirname(HERE), "app", "bin")
-PY39CSV = os.path.join(HERE, "py39csv.py")
+PY39CSV = os.path.join(HERE, "support", "py39csv.py")
 RE_CALLS = {"compile", "match", "search", "fullmatch", "findall", "finditer", "split", "sub", "subn"}
 
 

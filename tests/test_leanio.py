@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-import chunked
-from samples import BENIGN, MALICIOUS, SAMPLES
+from support import chunked
+from support.samples import BENIGN, MALICIOUS, SAMPLES
 
 import splunklib
 from splunklib.searchcommands import environment, internals, search_command, streaming_command

@@ -9,12 +9,12 @@ import sys
 
 import pytest
 
-import chunked
-from allowlists import ALLOW_WS_FIN_07, HEADER, allowlist_row
+from support import chunked
+from support.allowlists import ALLOW_WS_FIN_07, HEADER, allowlist_row
 from regsvr32_detector import Detector, load_allowlists
 from regsvr32_detector.allowlist_columns import Facts
 from regsvr32_detector.fields import normalize
-from samples import BY_ID, MALICIOUS
+from support.samples import BY_ID, MALICIOUS
 from test_command import run_in, score
 
 LOCAL = "regsvr32_allowlist_local.csv"

@@ -5,7 +5,7 @@ import tracemalloc
 
 import pytest
 
-from events import sysmon1, sysmon7
+from support.events import sysmon1, sysmon7
 from regsvr32_detector import Detector
 
 N = 256

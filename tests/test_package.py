@@ -5,7 +5,7 @@ import tarfile
 
 import pytest
 
-import apppackage
+from support import apppackage
 
 MUST_HAVE = [
     "regsvr32detect/README.md",

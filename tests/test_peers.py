@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The emulated public rules (tests/peers.py) and the comparison the README states.
+"""The emulated public rules (tests/support/peers.py) and the comparison the README states.
 
 Each rule gets lines it was written to catch and lines its own filters or its wording leave out
 (some negatives are the defects research detections.md section 4 records, e.g. Sigma 88a87a10's
@@ -13,7 +13,7 @@ import os
 import pytest
 
 import efficacy
-import peers
+from support import peers
 
 pytestmark = pytest.mark.pure
 

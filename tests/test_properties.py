@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events import DEFAULT_ALLOWLIST, REGSVR32, sysmon1
+from support.events import DEFAULT_ALLOWLIST, REGSVR32, sysmon1
 from regsvr32_detector import Detector, load_allowlists
 from support.hostile import N, PATTERNS, hostile
 

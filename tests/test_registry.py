@@ -1,13 +1,13 @@
 """The rule registry: one declaration per rule, and every check runs only on events of its scope."""
 import pytest
 
-from events import proc, sysmon1, sysmon3, sysmon7, sysmon13
+from support.events import proc, sysmon1, sysmon3, sysmon7, sysmon13
 from regsvr32_detector import Detector, RULES
 from regsvr32_detector import fields, registry
 from regsvr32_detector.cmdline import Invocation
 from regsvr32_detector.families import FAMILIES_BY_KEY
 from regsvr32_detector.rules import RULES_FOR
-from samples import SAMPLES
+from support.samples import SAMPLES
 
 pytestmark = pytest.mark.pure
 

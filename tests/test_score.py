@@ -1,7 +1,7 @@
 """The score model: independent evidence raises, context lowers, and the reasons say so."""
 import pytest
 
-from events import proc
+from support.events import proc
 from regsvr32_detector import Detector, RULES_BY_ID
 from regsvr32_detector.score import RAISE_FLOOR, RAISE_SHARE
 

@@ -18,7 +18,7 @@ from regsvr32_detector import RULES, RULES_BY_ID
 from regsvr32_detector.registry import SEVERITIES
 from regsvr32_detector.detector import OUTPUT_FIELDS
 from regsvr32_detector.signature import SEPARATOR
-from spl_baseline import COLUMNS, NEW_FIELDS
+from support.spl_baseline import COLUMNS, NEW_FIELDS
 
 SAVED = conf("savedsearches.conf")
 MACROS = conf("macros.conf")

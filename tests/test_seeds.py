@@ -1,7 +1,7 @@
 """One test per seed analytic, named after it: each is reproduced, with its known flaw fixed."""
 import pytest
 
-from events import load, proc, reg
+from support.events import load, proc, reg
 
 pytestmark = pytest.mark.pure
 

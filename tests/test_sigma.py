@@ -15,7 +15,7 @@ from sigma.validation import SigmaValidator
 from sigma.validators.core import validators
 
 import gen_content
-import sigma_export
+from support import sigma_export
 from regsvr32_detector import RULES, RULES_BY_ID
 
 EXPORTED = [r for r in RULES if r.id in sigma_export.SPECS]

@@ -3,7 +3,7 @@ for a real difference (switches, target kind, location, module, server)."""
 
 import pytest
 
-from events import HOME, REGSVR32, cim, sec4688_xml, sysmon1, sysmon3, sysmon7, sysmon13
+from support.events import HOME, REGSVR32, cim, sec4688_xml, sysmon1, sysmon3, sysmon7, sysmon13
 from regsvr32_detector import Detector
 from regsvr32_detector.signature import MAX_CHARS, fold_path
 

@@ -3,12 +3,12 @@ does) keeps the admin's allowlist and local/ settings, and the command still rea
 import os
 import tarfile
 
-import apppackage
-import chunked
-import spl_baseline
-from allowlists import ALLOW_WS_FIN_07, HEADER
+from support import apppackage
+from support import chunked
+from support import spl_baseline
+from support.allowlists import ALLOW_WS_FIN_07, HEADER
 from regsvr32_detector import Detector
-from samples import MALICIOUS
+from support.samples import MALICIOUS
 
 LOCAL_LIST = HEADER + ALLOW_WS_FIN_07
 LOCAL_MACRO = "[regsvr32_events]\ndefinition = index=winlogs `regsvr32_events`\n"

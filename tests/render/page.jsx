@@ -1,6 +1,6 @@
 // The page the render test loads: Splunk's own dashboard framework, view-only preset, drawing the
 // app's Dashboard Studio definition with each search data source replaced by rows that
-// | regsvr32detect produced (tests/dashboard_data.py). It reports to window.__render.
+// | regsvr32detect produced (tests/support/dashboard_data.py). It reports to window.__render.
 import React from 'react';
 import { createRoot } from 'react-dom/client';
 import DashboardCore from '@splunk/dashboard-core';

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-APP_BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "bin")
+APP_BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "app", "bin")
 SCRIPT = os.path.join(APP_BIN, "regsvr32detect.py")
 # Like splunklib (10 MB), accept fields far above csv's 128 KB default: the fuzz tests send 1 MB values.
 csv.field_size_limit(1 << 26)

@@ -8,7 +8,7 @@ Importing this module also puts ``app/bin`` on sys.path so ``regsvr32_detector``
 import os
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP_BIN = os.path.join(REPO, "app", "bin")
 DEFAULT_ALLOWLIST = os.path.join(REPO, "app", "lookups", "regsvr32_allowlist_default.csv")
 if APP_BIN not in sys.path:

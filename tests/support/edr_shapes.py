@@ -6,7 +6,7 @@ differ. ``convert(shape, record)`` takes a Sysmon (or Security 4688) record as t
 examples are written and returns the same event in that shape, or None where the vendor has
 no such event. A field the vendor does not record is left out.
 """
-import events  # noqa: F401  (puts app/bin on sys.path)
+from support import events  # noqa: F401  (puts app/bin on sys.path)
 
 SHAPES = ("crowdstrike", "defender", "sentinelone", "carbonblack", "ecs")
 

@@ -6,7 +6,7 @@ import json
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.join(HERE, "data")
+DATA = os.path.join(HERE, os.pardir, "data")
 
 
 def load(path=os.path.join(DATA, "sample_events.jsonl")):

@@ -3,7 +3,7 @@
 The events are the bundled samples (tests/data/sample_events.jsonl) plus two ordinary events the
 shipped allowlist clears (so the allowlist panel has something to show) and one the detector is
 made to fail on (FAILING, for the panel of rows it could not evaluate), each given a _time in the
-24 hours before NOW. They go through the command over the real protocol (tests/chunked.py).
+24 hours before NOW. They go through the command over the real protocol (tests/support/chunked.py).
 
 Without Splunk no SPL runs, so each data source's SPL is modelled by a small Python function
 below (the MODELS table), written to do what that SPL does: where, stats, top-N, timechart with
@@ -12,7 +12,7 @@ re-typed here: `regsvr32_entities` and `regsvr32_targets` are read from macros.c
 `regsvr32_new_vs_baseline` is modelled as "the signature is not in baseline()" (a small baseline
 built here: the signatures of routine activity). Tokens take their defaults (min_score=1, host=*).
 
-    python3 tests/dashboard_data.py OUT.json   writes {"now": ..., "dataSources": {id: {fields, columns}}}
+    python3 tests/support/dashboard_data.py OUT.json   writes {"now": ..., "dataSources": {id: {fields, columns}}}
 """
 import datetime
 import fnmatch
@@ -24,15 +24,15 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))   # tests/: test_conf
 
-import chunked  # noqa: E402
-import events  # noqa: E402
-import samples  # noqa: E402
+from support import chunked  # noqa: E402
+from support import events  # noqa: E402
+from support import samples  # noqa: E402
 from test_conf import conf  # noqa: E402
 from regsvr32_detector.registry import SEVERITIES  # noqa: E402
 
-APP = os.path.join(HERE, os.pardir, "app")
+APP = os.path.join(HERE, os.pardir, os.pardir, "app")
 VIEW = os.path.join(APP, "default", "data", "ui", "views", "regsvr32_overview.xml")
 NOW = 1795867200                       # 2026-11-28 12:00:00 UTC, the render's "now"
 EARLIEST = NOW - 24 * 3600             # the time input's default, -24h@h (NOW is on the hour)

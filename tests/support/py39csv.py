@@ -1,6 +1,6 @@
 """Runs a command script with the csv reader of Python before 3.11: a line with NUL is an error.
 
-    python tests/py39csv.py app/bin/regsvr32detect.py
+    python tests/support/py39csv.py app/bin/regsvr32detect.py
 
 Splunk 9.x runs the command on Python 3.9, whose csv reader raises "line contains NUL"; the
 Python running the tests may accept NUL (3.11 and later). This makes the difference testable here.

@@ -7,7 +7,7 @@ The yardstick of tests/bench_command.py. Built on the same vendored splunklib as
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app", "bin", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "app", "bin", "lib"))
 
 from splunklib.searchcommands import Configuration, StreamingCommand, dispatch  # noqa: E402
 
