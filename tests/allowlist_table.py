@@ -4,7 +4,6 @@
     python3 tests/allowlist_table.py --write   # rewrite README.md between the columns markers
 tests/test_allowlist.py fails when README.md and the column table disagree.
 """
-import io
 import os
 import sys
 
@@ -13,6 +12,7 @@ sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
 
 from regsvr32_detector.allowlist_columns import BY_NAME, COLUMNS, FOLDS, OTHER_COLUMNS  # noqa: E402
 from regsvr32_detector.fields import ALIASES  # noqa: E402
+from support import readme_blocks  # noqa: E402
 
 README = os.path.join(ROOT, "README.md")
 BEGIN, END = "<!-- allowlist-columns:begin -->", "<!-- allowlist-columns:end -->"
@@ -39,21 +39,8 @@ def table():
     return "\n".join(lines)
 
 
-def section(text):
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[start:end].strip("\n")
-
-
-def main():
-    if "--write" not in sys.argv:
-        print(table())
-        return
-    with io.open(README, encoding="utf-8") as f:
-        text = f.read()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    with io.open(README, "w", encoding="utf-8") as f:
-        f.write(text[:start] + "\n" + table() + "\n" + text[end:])
-
+BLOCK = readme_blocks.Block(BEGIN, END, table)
+section, replace = BLOCK.section, BLOCK.replace
 
 if __name__ == "__main__":
-    main()
+    BLOCK.main()

@@ -12,6 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
 
 from regsvr32_detector import fields  # noqa: E402
+from support import readme_blocks  # noqa: E402
 
 README = os.path.join(ROOT, "README.md")
 BEGIN, END = "<!-- edr-fields:begin -->", "<!-- edr-fields:end -->"
@@ -59,21 +60,8 @@ def table():
     return "\n".join(lines).rstrip("\n")
 
 
-def section(text):
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[start:end].strip("\n")
-
-
-def main():
-    if "--write" not in sys.argv:
-        print(table())
-        return
-    with open(README, encoding="utf-8") as f:
-        text = f.read()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    with open(README, "w", encoding="utf-8") as f:
-        f.write(text[:start] + "\n" + table() + "\n" + text[end:])
-
+BLOCK = readme_blocks.Block(BEGIN, END, table)
+section, replace = BLOCK.section, BLOCK.replace
 
 if __name__ == "__main__":
-    main()
+    BLOCK.main()

@@ -10,8 +10,9 @@ Generates, so that adding a rule touches one file plus this output:
   - default/macros.conf: the `<search>_filter` macros and `regsvr32_min_score` (between marks);
   - default/analyticstories.conf: the analytic story and each detection's ES metadata;
   - sigma/: one Sigma rule per rule a field match can express (tests/support/sigma_export.py) and an
-    ATT&CK Navigator layer of all rules, and the README's table of how each rule exports, its rule
-    table (tests/rules_table.py) and the rules column of its table of saved searches.
+    ATT&CK Navigator layer of all rules, and the README's table of how each rule exports, its rule,
+    EDR field and allowlist column tables (tests/rules_table.py, edr_table.py, allowlist_table.py)
+    and the rules column of its table of saved searches.
 tests/test_es_content.py fails when a file and this generator disagree.
 Ids are stable: uuid5 of the rule id or search name in the project's namespace (NAMESPACE).
 """
@@ -28,6 +29,8 @@ sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
 from regsvr32_detector import RULES, severity_for  # noqa: E402
 from regsvr32_detector.families import (  # noqa: E402
     FAMILIES, OTHER_SEARCHES, STORY, THREAT_OBJECT_TYPES)
+import allowlist_table  # noqa: E402
+import edr_table  # noqa: E402
 import rules_table  # noqa: E402
 from support import sigma_export  # noqa: E402
 
@@ -301,7 +304,8 @@ def outputs():
     begin, end = README_MARKS
     start, stop = readme.index(begin) + len(begin), readme.index(end)
     readme = readme[:start] + "\n" + sigma_export.readme_table() + "\n" + readme[stop:]
-    readme = rules_table.replace(readme)
+    for block in (rules_table, edr_table, allowlist_table):
+        readme = block.replace(readme)
     found[README] = readme_search_rules(readme)
     return found
 

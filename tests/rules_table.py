@@ -11,6 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
 
 from regsvr32_detector import RULES  # noqa: E402
+from support import readme_blocks  # noqa: E402
 
 README = os.path.join(ROOT, "README.md")
 BEGIN, END = "<!-- rules:begin -->", "<!-- rules:end -->"
@@ -30,26 +31,8 @@ def table():
     return "\n".join(lines)
 
 
-def section(text):
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[start:end].strip("\n")
-
-
-def replace(text):
-    """README text with the rule table between the markers regenerated."""
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[:start] + "\n" + table() + "\n" + text[end:]
-
-
-def main():
-    if "--write" not in sys.argv:
-        print(table())
-        return
-    with open(README, encoding="utf-8") as f:
-        text = f.read()
-    with open(README, "w", encoding="utf-8") as f:
-        f.write(replace(text))
-
+BLOCK = readme_blocks.Block(BEGIN, END, table)
+section, replace = BLOCK.section, BLOCK.replace
 
 if __name__ == "__main__":
-    main()
+    BLOCK.main()
