@@ -137,6 +137,19 @@ class LeanStreaming(object):
             return None                                 # rows already pending; splunklib's error
         if not text:
             return _Sink()
+        # --- issue 11 hook: the byte-level path, for commands whose unmarked rows all get
+        # quiet_values (regsvr32detect); None when it cannot prove the chunk. ---
+        if hasattr(self, "quiet_values"):
+            import regsvr32_fastpath
+            try:
+                body = regsvr32_fastpath.reply(self, text)
+            except Exception as error:  # _Redo included: the lean path below decides again
+                self.logger.debug("byte-level path: %r; the lean path does the chunk", error)
+                self._record_writer._pending_record_count = 0
+                body = None
+            if body is not None:
+                return body
+        # --- end of the issue 11 hook ---
         body = _Sink()
         out = io.TextIOWrapper(body, encoding="utf-8", newline="", write_through=False)  # as splunklib
         out._CHUNK_SIZE = 1 << 16
