@@ -128,10 +128,11 @@ def explain(ev, findings):
         return 0, []
     notes = []
     risks = dict((rule.id, rule.risk) for rule, _ in findings)
-    for context in contexts_of(ev):
+    process = ev.kind == PROCESS and ev.is_regsvr32     # contexts_of, asked only when it can matter
+    for context in CONTEXTS if process else ():
         lowered = ["%s %d->%d" % (rid, risks[rid], cap) for rid, cap in sorted(context.caps.items())
                    if risks.get(rid, 0) > cap]
-        if lowered:
+        if lowered and context.holds(ev):
             for rid, cap in context.caps.items():
                 if rid in risks:
                     risks[rid] = min(risks[rid], cap)
