@@ -29,6 +29,9 @@ from splunklib.searchcommands.internals import CsvDialect
 # loop: single-character repeats run at C speed, an alternation inside a repeat does not.
 QUOTED = re.compile(rb'"[^",\r\n]*(?:""|[,\r\n])[^"]*(?:""[^"]*)*"')
 HOLE = b"\0"                # where a quoted field was; chunks that contain NUL never get here
+# A quoted field followed by text, not by "," or a line end (searched backwards too: preceded).
+# It starts with a literal, so the search skips ahead at C speed.
+HOLE_THEN_TEXT = re.compile(rb'\0[^,\r\n]')
 MARKS = tuple(m.encode("ascii") for m in fields.MARKS)
 HINTS = tuple(h.encode("ascii") for h in fields.ENCODED_HINTS)
 # bytes.lower() folds ASCII only. str.lower() also folds KELVIN SIGN to "k" (no mark has one) and
@@ -43,8 +46,9 @@ STATS = {}
 class Plan(object):
     """A chunk this path can do: its header, its rows' lines, and which rows are marked."""
 
-    def __init__(self, header, layout, lines, marked):
+    def __init__(self, header, layout, lines, marked, rest):
         self.header, self.layout, self.lines, self.marked = header, layout, lines, marked
+        self.rest = rest            # the rows with each quoted field as HOLE
 
 
 def plan(text, outputs):
@@ -69,10 +73,8 @@ def plan(text, outputs):
         return None, "quotes the csv writer would not write"
     if rest.count(b"\r") != rest.count(b"\r\n"):
         return None, "bare CR"
-    holes = rest.count(HOLE)            # each must fill its field: after "," or a line start,
-    if holes and (holes != rest.count(b"," + HOLE) + rest.count(b"\n" + HOLE) + (rest[:1] == HOLE)
-                  or holes != rest.count(HOLE + b",") + rest.count(HOLE + b"\r") + rest.count(HOLE + b"\n")):
-        return None, "quoted field inside a field"      # before "," or a line end
+    if HOLE in rest and (HOLE_THEN_TEXT.search(rest) or HOLE_THEN_TEXT.search(rest[::-1])):
+        return None, "quoted field inside a field"     # text right after or before it
     lines = body.split(b"\n")
     lines.pop()                                         # after the last "\n"
     rest_lines = rest.split(b"\n")
@@ -91,7 +93,7 @@ def plan(text, outputs):
     if layout.mv and not _mv_empty(rest, len(lines)):
         # some __mv_ cell is filled: those rows go through csv, which decodes it as splunklib does
         marked.update(i for i, line in enumerate(rest_lines) if not _mv_empty(line + b"\n", 1))
-    return Plan(header, layout, lines, sorted(marked)), None
+    return Plan(header, layout, lines, sorted(marked), rest), None
 
 
 def _mv_empty(rest, rows):
@@ -151,10 +153,11 @@ def _copies(chunk, quiet):
     line end: its own bytes (with each field's empty __mv_ cell if the input had none), then
     the all-clear cells (after an empty first cell, which writes as nothing)."""
     tail = _csv([""] + encode_all(quiet))[:-2]
-    text = b"\n".join(chunk.lines) + b"\n"
-    if not chunk.layout.same:           # double the commas outside the quoted fields
-        quoted = QUOTED.findall(text)
-        bare = QUOTED.sub(HOLE, text).replace(b",", b",,").split(HOLE)
+    if chunk.layout.same:
+        text = b"\n".join(chunk.lines) + b"\n"
+    else:                               # double the commas outside the quoted fields
+        bare = chunk.rest.replace(b",", b",,").split(HOLE)
+        quoted = QUOTED.findall(b"\n".join(chunk.lines))   # the same fields: the chunk is proven
         text = b"".join(chain.from_iterable(zip(bare, quoted + [b""])))
         tail = b"," + tail
     return text.replace(b"\r\n", b"\n").replace(b"\n", tail + b"\n").split(b"\n")[:-1]
