@@ -46,7 +46,7 @@ def _temp_name(m):
 
 
 # The folds of a path, in order: (pattern, replacement, texts of which one must be in the path for
-# the pattern to match, or None). Most paths hold none of them: no pattern runs for nothing.
+# the pattern to match; "" is in every path). Most paths hold few of them: no pattern runs for nothing.
 _FOLDS = (
     (_GUID, "<guid>", ("-",)),
     (_SID, "<sid>", ("s-1-",)),
@@ -54,7 +54,7 @@ _FOLDS = (
     (_TEMP, _temp_name, ("temp\\",)),
     (_TMP_FILE, "<tmp>.tmp", (".tmp",)),
     (_VERSION, "<ver>", (".",)),
-    (_HEX, "<hex>", None),
+    (_HEX, "<hex>", ("",)),
 )
 
 
@@ -72,8 +72,10 @@ def _fold_path(path):
     m = _URL_HOST.match(text)
     head, text = (m.group(1), m.group(2)) if m else ("", text)
     for pattern, replacement, needs in _FOLDS:
-        if needs is None or any(n in text for n in needs):
-            text = pattern.sub(replacement, text)
+        for need in needs:
+            if need in text:
+                text = pattern.sub(replacement, text)
+                break
     return head + text
 
 
