@@ -88,7 +88,10 @@ def fast_path_report(bodies):
     """Why chunks did not take the byte-level path, as the command decides it: {reason: chunks}."""
     sys.path.insert(0, chunked.APP_BIN)
     sys.path.insert(0, os.path.join(chunked.APP_BIN, "lib"))
-    import regsvr32_fastpath
+    try:
+        import regsvr32_fastpath
+    except ImportError:                 # an app from before issue 11
+        return {"no byte-level path": len(bodies)}
     from regsvr32_detector import OUTPUT_FIELDS
     out = {}
     for body, _ in bodies:

@@ -32,6 +32,7 @@ HOLE = b"\0"                # where a quoted field was; chunks that contain NUL 
 # A quoted field followed by text, not by "," or a line end (searched backwards too: preceded).
 # It starts with a literal, so the search skips ahead at C speed.
 HOLE_THEN_TEXT = re.compile(rb'\0[^,\r\n]')
+PIECE_ROWS = 256            # rows per piece of the reply (see regsvr32_leanio._Sink)
 MARKS = tuple(m.encode("ascii") for m in fields.MARKS)
 HINTS = tuple(h.encode("ascii") for h in fields.ENCODED_HINTS)
 # bytes.lower() folds ASCII only. str.lower() also folds KELVIN SIGN to "k" (no mark has one) and
@@ -131,20 +132,22 @@ def reply(command, text):
     done = list(command._lean_rows(csv.reader(_lines(
         b"\n".join([lines[i] for i in marked]).decode("utf-8") + "\n"), dialect=CsvDialect),
         chunk.layout)) if marked else []
-    if quiet is None:                   # unmarked rows are dropped: the marked ones are the reply
-        rows = _csv_rows(done) if done else b""
-    else:                               # nothing is dropped: row i of DONE is marked row i
-        if len(done) != len(marked):
-            raise AssertionError("a row was dropped although the all-clear verdict passes")
-        copies = _copies(chunk, quiet)
-        for i, row in zip(marked, done):
-            copies[i] = _csv_rows([row])[:-2]
-        command._record_writer._pending_record_count += len(lines) - len(marked)
-        rows = b"\r\n".join(copies) + b"\r\n"
     body = _Sink()
-    if rows:                                            # splunklib writes no header for no rows
-        body.write(_csv(chunk.layout.out_header))
-        body.write(rows)
+    if quiet is None:                   # unmarked rows are dropped: the marked ones are the reply
+        if done:                                        # splunklib writes no header for no rows
+            body.write(_csv(chunk.layout.out_header))
+            body.write(_csv_rows(done))
+        return body
+    if len(done) != len(marked):        # nothing is dropped: row i of DONE is marked row i
+        raise AssertionError("a row was dropped although the all-clear verdict passes")
+    copies = _copies(chunk, quiet)
+    chunk.rest = chunk.lines = lines = None             # memory: the copies replace them
+    for i, row in zip(marked, done):
+        copies[i] = _csv_rows([row])[:-2]
+    command._record_writer._pending_record_count += len(copies) - len(marked)
+    body.write(_csv(chunk.layout.out_header))
+    for start in range(0, len(copies), PIECE_ROWS):    # pieces, not one copy of the whole reply
+        body.write(b"\r\n".join(copies[start:start + PIECE_ROWS]) + b"\r\n")
     return body
 
 
