@@ -17,7 +17,7 @@ import pytest
 import chunked
 import regsvr32_fastpath
 from regsvr32_detector import OUTPUT_FIELDS
-from samples import SAMPLES
+from samples import BENIGN, SAMPLES
 from test_leanio import SPLUNKLIB_ONLY, run_raw, splunkd_body
 
 FAST_ONLY = ("\n\n# test: the lean and splunklib chunk paths fail, so only the byte-level path answers\n"
@@ -38,11 +38,11 @@ FIELDS = ["_time", "host", "CommandLine", "Image", "ParentImage", "User", "note"
 
 def value(rnd, multi):
     pick = rnd.random()
-    if pick < 0.08:
+    if pick < 0.02:             # a row in ten or so is marked (a chunk mostly marked is the lean path's)
         return rnd.choice(MARKED)
-    if pick < 0.10 and multi:
+    if pick < 0.04 and multi:
         return [rnd.choice(PLAIN), rnd.choice(PLAIN + MARKED)]     # a multivalue field
-    if pick < 0.12 and multi:
+    if pick < 0.06 and multi:
         return [rnd.choice(PLAIN + MARKED)]                         # one value, with its __mv_ cell
     return rnd.choice(PLAIN)
 
@@ -69,9 +69,10 @@ def generated_bodies(seed):
     bodies = []
     for i in range(12):
         plain = rows(rnd, rnd.randint(1, 60))
-        bodies.append((cim_body(plain), True))
-        bodies.append((cim_body(plain, lineterminator="\n"), True))      # LF line ends
-        bodies.append((splunkd_body(plain), True))
+        # taken unless a quarter of the rows are marked (then the lean path is faster)
+        bodies.append((cim_body(plain), None))
+        bodies.append((cim_body(plain, lineterminator="\n"), None))      # LF line ends
+        bodies.append((splunkd_body(plain), None))
         # multivalue fields: a newline-joined value is a quoted line break, left to the lean path
         bodies.append((splunkd_body(rows(rnd, rnd.randint(1, 60), multi=True)), None))
     newline_rows = [dict(r, note="line one\r\nline two") for r in rows(rnd, 5)]
@@ -87,7 +88,7 @@ def generated_bodies(seed):
         (b'a,b\r\nx"y,2\r\n', False),                                        # a quote inside a field
         (b'a,b\r\n"x"y,2\r\n', False),                                       # text after a quoted field
         (b"a,b\r\n1,2", False),                                              # no line end
-        (b"a,__mv_a,b,__mv_b\r\nx,,regsvr32,\r\ny,z,2,\r\n", True),          # a filled __mv_ cell
+        (b"a,__mv_a,b,__mv_b\r\nx,,1,\r\ny,z,2,\r\nx,,3,\r\nx,,4,\r\nx,,5,\r\n", True),  # a filled __mv_ cell
     ]
     return bodies
 
@@ -102,12 +103,15 @@ def test_plan_takes_what_it_can_prove_and_says_why_not():
 
 
 def test_plan_marks_the_rows_that_may_concern_regsvr32():
-    body = splunkd_body([{"a": v, "b": "x"} for v in PLAIN + MARKED + ["$x"]])
+    plain = PLAIN * 3
+    body = splunkd_body([{"a": v, "b": "x"} for v in plain + MARKED + ["$x"]])
     chunk, why = regsvr32_fastpath.plan(body.decode("utf-8"), OUTPUT_FIELDS)
     assert why is None
     # the encoded PowerShell rows count only with "-e": plain PowerShell rows are copied
-    assert chunk.marked == list(range(len(PLAIN), len(PLAIN) + len(MARKED)))
-    mv = splunkd_body([{"a": ["only"], "b": "1"}, {"a": "x", "b": "2"}])   # a filled __mv_ cell
+    assert chunk.marked == list(range(len(plain), len(plain) + len(MARKED)))
+    mostly = splunkd_body([{"a": v, "b": "x"} for v in PLAIN + MARKED])
+    assert regsvr32_fastpath.plan(mostly.decode("utf-8"), OUTPUT_FIELDS)[1].startswith("mostly marked")
+    mv = splunkd_body([{"a": ["only"], "b": "1"}] + [{"a": "x", "b": "2"}] * 5)   # a filled __mv_ cell
     assert regsvr32_fastpath.plan(mv.decode("utf-8"), OUTPUT_FIELDS)[0].marked == [0]
 
 
@@ -138,7 +142,9 @@ def test_same_bytes_as_splunklib(fast_variants, args):
     for i, (got, want) in enumerate(zip(shipped[0], reference[0])):
         assert got == want, (i, bodies[i - 1][0][:300] if i else "getinfo")
     # the chunks the byte-level path must take, it takes, and alone gives the same bytes
-    fast_bodies = [b for b, fast in bodies if fast] + [splunkd_body(SAMPLES[:3]), chunked.to_csv(SAMPLES[:3])]
+    fast_bodies = [b for b, fast in bodies if fast or fast is None and regsvr32_fastpath.plan(
+        b.decode("utf-8"), OUTPUT_FIELDS)[0]] + [splunkd_body(SAMPLES[:3] + [BENIGN] * 20), chunked.to_csv([BENIGN] * 20 + SAMPLES[:3])]
+    assert len(fast_bodies) >= 25
     fast = run_raw(fast_variants["fast"], args, fast_bodies)
     assert fast[1] == 0, fast[2]
     assert fast[0] == run_raw(fast_variants["splunklib"], args, fast_bodies)[0]

@@ -32,6 +32,9 @@ HOLE = b"\0"                # where a quoted field was; chunks that contain NUL 
 # A quoted field followed by text, not by "," or a line end (searched backwards too: preceded).
 # It starts with a literal, so the search skips ahead at C speed.
 HOLE_THEN_TEXT = re.compile(rb'\0[^,\r\n]')
+# Above this share of marked rows the lean path is faster, and it streams the rows instead of
+# holding the marked ones while the copies are made.
+MOST_MARKED = 0.25
 PIECE_ROWS = 256            # rows per piece of the reply (see regsvr32_leanio._Sink)
 MARKS = tuple(m.encode("ascii") for m in fields.MARKS)
 HINTS = tuple(h.encode("ascii") for h in fields.ENCODED_HINTS)
@@ -91,6 +94,8 @@ def plan(text, outputs):
     for row in _rows_with(low, HINTS, lines):
         if b"-e" in lines[row].lower():
             marked.add(row)
+    if len(marked) > len(lines) * MOST_MARKED:
+        return None, "mostly marked rows (the lean path streams them)"
     if layout.mv and not _mv_empty(rest, len(lines)):
         # some __mv_ cell is filled: those rows go through csv, which decodes it as splunklib does
         marked.update(i for i, line in enumerate(rest_lines) if not _mv_empty(line + b"\n", 1))
@@ -128,22 +133,25 @@ def reply(command, text):
     if chunk is None:
         return None
     lines, marked, quiet = chunk.lines, chunk.marked, command.quiet_values
-    # the marked rows, all in one go through the lean path's csv code (it counts its rows)
-    done = list(command._lean_rows(csv.reader(_lines(
+    # the marked rows, in one go through the lean path's csv code (which counts its rows)
+    done = command._lean_rows(csv.reader(_lines(
         b"\n".join([lines[i] for i in marked]).decode("utf-8") + "\n"), dialect=CsvDialect),
-        chunk.layout)) if marked else []
+        chunk.layout) if marked else iter(())
     body = _Sink()
     if quiet is None:                   # unmarked rows are dropped: the marked ones are the reply
-        if done:                                        # splunklib writes no header for no rows
+        first = next(done, None)
+        if first is not None:                           # splunklib writes no header for no rows
             body.write(_csv(chunk.layout.out_header))
-            body.write(_csv_rows(done))
+            body.write(_csv_rows(chain([first], done)))
         return body
-    if len(done) != len(marked):        # nothing is dropped: row i of DONE is marked row i
-        raise AssertionError("a row was dropped although the all-clear verdict passes")
     copies = _copies(chunk, quiet)
     chunk.rest = chunk.lines = lines = None             # memory: the copies replace them
-    for i, row in zip(marked, done):
+    count = 0
+    for i, row in zip(marked, done):    # nothing is dropped: the n-th row done is marked row n
         copies[i] = _csv_rows([row])[:-2]
+        count += 1
+    if count != len(marked) or next(done, None) is not None:
+        raise AssertionError("a row was dropped although the all-clear verdict passes")
     command._record_writer._pending_record_count += len(copies) - len(marked)
     body.write(_csv(chunk.layout.out_header))
     for start in range(0, len(copies), PIECE_ROWS):    # pieces, not one copy of the whole reply
