@@ -35,6 +35,7 @@ HOLE_THEN_TEXT = re.compile(rb'\0[^,\r\n]')
 # Above this share of marked rows the lean path is faster, and it streams the rows instead of
 # holding the marked ones while the copies are made.
 MOST_MARKED = 0.25
+SAMPLE_CHARS = 1 << 16      # the start of a chunk that tells a mostly marked one at once
 PIECE_ROWS = 256            # rows per piece of the reply (see regsvr32_leanio._Sink)
 MARKS = tuple(m.encode("ascii") for m in fields.MARKS)
 HINTS = tuple(h.encode("ascii") for h in fields.ENCODED_HINTS)
@@ -60,11 +61,15 @@ def plan(text, outputs):
     else (None, why not)."""
     if CsvDialect.lineterminator != "\r\n":
         return None, "line terminator"                  # splunklib on Windows writes "\n"
+    sample = text[:SAMPLE_CHARS].lower()
+    if sample.count("regsvr32") > sample.count("\n") * MOST_MARKED:
+        return None, "mostly marked rows (the lean path streams them)"    # known before any copy
     data = text.encode("utf-8")     # what splunklib decoded (bad bytes already U+FFFD), as written
     if HOLE in data:
         return None, "NUL"
     end = data.find(b"\n") + 1
     header, body = data[:end], data[end:]
+    data = None                     # memory: at most a few copies of a chunk at a time
     if not end or b'"' in header or not body:
         return None, "header"
     layout = Layout.of(header.decode("utf-8").rstrip("\r\n").split(","), outputs)
@@ -94,6 +99,7 @@ def plan(text, outputs):
     for row in _rows_with(low, HINTS, lines):
         if b"-e" in lines[row].lower():
             marked.add(row)
+    low = body = None
     if len(marked) > len(lines) * MOST_MARKED:
         return None, "mostly marked rows (the lean path streams them)"
     if layout.mv and not _mv_empty(rest, len(lines)):
@@ -137,6 +143,7 @@ def reply(command, text):
     done = command._lean_rows(csv.reader(_lines(
         b"\n".join([lines[i] for i in marked]).decode("utf-8") + "\n"), dialect=CsvDialect),
         chunk.layout) if marked else iter(())
+    lines = None
     body = _Sink()
     if quiet is None:                   # unmarked rows are dropped: the marked ones are the reply
         first = next(done, None)
@@ -145,7 +152,6 @@ def reply(command, text):
             body.write(_csv_rows(chain([first], done)))
         return body
     copies = _copies(chunk, quiet)
-    chunk.rest = chunk.lines = lines = None             # memory: the copies replace them
     count = 0
     for i, row in zip(marked, done):    # nothing is dropped: the n-th row done is marked row n
         copies[i] = _csv_rows([row])[:-2]
@@ -164,13 +170,15 @@ def _copies(chunk, quiet):
     line end: its own bytes (with each field's empty __mv_ cell if the input had none), then
     the all-clear cells (after an empty first cell, which writes as nothing)."""
     tail = _csv([""] + encode_all(quiet))[:-2]
-    if chunk.layout.same:
-        text = b"\n".join(chunk.lines) + b"\n"
-    else:                               # double the commas outside the quoted fields
+    text = b"\n".join(chunk.lines) + b"\n"
+    if not chunk.layout.same:           # double the commas outside the quoted fields
         bare = chunk.rest.replace(b",", b",,").split(HOLE)
-        quoted = QUOTED.findall(b"\n".join(chunk.lines))   # the same fields: the chunk is proven
+        quoted = QUOTED.findall(text)   # the same fields as in the plan: the chunk is proven
+        text = None
         text = b"".join(chain.from_iterable(zip(bare, quoted + [b""])))
+        bare = quoted = None
         tail = b"," + tail
+    chunk.rest = chunk.lines = None     # memory: the copies replace them
     return text.replace(b"\r\n", b"\n").replace(b"\n", tail + b"\n").split(b"\n")[:-1]
 
 
