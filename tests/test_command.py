@@ -240,7 +240,8 @@ POISON = "# test only: the detector fails on rows marked poison, to reach its er
 def test_a_row_the_detector_cannot_evaluate_flows_through_with_an_error(app_copy, args, expected):
     with open(str(app_copy / "bin" / "regsvr32_detector" / "fields.py"), "a") as f:
         f.write("\n\n" + POISON)
-    poison = dict(BENIGN, sample_id="poison")
+    # a regsvr32 row: rows that cannot concern regsvr32 never reach normalize (regsvr32_fastpath)
+    poison = dict(MALICIOUS, sample_id="poison")
     rows = run_in(app_copy, args, [[MALICIOUS, poison], [BENIGN]]).rows
     assert [r["sample_id"] for r in rows] == expected
     bad = [r for r in rows if r["sample_id"] == "poison"][0]

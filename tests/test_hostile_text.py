@@ -45,7 +45,9 @@ def regex_sites():
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == "re"
                     and node.func.attr in RE_CALLS and node.args):
                 arg = node.args[0]
-                literal = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+                literal = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, (str, bytes)) else None
+                if isinstance(literal, bytes):      # regsvr32_fastpath reads bytes: same syntax
+                    literal = literal.decode("latin-1")
                 sites.append((rel, node.lineno, literal))
     return sites
 

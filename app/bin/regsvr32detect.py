@@ -102,7 +102,7 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
         self.detector = Detector(allowlist)
         self._threshold = self.min_score if self.mode == "filter" else None
         # Most rows get the all-clear verdict: one shared row, encoded once per chunk.
-        self._quiet = self._row(NOTHING)
+        self.quiet_values = self._row(NOTHING)
         self.logger.info("search %s: mode=%s min_score=%s allowlists=%s, %d allowlist problem(s)",
                          getattr(self.metadata.searchinfo, "sid", "?"), self.mode, self.min_score,
                          ",".join(self.allowlists), len(problems))
@@ -120,7 +120,7 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
     def row_values(self, record):
         """The output values of one row, in OUTPUT_FIELDS order, or None when filter mode drops it."""
         verdict = self.detector.evaluate(record)
-        return self._quiet if verdict is NOTHING else self._row(verdict)
+        return self.quiet_values if verdict is NOTHING else self._row(verdict)
 
     def _row(self, verdict):
         # In filter mode a row the detector could not evaluate still passes: never lose it silently.

@@ -122,10 +122,11 @@ def _deployment_agent(ev):
 
 
 class Context(object):
-    __slots__ = ("says", "holds", "caps")
+    __slots__ = ("says", "holds", "caps", "ordered_caps")
 
     def __init__(self, says, holds, caps):
         self.says, self.holds, self.caps = says, holds, caps     # caps: {rule id: highest risk}
+        self.ordered_caps = tuple(sorted(caps.items()))
 
 
 CONTEXTS = (
@@ -156,10 +157,11 @@ def explain(ev, findings):
         return 0, []
     notes = []
     risks = dict((rule.id, rule.risk) for rule, _ in findings)
-    for context in contexts_of(ev):
-        lowered = ["%s %d->%d" % (rid, risks[rid], cap) for rid, cap in sorted(context.caps.items())
+    process = ev.kind == PROCESS and ev.is_regsvr32     # contexts_of, asked only when it can matter
+    for context in CONTEXTS if process else ():
+        lowered = ["%s %d->%d" % (rid, risks[rid], cap) for rid, cap in context.ordered_caps
                    if risks.get(rid, 0) > cap]
-        if lowered:
+        if lowered and context.holds(ev):
             for rid, cap in context.caps.items():
                 if rid in risks:
                     risks[rid] = min(risks[rid], cap)

@@ -45,6 +45,19 @@ def _temp_name(m):
     return m.group(1) + "<tmp>"
 
 
+# The folds of a path, in order: (pattern, replacement, texts of which one must be in the path for
+# the pattern to match; "" is in every path). Most paths hold few of them: no pattern runs for nothing.
+_FOLDS = (
+    (_GUID, "<guid>", ("-",)),
+    (_SID, "<sid>", ("s-1-",)),
+    (_USER, r"\\\1\\<user>", ("\\users\\", "\\documents and settings\\")),
+    (_TEMP, _temp_name, ("temp\\",)),
+    (_TMP_FILE, "<tmp>.tmp", (".tmp",)),
+    (_VERSION, "<ver>", (".",)),
+    (_HEX, "<hex>", ("",)),
+)
+
+
 def fold_path(path):
     """A local path, share or URL with what varies between users, hosts and versions folded.
     The host of a URL or share is kept: another server is a real difference."""
@@ -58,13 +71,11 @@ def _fold_path(path):
     text = " ".join(path.lower().replace("/", "\\").split()) if "://" not in path else path.lower()
     m = _URL_HOST.match(text)
     head, text = (m.group(1), m.group(2)) if m else ("", text)
-    text = _GUID.sub("<guid>", text)
-    text = _SID.sub("<sid>", text)
-    text = _USER.sub(r"\\\1\\<user>", text)
-    text = _TEMP.sub(_temp_name, text)
-    text = _TMP_FILE.sub("<tmp>.tmp", text)
-    text = _VERSION.sub("<ver>", text)
-    text = _HEX.sub("<hex>", text)
+    for pattern, replacement, needs in _FOLDS:
+        for need in needs:
+            if need in text:
+                text = pattern.sub(replacement, text)
+                break
     return head + text
 
 

@@ -1,0 +1,150 @@
+"""The byte-level path (app/bin/regsvr32_fastpath.py) writes exactly what splunklib writes.
+
+Generated chunks (quoted newlines with CRLF and LF, __mv_ fields, NUL, empty values, markers in
+any field and any case, an output field already in the input, quoting the csv writer would not
+write) go through the real protocol three times: as shipped, on splunklib's own record path, and
+with only the byte-level path allowed (the lean and splunklib chunk paths fail), and the replies
+are compared byte for byte. ``plan`` must take the chunks it can prove and name why it leaves
+the others.
+"""
+import csv
+import io
+import random
+import shutil
+
+import pytest
+
+from support import chunked
+import regsvr32_fastpath
+from regsvr32_detector import OUTPUT_FIELDS
+from support.samples import BENIGN, SAMPLES
+from test_leanio import SPLUNKLIB_ONLY, run_raw, splunkd_body
+
+FAST_ONLY = ("\n\n# test: the lean and splunklib chunk paths fail, so only the byte-level path answers\n"
+             "def _not_here(*args):\n"
+             "    raise AssertionError('not the byte-level path')\n"
+             "SearchCommand._execute_chunk_v2 = _not_here\n"
+             "ChunkedCommand._lean_rows_to = _not_here\n")
+
+PLAIN = ["", "-", "0", "C:\\Windows\\System32\\svchost.exe", "-k netsvcs -p", "CORP\\alice",
+         '"C:\\Program Files\\App\\app.exe" --flag', "a,b", 'say "hi"', "caf\u00e9 \u2013 \U0001F600",
+         "$5 $$", "x" * 300, " lead and trail ", "\tTab", "100%", "powershell -NoProfile -File a.ps1",
+         "pwsh Get-Item", "K\u212a sign", "\u0130:HTTP is not a mark"]
+MARKED = ["REGSVR32 /s x.dll", "C:\\Windows\\SysWOW64\\RegSvr32.exe", "Microsoft(C) REGISTER Server",
+          "SCROBJ.DLL", "HKCU\\Software\\Classes\\CLSID\\{x}\\ScriptletURL", "/I:HTTPS://a.example/b.sct",
+          "powershell -E cgBlAGcAcwB2AHIAMwAyAA==", "PWSH -enc aGVsbG8=", '"regsvr32" /u "a,b.dll"']
+FIELDS = ["_time", "host", "CommandLine", "Image", "ParentImage", "User", "note", "EventCode"]
+
+
+def value(rnd, multi):
+    pick = rnd.random()
+    if pick < 0.02:             # a row in ten or so is marked (a chunk mostly marked is the lean path's)
+        return rnd.choice(MARKED)
+    if pick < 0.04 and multi:
+        return [rnd.choice(PLAIN), rnd.choice(PLAIN + MARKED)]     # a multivalue field
+    if pick < 0.06 and multi:
+        return [rnd.choice(PLAIN + MARKED)]                         # one value, with its __mv_ cell
+    return rnd.choice(PLAIN)
+
+
+def rows(rnd, n, extra=(), multi=False):
+    names = FIELDS[:rnd.randint(2, len(FIELDS))] + list(extra)
+    return [dict((name, value(rnd, multi)) for name in names) for _ in range(n)]
+
+
+def cim_body(rows_, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL):
+    """One column per field, no __mv_ columns (a multivalue field as its joined value)."""
+    names = list(rows_[0])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=lineterminator, quoting=quoting)
+    writer.writerow(names)
+    for row in rows_:
+        writer.writerow(["\n".join(v) if isinstance(v, list) else v for v in (row[n] for n in names)])
+    return out.getvalue().encode("utf-8")
+
+
+def generated_bodies(seed):
+    """(body, what the byte-level path must do: True take it, False leave it, None either)."""
+    rnd = random.Random(seed)
+    bodies = []
+    for i in range(12):
+        plain = rows(rnd, rnd.randint(1, 60))
+        # taken unless a quarter of the rows are marked (then the lean path is faster)
+        bodies.append((cim_body(plain), None))
+        bodies.append((cim_body(plain, lineterminator="\n"), None))      # LF line ends
+        bodies.append((splunkd_body(plain), None))
+        # multivalue fields: a newline-joined value is a quoted line break, left to the lean path
+        bodies.append((splunkd_body(rows(rnd, rnd.randint(1, 60), multi=True)), None))
+    newline_rows = [dict(r, note="line one\r\nline two") for r in rows(rnd, 5)]
+    bodies += [
+        (cim_body(newline_rows), False),                                   # quoted CRLF
+        (cim_body([dict(r, note="a\nb") for r in rows(rnd, 5)], lineterminator="\n"), False),  # LF
+        (splunkd_body(newline_rows), False),
+        (cim_body([dict(r, note="a\0b") for r in rows(rnd, 5)]), False),   # NUL
+        (cim_body(rows(rnd, 5, extra=["regsvr32_score"])), False),          # an output field
+        (cim_body(rows(rnd, 5), quoting=csv.QUOTE_ALL), False),            # quotes not needed
+        (b"a,b\r\n1,2\r\n\r\n3,4\r\n", False),                               # an empty line
+        (b"a,b\r\n1,2\r\n3\r\n", False),                                     # a ragged row
+        (b'a,b\r\nx"y,2\r\n', False),                                        # a quote inside a field
+        (b'a,b\r\n"x"y,2\r\n', False),                                       # text after a quoted field
+        (b"a,b\r\n1,2", False),                                              # no line end
+        (b"a,__mv_a,b,__mv_b\r\nx,,1,\r\ny,z,2,\r\nx,,3,\r\nx,,4,\r\nx,,5,\r\n", True),  # a filled __mv_ cell
+    ]
+    return bodies
+
+
+def test_plan_takes_what_it_can_prove_and_says_why_not():
+    # a bare CR: splunklib's reader stops the search, so it is only for plan here
+    for body, fast in generated_bodies(1) + [(b"a,b\r\n1,2\r3\r\n", False)]:
+        chunk, why = regsvr32_fastpath.plan(body.decode("utf-8"), OUTPUT_FIELDS)
+        if fast is not None:
+            assert (chunk is not None) == fast, (why, body[:300])
+        assert (chunk is None) == (why is not None)
+
+
+def test_plan_marks_the_rows_that_may_concern_regsvr32():
+    plain = PLAIN * 3
+    body = splunkd_body([{"a": v, "b": "x"} for v in plain + MARKED + ["$x"]])
+    chunk, why = regsvr32_fastpath.plan(body.decode("utf-8"), OUTPUT_FIELDS)
+    assert why is None
+    # the encoded PowerShell rows count only with "-e": plain PowerShell rows are copied
+    assert chunk.marked == list(range(len(plain), len(plain) + len(MARKED)))
+    mostly = splunkd_body([{"a": v, "b": "x"} for v in PLAIN + MARKED])
+    assert regsvr32_fastpath.plan(mostly.decode("utf-8"), OUTPUT_FIELDS)[1].startswith("mostly marked")
+    mv = splunkd_body([{"a": ["only"], "b": "1"}] + [{"a": "x", "b": "2"}] * 5)   # a filled __mv_ cell
+    assert regsvr32_fastpath.plan(mv.decode("utf-8"), OUTPUT_FIELDS)[0].marked == [0]
+
+
+@pytest.fixture(scope="module")
+def fast_variants(tmp_path_factory):
+    from conftest import APP, LIB
+    import os
+    scripts = {}
+    for name, patch in (("shipped", ""), ("splunklib", SPLUNKLIB_ONLY), ("fast", FAST_ONLY)):
+        copy = tmp_path_factory.mktemp(name) / "regsvr32detect"
+        shutil.copytree(APP, str(copy), symlinks=True,
+                        ignore=shutil.ignore_patterns("lib", "local", "__pycache__", "*.pyc"))
+        os.symlink(LIB, str(copy / "bin" / "lib"))
+        with open(str(copy / "bin" / "regsvr32_protocol.py"), "a") as f:
+            f.write(patch)
+        scripts[name] = str(copy / "bin" / "regsvr32detect.py")
+    return scripts
+
+
+@pytest.mark.parametrize("args", [[], ["mode=filter"], ["mode=filter", "min_score=0"],
+                                  ["include_allowlisted=f"]])
+def test_same_bytes_as_splunklib(fast_variants, args):
+    bodies = generated_bodies(7)
+    shipped = run_raw(fast_variants["shipped"], args, [b for b, _ in bodies])
+    reference = run_raw(fast_variants["splunklib"], args, [b for b, _ in bodies])
+    assert shipped[1] == 0, shipped[2]
+    assert len(shipped[0]) == len(bodies) + 1
+    for i, (got, want) in enumerate(zip(shipped[0], reference[0])):
+        assert got == want, (i, bodies[i - 1][0][:300] if i else "getinfo")
+    # the chunks the byte-level path must take, it takes, and alone gives the same bytes
+    fast_bodies = [b for b, fast in bodies if fast or fast is None and regsvr32_fastpath.plan(
+        b.decode("utf-8"), OUTPUT_FIELDS)[0]] + [splunkd_body(SAMPLES[:3] + [BENIGN] * 20), chunked.to_csv([BENIGN] * 20 + SAMPLES[:3])]
+    assert len(fast_bodies) >= 25
+    fast = run_raw(fast_variants["fast"], args, fast_bodies)
+    assert fast[1] == 0, fast[2]
+    assert fast[0] == run_raw(fast_variants["splunklib"], args, fast_bodies)[0]
