@@ -2,7 +2,6 @@
 detector reads stay fast, and NUL bytes never end a search (on Splunk's Python 3.9 as on 3.11+)."""
 import ast
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,9 +14,8 @@ except ImportError:
 import pytest
 
 from support import chunked
-from support.events import REGSVR32
 from support.samples import BENIGN, MALICIOUS
-from support.hostile import N, PATTERNS, SHAPES, TAILS, UNITS, hostile, shapes
+from support.hostile import PATTERNS, SHAPES, hostile, shapes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP_BIN = os.path.join(os.path.dirname(HERE), "app", "bin")

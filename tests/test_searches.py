@@ -7,7 +7,6 @@ which must be fields the command or the baseline macro writes, or baseline colum
 import json
 import os
 import re
-import sys
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
 

@@ -73,6 +73,14 @@ def spec(fidelity, category, detection, condition, why):
 
 
 CLI = "the command line holds"
+
+def _by_parent(table):
+    """regsvr32 started by a process named in TABLE: the same fields, the same logic."""
+    return spec("exact", "process_creation",
+                {"selection_img": IMG, "selection_parent": {"ParentImage|endswith": _ends(table)}},
+                "selection_img and selection_parent", "")
+
+
 SPECS = {
     "R32-001": spec("approximate", "process_creation",
                     {"selection_img": IMG, "selection_cli": {"CommandLine|windash|contains": " -i:",
@@ -121,22 +129,10 @@ SPECS = {
                     {"selection_img": IMG, "selection_dav": {"CommandLine|contains": [
                         "\\DavWWWRoot\\", "@SSL\\", "@SSL@", "@80\\", "@443\\", "@8080\\", "@8443\\"]}},
                     "selection_img and selection_dav", CLI + " a WebDAV path marker"),
-    "R32-014": spec("exact", "process_creation",
-                    {"selection_img": IMG, "selection_parent": {
-                        "ParentImage|endswith": _ends(rules.SCRIPT_PARENTS)}},
-                    "selection_img and selection_parent", ""),
-    "R32-042": spec("exact", "process_creation",
-                    {"selection_img": IMG, "selection_parent": {
-                        "ParentImage|endswith": _ends(rules.RUNTIME_PARENTS)}},
-                    "selection_img and selection_parent", ""),
-    "R32-015": spec("exact", "process_creation",
-                    {"selection_img": IMG, "selection_parent": {
-                        "ParentImage|endswith": _ends(rules.OFFICE_PARENTS)}},
-                    "selection_img and selection_parent", ""),
-    "R32-016": spec("exact", "process_creation",
-                    {"selection_img": IMG, "selection_parent": {
-                        "ParentImage|endswith": _ends(rules.SERVER_PARENTS)}},
-                    "selection_img and selection_parent", ""),
+    "R32-014": _by_parent(rules.SCRIPT_PARENTS),
+    "R32-042": _by_parent(rules.RUNTIME_PARENTS),
+    "R32-015": _by_parent(rules.OFFICE_PARENTS),
+    "R32-016": _by_parent(rules.SERVER_PARENTS),
     "R32-017": spec("exact", "process_creation",
                     {"selection": {"ParentImage|endswith": "\\regsvr32.exe",
                                    "Image|endswith": _ends(rules.SUSPICIOUS_CHILDREN)}},

@@ -18,7 +18,8 @@ Public API::
 """
 from .allowlist import Allowlist, Problem, load_allowlists as _load_allowlists
 from .detector import OUTPUT_FIELDS, Detector, Verdict
-from .rules import RULES, RULES_BY_ID, severity_for
+from .registry import severity_for
+from .rules import RULES, RULES_BY_ID
 
 __all__ = ["Allowlist", "Detector", "OUTPUT_FIELDS", "Problem", "RULES", "RULES_BY_ID",
            "Verdict", "load_allowlists", "severity_for"]

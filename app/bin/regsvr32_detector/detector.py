@@ -5,7 +5,8 @@ from . import cmdline, fields, signature, winpath
 from . import score as score_model
 from .allowlist import Allowlist
 from .allowlist_columns import Facts, facts  # noqa: F401 (facts: part of this module's API)
-from .rules import RULES_FOR, severity_for
+from .registry import severity_for
+from .rules import RULES_FOR
 
 OUTPUT_FIELDS = ("regsvr32_score", "regsvr32_severity", "regsvr32_rules", "regsvr32_reasons",
                  "regsvr32_mitre", "regsvr32_allowlisted", "regsvr32_error", "regsvr32_signature")
@@ -85,8 +86,7 @@ class Finding(object):
     __slots__ = ("rule", "reason", "allowed_by")
 
     def __init__(self, rule, reason, allowed_by=None):
-        if len(reason) > MAX_REASON:
-            reason = reason[:MAX_REASON - 3] + "..."
+        reason = _clip(reason, MAX_REASON)
         self.rule, self.reason, self.allowed_by = rule, reason, allowed_by
 
 

@@ -10,8 +10,7 @@ import re
 from . import cmdline, winpath
 from .fields import (DNS, FILE, IMAGE_LOAD, NETWORK, PERSISTENCE, PROCESS, REGISTRY,
                      REMOTE_THREAD, REGSVR32)
-from .registry import (COMMAND_LINE, actor, any_event, child, finish, relaunch, rule,
-                       severity_for)
+from .registry import COMMAND_LINE, actor, any_event, child, finish, relaunch, rule
 
 T = "T1218.010"
 
