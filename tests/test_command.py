@@ -226,10 +226,10 @@ def test_empty_chunks_and_a_search_with_no_rows():
 
 POISON = "# test only: the detector fails on rows marked poison, to reach its error path\n" \
          "_normalize = normalize\n\n\n" \
-         "def normalize(record):\n" \
+         "def normalize(record, plan=None):\n" \
          "    if record.get('sample_id') == 'poison':\n" \
          "        raise ValueError('poisoned row')\n" \
-         "    return _normalize(record)\n"
+         "    return _normalize(record, plan)\n"
 
 
 @pytest.mark.parametrize(("args", "expected"), [

@@ -47,8 +47,12 @@ def test_allowlisted_finding_is_kept_and_explained(tmp_path):
 
 
 class Exploding(dict):
+    """A mapping that fails however it is read."""
+
     def items(self):
         raise RuntimeError("boom")
+
+    __iter__ = keys = items
 
 
 @pytest.mark.parametrize("record", [

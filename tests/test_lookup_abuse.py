@@ -255,7 +255,7 @@ def test_100k_rows_an_event_examines_a_few_rows(big_allowlist, sample):
     # are measured by tests/bench_allowlist.py).
     for n in range(3):                  # a new host and user every time, as in a real stream
         event = normalize(dict(BY_ID[sample], host="h%d" % n, User="u%d" % n))
-        rule_ids = [f.rule.id for f in Detector(big_allowlist).findings(event)]
+        rule_ids = [rule.id for rule, _ in Detector(big_allowlist).findings(event)]
         assert rule_ids
         examined = big_allowlist.candidates(rule_ids, Facts(event))
         assert len(examined) <= 3, [e.where for e in examined]
@@ -309,8 +309,8 @@ def test_100k_wildcard_rows_examine_only_the_rows_an_event_can_match(wildcard_li
     allowlist, problems = wildcard_lists[name]
     assert problems == [] and len(allowlist) == ROWS
     found = Detector(allowlist).findings(normalize(event))
-    assert "R32-006" in [f.rule.id for f in found]
-    rule_ids = [f.rule.id for f in found]
+    assert "R32-006" in [rule.id for rule, _ in found]
+    rule_ids = [rule.id for rule, _ in found]
     examined = allowlist.candidates(rule_ids, Facts(normalize(event)))
     assert len(examined) <= 2, [e.where for e in examined]       # not 100,000
     columns, always = allowlist._plan(rule_ids)     # what is remembered per set of findings

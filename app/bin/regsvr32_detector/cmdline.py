@@ -276,12 +276,17 @@ def _read_switches(arg, inv, flags, unknown, anomalies):
 _ENCODED = re.compile(r"(?:^|[\s\"'])[-/\u2013\u2014\u2015](?:ec|e(?:n[a-z]*)?)[ \t]+[\"']?([a-z0-9+/]{8,}={0,2})",
                       re.I)
 MAX_ENCODED = 8             # encoded arguments decoded per text
+# What every match of _ENCODED holds: a switch prefix right before an "e". Searched first, since
+# most command lines have none and this pattern starts with a set of characters, not a blank.
+_ENCODED_SWITCH = re.compile(r"[-/\u2013\u2014\u2015][eE]")
 
 
 def encoded_commands(text):
     """The decoded text of every PowerShell -EncodedCommand argument in ``text`` (attackers hide
     regsvr32 there, in scheduled tasks, services and launchers)."""
     out = []
+    if not _ENCODED_SWITCH.search(text):
+        return out
     for m in _ENCODED.finditer(text):
         blob = m.group(1)
         try:

@@ -82,16 +82,8 @@ def _clip(text, n):
 MAX_REASON = 500          # characters of evidence a reason shows; attackers write the evidence
 
 
-class Finding(object):
-    __slots__ = ("rule", "reason", "allowed_by")
-
-    def __init__(self, rule, reason, allowed_by=None):
-        reason = _clip(reason, MAX_REASON)
-        self.rule, self.reason, self.allowed_by = rule, reason, allowed_by
-
-
 def _rule_id(finding):
-    return finding.rule.id
+    return finding[0].id
 
 
 def _read_command_line(line, image_name, cwd):
@@ -100,7 +92,7 @@ def _read_command_line(line, image_name, cwd):
     for rule in COMMAND_LINE_RULES:
         reason = rule.check(inv)
         if reason:
-            found.append((rule, reason))
+            found.append((rule, _clip(reason, MAX_REASON)))
     return inv, tuple(found)
 
 
@@ -114,7 +106,9 @@ class Detector(object):
 
     def evaluate(self, record):
         try:
-            ev = fields.normalize(record)
+            keys = tuple(record)        # rows of a chunk share their field names: one Plan
+            ev = fields.normalize(record, self.memo.get(("keys", keys), len(keys), fields.Plan,
+                                                        keys))
             if ev is None:
                 return NOTHING
             return self._judge(ev)
@@ -123,14 +117,13 @@ class Detector(object):
                 e.__class__.__name__, str(e)[:200]))
 
     def findings(self, ev):
-        """The rules' findings, in registry order (each rule only on events of its scope)."""
-        out = []
-        if ev.kind == fields.PROCESS and ev.is_regsvr32:
-            out.extend(Finding(rule, reason) for rule, reason in self._command_line(ev))
+        """The rules' findings as (rule, reason) pairs, in registry order (each rule only on
+        events of its scope)."""
+        out = list(self._command_line(ev)) if ev.kind == fields.PROCESS and ev.is_regsvr32 else []
         for rule in EVENT_RULES[ev.kind, ev.is_regsvr32, ev.parent_is_regsvr32]:
             reason = rule.check(ev)
             if reason:
-                out.append(Finding(rule, reason))
+                out.append((rule, _clip(reason, MAX_REASON)))
         out.sort(key=_rule_id)
         return out
 
@@ -155,21 +148,21 @@ class Detector(object):
         sig = signature.of(ev)
         if not found:
             return Verdict(signature=sig) if sig else NOTHING
+        allowlisted = []
         if len(self.allowlist):
-            allowed = self.allowlist.suppress([x.rule.id for x in found], Facts(ev), self.today)
-            for finding in found:
-                finding.allowed_by = allowed.get(finding.rule.id)
-        active = [x for x in found if x.allowed_by is None]
-        score, notes = score_model.explain(ev, [(x.rule, x.reason) for x in active])
-        if active and ev.device_paths:      # EDR device paths: say what was assumed
+            allowed = self.allowlist.suppress([rule.id for rule, _ in found], Facts(ev), self.today)
+            if allowed:
+                allowlisted = ["%s allowlisted: %s (%s)" % (rule.id, allowed[rule.id].reason,
+                                                            allowed[rule.id].where)
+                               for rule, _ in found if rule.id in allowed]
+                found = [x for x in found if x[0].id not in allowed]
+        score, notes = score_model.explain(ev, found)
+        if found and ev.device_paths:       # EDR device paths: say what was assumed
             notes.append("read: %s" % "; ".join(
                 "%s %s as drive C:" % (name, _clip(path, 120)) for name, path in ev.device_paths[:3]))
-        mitre = sorted(set(t for x in active for t in x.rule.techniques))
-        allowlisted = ["%s allowlisted: %s (%s)" % (x.rule.id, x.allowed_by.reason,
-                                                    x.allowed_by.where)
-                       for x in found if x.allowed_by is not None]
-        return Verdict(score, [x.rule.id for x in active],
-                       ["%s: %s" % (x.rule.id, x.reason) for x in active] + notes, mitre,
+        mitre = sorted(set(t for rule, _ in found for t in rule.techniques))
+        return Verdict(score, [rule.id for rule, _ in found],
+                       ["%s: %s" % (rule.id, reason) for rule, reason in found] + notes, mitre,
                        allowlisted, signature=sig)
 
 

@@ -303,12 +303,15 @@ REGSVR32_DESCRIPTION = "microsoft(c) register server"
 _MISSING = ("", "-")
 
 
-def mentions_regsvr32(record):
-    """The cheap test: could this row concern regsvr32 at all?"""
+def mentions_regsvr32(record, scanned=None):
+    """The cheap test: could this row concern regsvr32 at all? SCANNED: the row's fields that
+    are in SCAN_KEYS, when the caller knows them (a Plan)."""
+    if scanned is None:
+        scanned = [k for k in record if k in SCAN_KEYS]
     try:
-        text = "\n".join([v for k, v in record.items() if k in SCAN_KEYS and v])
+        text = "\n".join([v for v in map(record.__getitem__, scanned) if v])
     except TypeError:                      # a multivalue (list) field: flatten it
-        text = "\n".join(_flat(v) for k, v in record.items() if k in SCAN_KEYS and v)
+        text = "\n".join(_flat(record[k]) for k in scanned if record[k])
     low = text.lower()
     for mark in MARKS:
         if mark in low:
@@ -393,20 +396,52 @@ for _name in FIELD_NAMES:
     setattr(Event, _name, "")
 
 
-def normalize(record):
-    """The Event of one record, or None when it cannot concern regsvr32."""
-    if not mentions_regsvr32(record):
+class Plan(object):
+    """What normalize reads of rows with one set of field names (every row of a chunk has the
+    same): worked out once per header, not once per row."""
+
+    __slots__ = ("scanned", "typed", "collect")
+
+    def __init__(self, keys):
+        present = frozenset(keys)
+        self.scanned = [k for k in keys if k in SCAN_KEYS]
+        # (shape, field naming its event type) in the order normalize asks them
+        self.typed = tuple((shape, f) for shape in EDR_SHAPES for f in shape.type_fields
+                           if f in present)
+        self.collect = _collect_plan(keys, SOURCES)
+
+
+def _collect_plan(keys, sources):
+    """((our name, (source fields present, by rank)), ...) for rows with these field names."""
+    ranked = {}
+    for src in keys:
+        hit = sources.get(src)
+        if hit is not None:
+            ranked.setdefault(hit[0], []).append((hit[1], src))
+    return tuple((name, tuple(src for _, src in sorted(found)))
+                 for name, found in ranked.items())
+
+
+def plan_of(record):
+    return Plan(list(record))
+
+
+def normalize(record, plan=None):
+    """The Event of one record, or None when it cannot concern regsvr32. PLAN: the record's
+    Plan (plan_of), when the caller remembers it per set of field names."""
+    if plan is None:
+        plan = plan_of(record)
+    if not mentions_regsvr32(record, plan.scanned):
         return None
-    for shape in EDR_SHAPES:
-        for field in shape.type_fields:
-            value = record.get(field)
-            if value:
-                kind = shape.kinds.get(_fold(_first(value)))
-                if kind is not None:
-                    return _edr_event(record, shape, kind)
-                if shape.owns:
-                    return None             # an event type we have no logic for
-    values = _collect(record, SOURCES)
+    for shape, field in plan.typed:
+        value = record[field]
+        if value:
+            kind = shape.kinds.get(_fold(_first(value)))
+            if kind is not None:
+                return _edr_event(record, shape, kind)
+            if shape.owns:
+                return None             # an event type we have no logic for
+    values = _collected(record, plan.collect)
     code = values.get("event_code", "")
     kind = KIND_BY_CODE.get(code) if code else None
     if kind is None:
@@ -416,21 +451,22 @@ def normalize(record):
     return Event(values, kind)
 
 
-def _collect(record, sources):
+def _collected(record, collect):
     """our name -> the first non-missing value of its source fields, by their rank."""
     values = {}
-    ranks = {}
-    for src, v in record.items():
-        hit = sources.get(src)
-        if hit is None or not v:
-            continue
-        name, rank = hit
-        if rank < ranks.get(name, 99):
-            v = _first(v)
+    for name, sources in collect:
+        for src in sources:
+            v = record[src]
             if v:
-                values[name] = v
-                ranks[name] = rank
+                v = _first(v)
+                if v:
+                    values[name] = v
+                    break
     return values
+
+
+def _collect(record, sources):
+    return _collected(record, _collect_plan(list(record), sources))
 
 
 def _edr_event(record, shape, kind):

@@ -122,11 +122,12 @@ def _deployment_agent(ev):
 
 
 class Context(object):
-    __slots__ = ("says", "holds", "caps", "ordered_caps")
+    __slots__ = ("says", "holds", "caps", "ordered_caps", "rule_ids")
 
     def __init__(self, says, holds, caps):
         self.says, self.holds, self.caps = says, holds, caps     # caps: {rule id: highest risk}
         self.ordered_caps = tuple(sorted(caps.items()))
+        self.rule_ids = frozenset(caps)
 
 
 CONTEXTS = (
@@ -159,6 +160,8 @@ def explain(ev, findings):
     risks = dict((rule.id, rule.risk) for rule, _ in findings)
     process = ev.kind == PROCESS and ev.is_regsvr32     # contexts_of, asked only when it can matter
     for context in CONTEXTS if process else ():
+        if context.rule_ids.isdisjoint(risks):
+            continue
         lowered = ["%s %d->%d" % (rid, risks[rid], cap) for rid, cap in context.ordered_caps
                    if risks.get(rid, 0) > cap]
         if lowered and context.holds(ev):
