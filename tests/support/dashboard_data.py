@@ -58,10 +58,10 @@ EXTRA_EVENTS = [
 FAILING = dict(samples.BY_ID["sysmon1-install-office-dll"], sample_id="made-to-fail", host="srv-app-03")
 FAIL = ("\n\n# render test only: the detector fails on one marked row, to reach its error path\n"
         "_normalize = normalize\n\n\n"
-        "def normalize(record):\n"
+        "def normalize(record, plan=None):\n"
         "    if record.get('sample_id') == %r:\n"
         "        raise ValueError('this row was made to fail by the render test')\n"
-        "    return _normalize(record)\n" % FAILING["sample_id"])
+        "    return _normalize(record, plan)\n" % FAILING["sample_id"])
 
 
 def timed_events():
