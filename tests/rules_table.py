@@ -25,8 +25,9 @@ def table():
     lines = ["| Rule | What it catches | Severity (risk) | ATT&CK | Sources |",
              "|---|---|---|---|---|"]
     for r in RULES:
-        lines.append("| %s | **%s.** %s | %s (%d) | %s | %s |" % (
-            r.id, _cell(r.title), _cell(r.description), r.severity, r.risk,
+        lowered = "; lowered by: %s" % ", ".join(r.lowered_by) if r.lowered_by else ""
+        lines.append("| %s | **%s.** %s | %s (%d)%s | %s | %s |" % (
+            r.id, _cell(r.title), _cell(r.description), r.severity, r.risk, lowered,
             ", ".join(r.techniques), _cell(", ".join(r.sources))))
     return "\n".join(lines)
 

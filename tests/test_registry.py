@@ -3,7 +3,7 @@ import pytest
 
 from support.events import proc, sysmon1, sysmon3, sysmon7, sysmon13
 from regsvr32_detector import Detector, RULES
-from regsvr32_detector import fields, registry
+from regsvr32_detector import fields, registry, score
 from regsvr32_detector.cmdline import Invocation
 from regsvr32_detector.families import FAMILIES_BY_KEY
 from regsvr32_detector.rules import RULES_FOR
@@ -79,6 +79,26 @@ def test_a_declaration_with_an_unknown_family_is_refused():
     with pytest.raises(ValueError):
         registry.rule("R32-999", "x", registry.COMMAND_LINE, 10, "no_such_family", "location", ("T1218.010",),
                       ("L01",), "x.", ("regsvr32 x.dll",), ("regsvr32 y.dll",))
+
+
+@pytest.mark.parametrize("lowered_by", [("no such context",), "agent"])
+def test_a_declaration_lowered_by_an_unknown_context_is_refused(lowered_by):
+    with pytest.raises(ValueError):
+        registry.rule("R32-999", "x", registry.COMMAND_LINE, 10, "parent_lineage", "location", ("T1218.010",),
+                      ("L01",), "x.", ("regsvr32 x.dll",), ("regsvr32 y.dll",), lowered_by=lowered_by)
+
+
+def test_a_context_lowers_exactly_the_rules_declared_lowered_by_it():
+    for context in score.CONTEXTS:
+        assert set(context.caps) == {r.id for r in RULES if context.key in r.lowered_by}
+        assert set(context.caps.values()) == {context.cap}
+    # and the lowering is said in the reasons: a setup program registering its own module
+    app = "C:\\Users\\bob\\AppData\\Local\\Vendor\\App\\"
+    verdict = Detector().evaluate({"EventCode": "1", "Image": "C:\\Windows\\System32\\regsvr32.exe",
+                                   "ParentImage": app + "setup.exe",
+                                   "CommandLine": "regsvr32 /s " + app + "shellext.dll"})
+    assert any(n.startswith("lowered: an installer") and "R32-040 20->5" in n for n in verdict.reasons), \
+        verdict.reasons
 
 
 def test_examples_are_complete_events_of_the_rules_own_kinds():

@@ -96,15 +96,27 @@ EVIDENCE = {
 }
 
 
+# Contexts that can explain a finding away (lowered_by=): what each means. When each holds and
+# how far it lowers: score.CONTEXTS.
+LOWERING = {
+    "windows": "every module is part of Windows",
+    "trusted": "every module is under Windows or Program Files",
+    "own tree": "an installer or script registers its own software from its own folder tree",
+    "agent": "a software deployment agent registers it",
+}
+
+
 class Rule(object):
     __slots__ = ("id", "title", "description", "techniques", "risk", "sources", "scope",
-                 "family", "evidence", "check", "positives", "negatives", "false_positives")
+                 "family", "evidence", "check", "positives", "negatives", "false_positives",
+                 "lowered_by")
 
     def __init__(self, id, title, scope, check, risk, family, evidence, techniques, sources,
-                 description, positives, negatives, false_positives=""):
+                 description, positives, negatives, false_positives="", lowered_by=()):
         self.id, self.title, self.description = id, title, description
         self.scope, self.check, self.risk, self.family = scope, check, risk, family
         self.evidence = evidence
+        self.lowered_by = tuple(lowered_by)     # LOWERING keys
         self.techniques, self.sources = tuple(techniques), tuple(sources)
         self.false_positives = false_positives
         self.positives = tuple(example_event(scope, e) for e in positives)
@@ -126,16 +138,20 @@ RULES_IN_ORDER = []       # as declared; RULES (below, by id) is built by finish
 
 
 def rule(id, title, scope, risk, family, evidence, techniques, sources, description, positives,
-         negatives, false_positives=""):
+         negatives, false_positives="", lowered_by=()):
     """Declare the decorated function as the check of a rule (see the module docstring)."""
     if family not in FAMILIES_BY_KEY:
         raise ValueError("%s: unknown family %r" % (id, family))
     if evidence not in EVIDENCE:
         raise ValueError("%s: unknown kind of evidence %r" % (id, evidence))
+    unknown = [key for key in lowered_by if key not in LOWERING]
+    if unknown or isinstance(lowered_by, str):
+        raise ValueError("%s: unknown lowering context %r" % (id, unknown or lowered_by))
 
     def declare(check):
         RULES_IN_ORDER.append(Rule(id, title, scope, check, risk, family, evidence, techniques,
-                                   sources, description, positives, negatives, false_positives))
+                                   sources, description, positives, negatives, false_positives,
+                                   lowered_by))
         return check
     return declare
 

@@ -178,6 +178,7 @@ def ip_host(inv):
 
 @rule("R32-004", "Scriptlet-style /i: path or URL given to a module other than scrobj.dll",
       COMMAND_LINE, risk=70, family="scriptlets_and_remote_payloads", evidence="scriptlet",
+      lowered_by=("windows", "trusted"),
       techniques=(T,), sources=("L02", "Elastic EP 0524c24c", "Fibratus"),
       description=("An /i: argument that is a path or URL, handed to some other module: a "
                    "renamed or copied scrobj.dll runs scriptlets exactly like the original."),
@@ -198,6 +199,7 @@ def renamed_scrobj(inv):
 
 @rule("R32-005", "/i without /n: DllInstall and DllRegisterServer both run",
       COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations",
+      lowered_by=("windows", "trusted", "agent"),
       evidence="invocation",
       techniques=(T,), sources=("L05", "L07", "Sigma b236190c", "Splunk f421c250", "Fibratus"),
       description=("With /i and no /n, regsvr32 calls the module's DllInstall and then its "
@@ -218,6 +220,7 @@ def install_without_n(inv):
 
 @rule("R32-006", "Silent DllRegisterServer call on a module outside the system and Program Files",
       COMMAND_LINE, risk=15, family="implicit_dllregisterserver_and_odd_invocations",
+      lowered_by=("own tree", "agent"),
       evidence="invocation",
       techniques=(T,), sources=("L06", "L08", "Sigma ce2c44b5", "Splunk c9ef7dc4"),
       description=("/s or /e, no /i and no /u, and a module (resolved against the working "
@@ -357,6 +360,7 @@ def disguised_extension(inv):
 
 @rule("R32-011", "Module with an unusual extension",
       COMMAND_LINE, risk=55, family="suspicious_paths_and_disguised_extensions", evidence="format",
+      lowered_by=("windows", "trusted"),
       techniques=(T,), sources=("L12", "Sigma 50919691"),
       description=("The module's extension is neither a module's (.dll, .ocx, .ax, .cpl), nor a "
                    "disguise (R32-010), nor missing (the loader adds .dll): .exe, .bav, .ppl, "
@@ -412,6 +416,7 @@ def webdav(inv):
 
 @rule("R32-014", "regsvr32 started by a script host",
       actor(PROCESS), risk=55, family="parent_lineage", evidence="lineage",
+      lowered_by=("windows", "trusted"),
       techniques=(T, "T1059"),
       sources=("L14", "Sigma ab37a6ec", "Splunk 4aa5d062", "Splunk 1f35e1da",
                "Sentinel bef2bd1b"),
@@ -448,6 +453,7 @@ def office_parent(ev):
 
 @rule("R32-016", "regsvr32 started by a server or remote-execution host",
       actor(PROCESS), risk=60, family="parent_lineage", evidence="lineage",
+      lowered_by=("windows",),
       techniques=(T, "T1047"),
       sources=("L16", "Splunk 95a455f0", "Splunk ba9e1954", "Splunk 09e5c72a", "Sigma 8a582fe2",
                "Sigma d52d2e87"),
@@ -875,6 +881,7 @@ def persistence(ev):
 
 @rule("R32-035", "Path or switch syntax that evades string rules",
       COMMAND_LINE, risk=45, family="implicit_dllregisterserver_and_odd_invocations",
+      lowered_by=("windows", "trusted"),
       evidence="syntax",
       techniques=(T, "T1027.010"), sources=("L29", "Elastic EP 5db08297"),
       description=("Forward slashes, '..' in an absolute path, 8.3 short names, \\\\?\\ or \\\\.\\ "
@@ -922,6 +929,7 @@ def unicode_tricks(inv):
 
 @rule("R32-037", "Module on another drive or mounted media",
       COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions",
+      lowered_by=("own tree", "agent"),
       evidence="location",
       techniques=(T,), sources=("L28", "Sigma d4ca7c59", "Elastic 8a1d4831"),
       description=("The module (resolved against the working directory) is in a folder on a "
@@ -982,6 +990,7 @@ def campaign(inv):
 
 @rule("R32-039", "Module in an unusual folder",
       COMMAND_LINE, risk=25, family="suspicious_paths_and_disguised_extensions",
+      lowered_by=("own tree", "agent"),
       evidence="location",
       techniques=(T,), sources=("L10", "Sigma 327ff235"),
       description=("A module with an absolute (or resolved) path outside Windows, Program Files, "
@@ -1026,6 +1035,7 @@ PROXIES = (("rundll32.exe", "shellexec_rundll"), ("rundll32.exe", "fileprotocolh
 
 @rule("R32-040", "Module in a per-user or ProgramData application folder",
       COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions",
+      lowered_by=("own tree", "agent"),
       evidence="location",
       techniques=(T,), sources=("L09", "Sigma 9525dc73", "Elastic EP 5db08297"),
       description=("A module in a folder of its own under the user profile or ProgramData "
@@ -1076,6 +1086,7 @@ def drive_root(inv):
 
 @rule("R32-042", "regsvr32 started by PowerShell or an application runtime",
       actor(PROCESS), risk=25, family="parent_lineage", evidence="lineage",
+      lowered_by=("windows", "trusted", "own tree", "agent"),
       techniques=(T, "T1059.001"), sources=("L14", "Sigma ab37a6ec", "Splunk 4aa5d062"),
       description=("Parent is PowerShell or a Java runtime. Low risk on its own: deployment "
                    "tools (Intune, PSAppDeployToolkit, Chocolatey, scoop) and desktop "
@@ -1211,6 +1222,7 @@ def proxy_launch(ev):
 
 @rule("R32-047", "/n /i: hands a code word to a module outside Windows and Program Files",
       COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations",
+      lowered_by=("agent",),
       evidence="invocation", techniques=(T,), sources=("L05", "Sigma b236190c", "Fibratus"),
       description=("/n /i:<text> calls only the module's DllInstall with a string that is "
                    "neither a path nor a URL, on a module outside Windows and Program Files: "
@@ -1235,6 +1247,7 @@ def code_word(inv):
 
 @rule("R32-048", "regsvr32 registered a module from outside the Windows folder",
       COMMAND_LINE, risk=5, family="implicit_dllregisterserver_and_odd_invocations",
+      lowered_by=("own tree", "agent"),
       evidence="invocation", techniques=(T,), sources=("CAR-2019-04-002",),
       description=("Informational: regsvr32 registered or unregistered a module that Windows did "
                    "not ship, wherever it is. Never alerts on its own; it keeps every "

@@ -1,8 +1,9 @@
 """The score of an event: the strongest finding, raised by independent evidence, lowered where the
 context explains the behaviour. Every raise and every lowering is said in the reasons.
 
-- Lowering: a CONTEXTS entry that holds for the event caps the risk of the rules it names
-  (an installer registering a module from its own folder is not a payload in AppData).
+- Lowering: a CONTEXTS entry that holds for the event caps the risk of the rules declared
+  ``lowered_by`` it (an installer registering a module from its own folder is not a payload in
+  AppData).
 - Raising: after the caps, each further kind of evidence (registry.EVIDENCE) adds RAISE_SHARE of
   its strongest finding's risk: a user-writable module AND a script-host parent AND a fake
   extension is worse than any one of them. Findings below RAISE_FLOOR are context, not evidence.
@@ -11,6 +12,8 @@ import re
 
 from . import winpath
 from .fields import PROCESS
+from .registry import LOWERING
+from .rules import RULES
 
 RAISE_SHARE = 0.3
 RAISE_FLOOR = 20
@@ -23,10 +26,6 @@ INSTALLER_PARENTS = frozenset(("msiexec.exe",))
 _INSTALLER_NAME = re.compile(r"setup|install|uninst|unins[0-9]|^un_[a-z]\.exe$|update|upgrade|patch")
 _INSTALLER_TEMP = re.compile(r"\\(?:is-[0-9a-z]+\.tmp|~?ns[a-z0-9]+\.tmp|_iu[0-9a-z]+\.tmp|\{[0-9a-f-]{36}\})\\")
 
-# Rule ids by what they say, for the contexts below.
-LOCATION_NOISE = ("R32-006", "R32-037", "R32-039", "R32-040", "R32-042", "R32-048")
-DEPLOYMENT = ("R32-004", "R32-005", "R32-011", "R32-014", "R32-035", "R32-042")
-AGENT_NOISE = LOCATION_NOISE + ("R32-005", "R32-047")
 # Software deployment agents and their staging folders: ConfigMgr's ccmcache, the Intune
 # management extension, Chocolatey, PSAppDeployToolkit.
 _AGENT = re.compile(r"\\ccmcache\\|\\ccmexec\.exe|intunemanagementextension|\\chocolatey\\|choco\.exe|"
@@ -122,26 +121,28 @@ def _deployment_agent(ev):
 
 
 class Context(object):
-    __slots__ = ("says", "holds", "caps", "ordered_caps", "rule_ids")
+    __slots__ = ("key", "says", "holds", "cap", "caps", "ordered_caps", "rule_ids")
 
-    def __init__(self, says, holds, caps):
-        self.says, self.holds, self.caps = says, holds, caps     # caps: {rule id: highest risk}
-        self.ordered_caps = tuple(sorted(caps.items()))
-        self.rule_ids = frozenset(caps)
+    def __init__(self, key, says, holds, cap):
+        self.key, self.says, self.holds, self.cap = key, says, holds, cap
+        # {rule id: highest risk} for the rules declared lowered_by this context
+        self.caps = dict((r.id, cap) for r in RULES if key in r.lowered_by)
+        self.ordered_caps = tuple(sorted(self.caps.items()))
+        self.rule_ids = frozenset(self.caps)
 
 
 CONTEXTS = (
-    Context("every module is part of Windows, re-registered in repair or servicing (also run "
-            "remotely by an administrator)", _windows_modules,
-            dict((r, 10) for r in DEPLOYMENT + ("R32-016",))),
-    Context("every module is under Windows or Program Files, which only administrators and "
-            "installers write (deployment, repair or a vendor's /i: settings)",
-            _trusted_modules, dict((r, 10) for r in DEPLOYMENT)),
-    Context("an installer, uninstaller or script registers a module of its own software, from "
-            "its own folder tree", _installs_own_module, dict((r, 5) for r in LOCATION_NOISE)),
-    Context("a software deployment agent (ConfigMgr, Intune, Chocolatey, PSAppDeployToolkit) "
-            "registers it", _deployment_agent, dict((r, 10) for r in AGENT_NOISE)),
+    Context("windows", "every module is part of Windows, re-registered in repair or servicing "
+            "(also run remotely by an administrator)", _windows_modules, 10),
+    Context("trusted", "every module is under Windows or Program Files, which only "
+            "administrators and installers write (deployment, repair or a vendor's /i: settings)",
+            _trusted_modules, 10),
+    Context("own tree", "an installer, uninstaller or script registers a module of its own "
+            "software, from its own folder tree", _installs_own_module, 5),
+    Context("agent", "a software deployment agent (ConfigMgr, Intune, Chocolatey, "
+            "PSAppDeployToolkit) registers it", _deployment_agent, 10),
 )
+assert sorted(c.key for c in CONTEXTS) == sorted(LOWERING), "registry.LOWERING and CONTEXTS differ"
 
 
 def contexts_of(ev):
