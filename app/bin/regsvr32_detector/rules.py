@@ -286,7 +286,7 @@ USER_FILE_FOLDERS = frozenset(("Downloads", "Desktop", "Documents"))
         "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\App\\shellext.dll",))
 def user_writable(inv):
     for t in _payloads(inv):
-        if winpath.is_staging(t) and t.where not in USER_FILE_FOLDERS:
+        if t.staging and t.where not in USER_FILE_FOLDERS:
             return "%s %s is in a user-writable staging folder (%s)" % (
                 _role(t, inv), _clip(t.path), t.where)
     return None
@@ -310,7 +310,7 @@ def writable_non_module(inv):
     # a per-user application folder holds all kinds of files: there, only a disguise counts
     for m in inv.modules:
         if m.location == winpath.USER_WRITABLE and m.ext_class != winpath.MODULE and (
-                winpath.is_staging(m) or m.ext_class == winpath.DISGUISED):
+                m.staging or m.ext_class == winpath.DISGUISED):
             ext = ("." + m.ext) if m.ext else "no"
             return "module %s in %s has %s extension, not .dll/.ocx/.ax/.cpl" % (
                 _clip(m.path), m.where, ext)
@@ -1053,7 +1053,7 @@ PROXIES = (("rundll32.exe", "shellexec_rundll"), ("rundll32.exe", "fileprotocolh
                       "their own build output.")
 def app_folder(inv):
     for m in inv.modules:
-        if m.location == winpath.USER_WRITABLE and not winpath.is_staging(m):
+        if m.location == winpath.USER_WRITABLE and not m.staging:
             return "module %s is in a per-user or ProgramData application folder (%s)" % (
                 _clip(m.path), m.where)
     return None
@@ -1382,7 +1382,7 @@ def download_chain(ev):
         "regsvr32.exe /s C:\\Users\\Public\\payload.dll",))
 def user_files(inv):
     for t in _payloads(inv):
-        if winpath.is_staging(t) and t.where in USER_FILE_FOLDERS:
+        if t.staging and t.where in USER_FILE_FOLDERS:
             return "%s %s lies right in the user's %s folder" % (_role(t, inv), _clip(t.path), t.where)
     return None
 

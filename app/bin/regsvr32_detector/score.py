@@ -105,7 +105,7 @@ def _installs_own_module(ev):
     if not modules:
         return False
     for m in modules:
-        if winpath.is_staging(m) or m.location in (winpath.SUSPICIOUS, winpath.NETWORK, winpath.UNKNOWN):
+        if m.staging or m.location in (winpath.SUSPICIOUS, winpath.NETWORK, winpath.UNKNOWN):
             return False
     return _installer(ev) or all(_own_tree(ev, m) for m in modules)
 
@@ -116,7 +116,7 @@ def _deployment_agent(ev):
     text = " ".join((ev.cwd, ev.parent_image, ev.parent_command_line)).lower()
     if not _AGENT.search(text):
         return False
-    return all(not winpath.is_staging(m) and m.location not in (winpath.SUSPICIOUS, winpath.NETWORK)
+    return all(not m.staging and m.location not in (winpath.SUSPICIOUS, winpath.NETWORK)
                for m in ev.invocation.modules)
 
 

@@ -99,6 +99,10 @@ for _sub in _WINDOWS_SUSPICIOUS:
     _WINDOWS_SUB_BY_FIRST.setdefault(_sub[0], []).append(_sub)
 _WINDOWS_WRITABLE = frozenset((("temp",), ("tasks",), ("tracing",), ("system32", "tasks"),
                                ("syswow64", "tasks"), ("debug",)))
+# User-writable folders where anything, however deep, is dropped rather than installed: the temp
+# folders (Users\Public is one too). Elsewhere only a file right in the folder is (depth 0).
+_WINDOWS_TEMP = frozenset((("temp",),))
+_PROFILE_TEMP = frozenset((("appdata", "local", "temp"), ("local settings", "temp")))
 
 # Top-level folders of a drive that are user-writable or suspicious.
 _ROOT_FOLDERS = {
@@ -130,7 +134,7 @@ class Target(object):
     """One argument of regsvr32 that names a module or a scriptlet: a path, share or URL."""
 
     __slots__ = ("raw", "kind", "path", "lower", "location", "where", "depth", "ext", "ext_class",
-                 "host", "ip", "ip_encoding", "anomalies", "name", "comps")
+                 "host", "ip", "ip_encoding", "anomalies", "name", "comps", "staging")
 
     def __init__(self, raw):
         self.raw = raw
@@ -140,6 +144,7 @@ class Target(object):
         self.location = UNKNOWN
         self.where = ""             # human detail of the location, e.g. "AppData\\Roaming"
         self.depth = 0              # folders between that location and the file (0: right in it)
+        self.staging = False        # user-writable and where payloads are dropped; see classify
         self.comps = ()             # resolved lower-case components of a local path, drive first
         self.ext = ""
         self.ext_class = NO_EXT
@@ -245,7 +250,11 @@ def classify(raw, cwd=""):
             t.path = t.lower if t.kind == "relative" else _keep_case(text, t.lower)
             t.name = comps[-1] if len(comps) > 1 else ""
             t.comps = tuple(comps)
-            t.location, t.where, short, t.depth = _local_location(comps)
+            t.location, t.where, short, t.depth, temp = _local_location(comps)
+            # where payloads are dropped rather than software installed: Users\Public or a
+            # temp folder, or right in ProgramData, AppData, the profile or its Downloads...
+            # (a per-user install has a folder of its own there)
+            t.staging = t.location == USER_WRITABLE and (temp or t.depth == 0)
             if short:
                 anomalies.append("8.3 short name " + short.upper())
     name = t.name
@@ -284,8 +293,8 @@ def _resolve(comps):
 
 
 def _local_location(comps):
-    """(location class, detail, short name used or "", depth below that folder) of a resolved
-    local path's components."""
+    """(location class, detail, short name used or "", depth below that folder, whether that
+    folder is a temp folder or Users\Public) of a resolved local path's components."""
     drive = comps[0]
     top = comps[1] if len(comps) > 2 else ""
     short = ""
@@ -301,44 +310,36 @@ def _local_location(comps):
             if rest[:len(sub)] == sub:
                 label = "Windows\\" + "\\".join(sub)
                 loc = USER_WRITABLE if sub in _WINDOWS_WRITABLE else SUSPICIOUS
-                return loc, label, short, len(rest) - len(sub)
-        return _trusted_unless_short(WINDOWS, "Windows", short) + (len(rest),)
+                return loc, label, short, len(rest) - len(sub), sub in _WINDOWS_TEMP
+        return _trusted_unless_short(WINDOWS, "Windows", short) + (len(rest), False)
     if top in ("program files", "program files (x86)"):
-        return _trusted_unless_short(PROGRAM_FILES, top.title(), short) + (len(comps) - 3,)
+        return _trusted_unless_short(PROGRAM_FILES, top.title(), short) + (len(comps) - 3, False)
     if top in ("users", "documents and settings"):
         user = comps[2] if len(comps) > 3 else ""
         if user in ("public", "all users"):
-            return USER_WRITABLE, "Users\\Public", short, len(comps) - 4
+            return USER_WRITABLE, "Users\\Public", short, len(comps) - 4, True
         rest = tuple(comps[3:-1])
         for n in (3, 2, 1):
             label = _PROFILE_FOLDERS.get(rest[:n]) if len(rest) >= n else None
             if label:
-                return USER_WRITABLE, label, short, len(rest) - n
-        return USER_WRITABLE, "user profile", short, len(rest)
+                return USER_WRITABLE, label, short, len(rest) - n, rest[:n] in _PROFILE_TEMP
+        return USER_WRITABLE, "user profile", short, len(rest), False
     if top in _ROOT_FOLDERS:
         loc, label = _ROOT_FOLDERS[top]
-        return loc, label, short, len(comps) - 3
+        return loc, label, short, len(comps) - 3, False
     if top == "amd" and len(comps) > 3 and comps[2] == "temp":
-        return SUSPICIOUS, "C:\\AMD\\Temp", short, len(comps) - 4
+        return SUSPICIOUS, "C:\\AMD\\Temp", short, len(comps) - 4, False
     if drive not in ("c:", "?:"):
-        return OTHER_DRIVE, drive.upper() + " drive", short, len(comps) - 2
+        return OTHER_DRIVE, drive.upper() + " drive", short, len(comps) - 2, False
     if not top:
-        return OTHER, "drive root", short, 0
-    return OTHER, drive.upper() + "\\" + top, short, len(comps) - 3
+        return OTHER, "drive root", short, 0, False
+    return OTHER, drive.upper() + "\\" + top, short, len(comps) - 3, False
 
 
 def _trusted_unless_short(location, label, short):
     if short:
         return OTHER, label + " (by 8.3 short name)", short
     return location, label, short
-
-
-def is_staging(t):
-    """Whether a user-writable target sits where payloads are dropped rather than where software
-    is installed: Users\\Public, any Temp folder, or right in ProgramData, AppData, the profile or
-    its Downloads, Desktop, Documents... (a per-user install has a folder of its own there)."""
-    return t.location == USER_WRITABLE and (
-        t.where == "Users\\Public" or t.where.lower().endswith("temp") or t.depth == 0)
 
 
 def _classify_unc(t, text, low):
