@@ -294,7 +294,7 @@ def _resolve(comps):
 
 def _local_location(comps):
     """(location class, detail, short name used or "", depth below that folder, whether that
-    folder is a temp folder or Users\Public) of a resolved local path's components."""
+    folder is a temp folder or Users\\Public) of a resolved local path's components."""
     drive = comps[0]
     top = comps[1] if len(comps) > 2 else ""
     short = ""
