@@ -458,8 +458,8 @@ def _collected(record, collect):
         for src in sources:
             v = record[src]
             if v:
-                v = _first(v)
-                if v:
+                v = v.strip() if v.__class__ is str else _first(v)     # _first, inlined for text
+                if v and v != "-":
                     values[name] = v
                     break
     return values
