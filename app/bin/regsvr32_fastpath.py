@@ -24,13 +24,12 @@ from regsvr32_detector import fields
 from regsvr32_protocol import Layout, _Sink, _lines, encode_all
 from splunklib.searchcommands.internals import CsvDialect
 
-# A quoted field that needs its quotes (a doubled quote, comma, CR or LF inside), as an unrolled
-# loop: single-character repeats run at C speed, an alternation inside a repeat does not.
-QUOTED = re.compile(rb'("[^",\r\n]*(?:""|[,\r\n])[^"]*(?:""[^"]*)*")')
+# A quoted field that needs its quotes (a doubled quote, comma, CR or LF inside), between a field
+# separator or line start before it and one or a line end after it (else its quotes stay in the
+# rest, which is not proven). An unrolled loop: single-character repeats run at C speed, an
+# alternation inside a repeat does not. Its group makes split() keep the fields.
+QUOTED = re.compile(rb'("(?<![^,\n]")[^",\r\n]*(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))')
 HOLE = b"\0"                # where a quoted field was; chunks that contain NUL never get here
-# A quoted field followed by text, not by "," or a line end (searched backwards too: preceded).
-# It starts with a literal, so the search skips ahead at C speed.
-HOLE_THEN_TEXT = re.compile(rb'\0[^,\r\n]')
 # What translate() deletes from a slice's rows with holes to leave each row's commas and line end.
 NOT_SKELETON = bytes(bytearray(range(256))).translate(None, b",\r\n")
 # Above this share of marked rows the lean path is faster.
@@ -103,17 +102,16 @@ WHY_NOT_ROWS = (
 
 
 def _proven(chunk):
-    """Yields (slice, parts, rest, marked) for each slice of the chunk: parts as QUOTED.split
-    gives them, rest the slice with each quoted field as HOLE, marked the (row in the slice,
-    its start, its end) of the rows that may concern regsvr32. Raises NotProven."""
+    """Yields (slice, rows, parts, rest, marked) for each slice of the chunk: parts as
+    QUOTED.split gives them, rest the slice with each quoted field as HOLE, marked the [row in
+    the slice, its start, its end, whether it is written whole] of the rows that may concern
+    regsvr32. Raises NotProven."""
     layout, rows, count = chunk.layout, 0, 0
     for s in _slices(chunk):
         parts = QUOTED.split(s)
         rest = HOLE.join(parts[::2])
         if b'"' in rest:
             raise NotProven("quotes the csv writer would not write")
-        if HOLE in rest and (HOLE_THEN_TEXT.search(rest) or HOLE_THEN_TEXT.search(rest[::-1])):
-            raise NotProven("quoted field inside a field")     # text right after or before it
         n = s.count(b"\n")
         line = b"," * (layout.width - 1) + (b"\r\n" if s.endswith(b"\r\n") else b"\n")
         if rest.translate(None, NOT_SKELETON) != line * n:
@@ -132,7 +130,7 @@ def _proven(chunk):
         count += len(marked)
         if count > rows * MOST_MARKED:
             raise NotProven("mostly marked rows (the lean path streams them)")
-        yield s, parts, rest, sorted([i] + span for i, span in marked.items())
+        yield s, n, parts, rest, sorted([i] + span for i, span in marked.items())
 
 
 def _marked(s):
@@ -183,9 +181,9 @@ def plan(data, outputs):
         return None, why
     chunk.marked, rows = [], 0
     try:
-        for s, _, _, marked in _proven(chunk):
+        for _, n, _, _, marked in _proven(chunk):
             chunk.marked.extend(rows + row for row, _, _, _ in marked)
-            rows += s.count(b"\n")
+            rows += n
     except NotProven as error:
         return None, str(error)
     return chunk, None
@@ -214,7 +212,7 @@ def _answer(command, chunk):
     if quiet is None:                   # unmarked rows are dropped: the marked ones are the reply
         out = io.TextIOWrapper(body, encoding="utf-8", newline="", write_through=False)  # as splunklib
         writer, first = csv.writer(out, dialect=CsvDialect), True
-        for s, _, _, marked in _proven(chunk):
+        for s, _, _, _, marked in _proven(chunk):
             for row in _done(command, s, marked, layout) if marked else ():
                 if first:                               # splunklib writes no header for no rows
                     writer.writerow(layout.out_header)
@@ -225,36 +223,37 @@ def _answer(command, chunk):
     # A copied row is its own bytes (with each field's empty __mv_ cell if the input had none),
     # then the all-clear cells (after an empty first cell, which writes as nothing). A marked
     # row's own bytes are its copy too, unless it is written whole: only its verdict is written.
-    quiet_cells = _csv(encode_all(quiet))[:-2]
+    quiet_cells = encode_all(quiet)
     after = b"," if layout.same else b",,"
+    copy = after + _csv(quiet_cells)[:-2] + b"\r\n"
     extra = 0 if layout.same else layout.width - 1     # commas doubled per row
-    verdicts = 2 * len(command.outputs)
     body.write(_csv(layout.out_header))
     copied = 0
-    for s, parts, rest, marked in _proven(chunk):
-        if not layout.same:             # double the commas outside the quoted fields
-            parts[::2] = rest.replace(b",", b",,").split(HOLE)
-            out = b"".join(parts)
-        else:
-            out = s
-        parts = rest = None
+    for s, n, parts, rest, marked in _proven(chunk):
         eol = b"\r\n" if s.endswith(b"\r\n") else b"\n"
-        copy = after + quiet_cells + b"\r\n"
+        if layout.same:
+            out = s.replace(eol, copy)
+        else:                           # double the commas outside the quoted fields
+            parts[::2] = rest.replace(b",", b",,").replace(eol, copy).split(HOLE)
+            out = b"".join(parts)
+        parts = rest = None
+        grow = extra + len(copy) - len(eol)             # what each row gains in OUT
         rows = _done(command, s, marked, layout) if marked else ()
-        pieces, at, n = [], 0, 0
+        spans, cells, done = [], [], 0  # the rows whose verdict is not the all-clear one
         for (i, start, end, whole), row in zip(marked, rows):
-            start, end = start + extra * i, end + extra * (i + 1)      # where the row is in OUT
-            pieces.append(out[at:start].replace(eol, copy))
-            if whole:
-                pieces.append(_csv(row))
-            else:
-                pieces.append(out[start:end - len(eol)] + after + _csv(row[-verdicts:]))
+            done += 1
+            if whole or row[-len(quiet_cells):] != quiet_cells:
+                spans.append((start + grow * i, end + grow * (i + 1), whole))
+                cells.append(row if whole else row[-len(quiet_cells):])
+        if done != len(marked) or next(iter(rows), None) is not None:
+            raise AssertionError("a marked row was dropped although the all-clear verdict passes")
+        pieces, at = [], 0
+        for (start, end, whole), line in zip(spans, _each_csv(cells)):
+            pieces.append(out[at:start])
+            pieces.append(line if whole else out[start:end - len(copy)] + after + line)
             at = end
-            n += 1
-        if n != len(marked) or next(iter(rows), None) is not None:
-            raise AssertionError("a row was dropped although the all-clear verdict passes")
-        pieces.append(out[at:].replace(eol, copy))
-        copied += s.count(b"\n") - n
+        pieces.append(out[at:])
+        copied += n - len(marked)
         body.write(b"".join(pieces))
     command._record_writer._pending_record_count += copied
     return body
@@ -266,7 +265,16 @@ def _done(command, s, marked, layout):
     return command._lean_rows(csv.reader(_lines(text), dialect=CsvDialect), layout)
 
 
-def _csv(cells):
+def _each_csv(rows):
+    """Each row as splunklib's csv writer writes it, with its line end (a value may hold one)."""
     out = io.StringIO()
-    csv.writer(out, dialect=CsvDialect).writerow(cells)
-    return out.getvalue().encode("utf-8")
+    writerow, ends = csv.writer(out, dialect=CsvDialect).writerow, []
+    for row in rows:
+        writerow(row)
+        ends.append(out.tell())
+    text = out.getvalue()
+    return [text[start:end].encode("utf-8") for start, end in zip([0] + ends, ends)]
+
+
+def _csv(cells):
+    return _each_csv([cells])[0]
