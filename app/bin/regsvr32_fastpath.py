@@ -32,9 +32,9 @@ QUOTED = re.compile(rb'("(?<![^,\n]")[^",\r\n]*(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(
 HOLE = b"\0"                # where a quoted field was; chunks that contain NUL never get here
 # What translate() deletes from a slice's rows with holes to leave each row's commas and line end.
 NOT_SKELETON = bytes(bytearray(range(256))).translate(None, b",\r\n")
-# Above this share of marked rows the lean path is faster.
+# Above this share of marked rows in the first SAMPLE_CHARS of a chunk, the lean path is faster.
 MOST_MARKED = 0.25
-SAMPLE_CHARS = 1 << 16      # the start of a chunk that tells a mostly marked one at once
+SAMPLE_CHARS = 1 << 16
 SLICE_BYTES = 1 << 20       # a slice of whole lines: its temporaries are what this path adds
 MARKS = tuple(m.encode("ascii") for m in fields.MARKS)
 HINTS = tuple(h.encode("ascii") for h in fields.ENCODED_HINTS)
@@ -65,9 +65,9 @@ def _chunk(data, outputs):
     """(Plan, None) if the chunk's header is one this path can do, else (None, why not)."""
     if CsvDialect.lineterminator != "\r\n":
         return None, "line terminator"                  # splunklib on Windows writes "\n"
-    sample = data[:SAMPLE_CHARS].lower()
-    if sample.count(b"regsvr32") > sample.count(b"\n") * MOST_MARKED:
-        return None, "mostly marked rows (the lean path streams them)"    # known before any copy
+    sample = data[:data.rfind(b"\n", 0, SAMPLE_CHARS) + 1]                # whole lines
+    if len(_marked(sample)) > sample.count(b"\n") * MOST_MARKED:
+        return None, "mostly marked rows (the lean path is faster)"       # known before any copy
     if HOLE in data:
         return None, "NUL"
     start = data.find(b"\n") + 1
@@ -106,7 +106,7 @@ def _proven(chunk):
     QUOTED.split gives them, rest the slice with each quoted field as HOLE, marked the [row in
     the slice, its start, its end, whether it is written whole] of the rows that may concern
     regsvr32. Raises NotProven."""
-    layout, rows, count = chunk.layout, 0, 0
+    layout = chunk.layout
     for s in _slices(chunk):
         parts = QUOTED.split(s)
         rest = HOLE.join(parts[::2])
@@ -116,7 +116,8 @@ def _proven(chunk):
         line = b"," * (layout.width - 1) + (b"\r\n" if s.endswith(b"\r\n") else b"\n")
         if rest.translate(None, NOT_SKELETON) != line * n:
             raise NotProven(next(why for test, why in WHY_NOT_ROWS if test(s, rest)))
-        if len(s) >= csv.field_size_limit() and max(map(len, s.split(b"\n"))) >= csv.field_size_limit():
+        limit = csv.field_size_limit()
+        if len(s) >= limit and max(map(len, s.split(b"\n"))) >= limit:
             raise NotProven("field over csv's size limit")
         marked = _marked(s)             # {row: [start, end, whole]}
         if layout.mv and not _mv_empty(rest, n):
@@ -126,10 +127,6 @@ def _proven(chunk):
             for i, line in enumerate(rest.split(b"\n")[:n]):
                 if not _mv_empty(line + b"\n", 1):
                     marked[i] = [ends[i], ends[i + 1], True]
-        rows += n
-        count += len(marked)
-        if count > rows * MOST_MARKED:
-            raise NotProven("mostly marked rows (the lean path streams them)")
         yield s, n, parts, rest, sorted([i] + span for i, span in marked.items())
 
 
