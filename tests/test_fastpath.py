@@ -8,6 +8,8 @@ are compared byte for byte. ``plan`` must take the chunks it can prove and name 
 the others.
 """
 import csv
+import hashlib
+import inspect
 import io
 import random
 import shutil
@@ -16,7 +18,7 @@ import pytest
 
 from support import chunked
 import regsvr32_fastpath
-from regsvr32_detector import OUTPUT_FIELDS
+from regsvr32_detector import OUTPUT_FIELDS, cmdline, fields
 from support.samples import BENIGN, SAMPLES
 from test_leanio import SPLUNKLIB_ONLY, run_raw, splunkd_body
 
@@ -31,10 +33,12 @@ FAST_ONLY = ("\n\n# test: the lean and splunklib chunk paths fail, so only the b
 PLAIN = ["", "-", "0", "C:\\Windows\\System32\\svchost.exe", "-k netsvcs -p", "CORP\\alice",
          '"C:\\Program Files\\App\\app.exe" --flag', "a,b", 'say "hi"', "caf\u00e9 \u2013 \U0001F600",
          "$5 $$", "x" * 300, " lead and trail ", "\tTab", "100%", "powershell -NoProfile -File a.ps1",
-         "pwsh Get-Item", "K\u212a sign", "\u0130:HTTP is not a mark"]
+         "pwsh Get-Item", "K\u212a sign", "\u0130:HTTP is not a mark",
+         # a hint and "-e", but no base64 run long enough to hide "regsvr32" (22 characters)
+         "powershell -ExecutionPolicy Bypass -enc aGVsbG8=", "pwsh -e cgBlAGcAcwB2AHIAMwAyA"]
 MARKED = ["REGSVR32 /s x.dll", "C:\\Windows\\SysWOW64\\RegSvr32.exe", "Microsoft(C) REGISTER Server",
           "SCROBJ.DLL", "HKCU\\Software\\Classes\\CLSID\\{x}\\ScriptletURL", "/I:HTTPS://a.example/b.sct",
-          "powershell -E cgBlAGcAcwB2AHIAMwAyAA==", "PWSH -enc aGVsbG8=", '"regsvr32" /u "a,b.dll"']
+          "powershell -E cgBlAGcAcwB2AHIAMwAyAA==", "PWSH -enc eAByAGUAZwBzAHYAcgAzADIA", '"regsvr32" /u "a,b.dll"']
 FIELDS = ["_time", "host", "CommandLine", "Image", "ParentImage", "User", "note", "EventCode"]
 
 
@@ -171,3 +175,43 @@ def test_slices_prove_and_mark_as_the_whole_chunk(monkeypatch):
         assert (whole[1] is None) == (sliced[1] is None), (whole[1], sliced[1], body[:300])
         if whole[0] is not None:
             assert sliced[0].marked == whole[0].marked
+
+
+# What regsvr32_fastpath.BLOB's proof reads (see there): if one of these changes, check that a row
+# with a hint and "-e" but no base64 run of 22 characters still cannot concern regsvr32, then
+# update its hash here.
+BLOB_PROOF_PINS = {
+    "fields.mentions_regsvr32": (lambda: inspect.getsource(fields.mentions_regsvr32), "e24686a87e745912"),
+    "cmdline.encoded_commands": (lambda: inspect.getsource(cmdline.encoded_commands), "46a355590bce16ba"),
+    "cmdline._ENCODED": (lambda: "%s %d" % (cmdline._ENCODED.pattern, cmdline._ENCODED.flags),
+                         "fb973374bbf16f29"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOB_PROOF_PINS))
+def test_the_code_the_blob_proof_reads_is_pinned(name):
+    source, pinned = BLOB_PROOF_PINS[name]
+    assert hashlib.sha256(source().encode("utf-8")).hexdigest()[:16] == pinned, name
+
+
+def test_every_row_left_unmarked_cannot_concern_regsvr32():
+    # fields.mentions_regsvr32 is the definition: plan may mark more rows, never fewer
+    hidden = ["powershell -e cgBlAGcAcwB2AHIAMwAyAA==", "powershell x -enc eAByAGUAZwBzAHYAcgAzADIA y",
+              "pwsh.exe -EncodedCommand cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA=="]
+    checked = 0
+    for body, _ in generated_bodies(5) + [(cim_body([{"CommandLine": v, "host": "h"}
+                                                     for v in PLAIN + hidden]), None)]:
+        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        if chunk is None:
+            continue
+        reader = csv.reader(io.StringIO(body.decode("utf-8", "replace"), newline=""))
+        names = next(reader)
+        for i, cells in enumerate(reader):
+            record = dict((n, v) for n, v in zip(names, cells) if not n.startswith("__mv_"))
+            if i not in chunk.marked:
+                assert not fields.mentions_regsvr32(record), record
+                checked += 1
+            for value in hidden:
+                if value in cells:
+                    assert i in chunk.marked and fields.mentions_regsvr32(record), record
+    assert checked > 500

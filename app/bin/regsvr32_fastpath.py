@@ -38,6 +38,12 @@ SAMPLE_CHARS = 1 << 16
 SLICE_BYTES = 1 << 20       # a slice of whole lines: its temporaries are what this path adds
 MARKS = tuple(m.encode("ascii") for m in fields.MARKS)
 HINTS = tuple(h.encode("ascii") for h in fields.ENCODED_HINTS)
+# A row with a hint and "-e" but no mark concerns regsvr32 only if one of its encoded commands
+# (cmdline.encoded_commands: base64 of UTF-16-LE, the regex's blob [a-z0-9+/]{8,}={0,2}, a blob
+# with a non-ASCII letter is not decoded) holds "regsvr32" in some case: 16 bytes, so at least
+# 22 base64 characters in a row, which (no quote, comma or line break among them) are in the
+# row's bytes as they are in its value. tests/test_fastpath.py pins the code this relies on.
+BLOB = re.compile(rb"[a-z0-9+/]{%d}" % -(-len(b"regsvr32") * 2 * 4 // 3))      # in LOW: {22}
 # bytes.lower() folds ASCII only. str.lower() also folds KELVIN SIGN to "k" (no mark has one) and
 # I WITH DOT to "i" plus a combining dot (which breaks the mark): ASCII folding finds every mark.
 assert not any("k" in m for m in fields.MARKS + fields.ENCODED_HINTS)
@@ -131,16 +137,16 @@ def _proven(chunk):
 
 
 def _marked(s):
-    """{row: [start, end, False]} of the rows of slice S whose text holds a mark, or a hint and
-    "-e"."""
+    """{row: [start, end, False]} of the rows of slice S whose text holds a mark, or a hint, "-e"
+    and a run of base64 long enough to hide "regsvr32"."""
     low = s.lower()
     starts = {}
     for needle in MARKS + HINTS:
         at = low.find(needle)
         while at >= 0:
             start = low.rfind(b"\n", 0, at) + 1
-            end = low.find(b"\n", at) + 1
-            if needle in MARKS or b"-e" in low[start:end]:
+            end = low.find(b"\n", at) + 1 or len(low)
+            if needle in MARKS or b"-e" in low[start:end] and BLOB.search(low, start, end):
                 starts[start] = end
             at = low.find(needle, end)          # the rest of this row is known
     marked, row, last = {}, 0, 0
