@@ -35,7 +35,7 @@ NOT_SKELETON = bytes(bytearray(range(256))).translate(None, b",\r\n")
 # Above this share of marked rows in the first SAMPLE_CHARS of a chunk, the lean path is faster.
 MOST_MARKED = 0.25
 SAMPLE_CHARS = 1 << 16
-SLICE_BYTES = 1 << 20       # a slice of whole lines: its temporaries are what this path adds
+SLICE_BYTES = 1 << 17       # a slice of whole lines: its temporaries are what this path adds
 MARKS = tuple(m.encode("ascii") for m in fields.MARKS)
 HINTS = tuple(h.encode("ascii") for h in fields.ENCODED_HINTS)
 # A row with a hint and "-e" but no mark concerns regsvr32 only if one of its encoded commands
