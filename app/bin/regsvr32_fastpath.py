@@ -63,7 +63,6 @@ class Plan(object):
 
     def __init__(self, data, start, layout):
         self.data, self.start, self.layout = data, start, layout
-        self.header = data[:start]
         self.marked = None
 
 
@@ -231,7 +230,7 @@ def _answer(command, chunk):
     copy = after + _csv(quiet_cells)[:-2] + b"\r\n"
     extra = 0 if layout.same else layout.width - 1     # commas doubled per row
     body.write(_csv(layout.out_header))
-    copied = 0
+    copied, written = 0, {}             # verdict cells -> their csv: many rows share a verdict
     for s, n, parts, rest, marked in _proven(chunk):
         eol = b"\r\n" if s.endswith(b"\r\n") else b"\n"
         if layout.same:
@@ -250,8 +249,11 @@ def _answer(command, chunk):
                 cells.append(row if whole else row[-len(quiet_cells):])
         if done != len(marked) or next(iter(rows), None) is not None:
             raise AssertionError("a marked row was dropped although the all-clear verdict passes")
+        cells = [tuple(row) for row in cells]
+        new = [row for row in dict.fromkeys(cells) if row not in written]
+        written.update(zip(new, _each_csv(new)))
         pieces, at = [], 0
-        for (start, end, whole), line in zip(spans, _each_csv(cells)):
+        for (start, end, whole), line in zip(spans, map(written.get, cells)):
             pieces.append(out[at:start])
             pieces.append(line if whole else out[start:end - len(copy)] + after + line)
             at = end
