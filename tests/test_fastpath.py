@@ -38,7 +38,8 @@ PLAIN = ["", "-", "0", "C:\\Windows\\System32\\svchost.exe", "-k netsvcs -p", "C
          "powershell -ExecutionPolicy Bypass -enc aGVsbG8=", "pwsh -e cgBlAGcAcwB2AHIAMwAyA"]
 MARKED = ["REGSVR32 /s x.dll", "C:\\Windows\\SysWOW64\\RegSvr32.exe", "Microsoft(C) REGISTER Server",
           "SCROBJ.DLL", "HKCU\\Software\\Classes\\CLSID\\{x}\\ScriptletURL", "/I:HTTPS://a.example/b.sct",
-          "powershell -E cgBlAGcAcwB2AHIAMwAyAA==", "PWSH -enc eAByAGUAZwBzAHYAcgAzADIA", '"regsvr32" /u "a,b.dll"']
+          "powershell -E cgBlAGcAcwB2AHIAMwAyAA==", "PWSH -enc eAByAGUAZwBzAHYAcgAzADIA",
+          '"regsvr32" /u "a,b.dll"']
 FIELDS = ["_time", "host", "CommandLine", "Image", "ParentImage", "User", "note", "EventCode"]
 
 
@@ -97,7 +98,7 @@ def generated_bodies(seed):
         (b'a,b\r\n"x,1"y,2\r\n', False),                                      # text after a quoted field
         (b'a,b\r\nz"x,1",2\r\n', False),                                      # text before one
         (b'a,b\r\n1,2\r\n3,4\n', False),                                      # mixed line ends
-        (b"a,b\r\n\xff\xfe caf\xc3\xa9,2\r\n" + b"x,1\r\n" * 8, True),          # not UTF-8: U+FFFD, as splunklib
+        (b"a,b\r\n\xff\xfe caf\xc3\xa9,2\r\n" + b"x,1\r\n" * 8, True),  # not UTF-8: U+FFFD as splunklib
         (b"a,__mv_a,b,__mv_b\r\nx,,1,\r\ny,z,2,\r\nx,,3,\r\nx,,4,\r\nx,,5,\r\n", True),  # a filled __mv_ cell
     ]
     return bodies

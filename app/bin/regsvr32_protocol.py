@@ -19,7 +19,8 @@ gives the values of one row (``row_values``); this mixin does the rest of protoc
   one is used instead.
 
 ``tests/test_leanio.py`` pins the splunklib sources this relies on and checks that both record
-paths give the same bytes. A faster path for some chunks plugs in at ``_fast_chunk``, on the bytes as read.
+paths give the same bytes. A faster path for some chunks plugs in at ``_fast_chunk``, on the
+bytes as read.
 """
 import csv
 import io
@@ -338,7 +339,7 @@ class ChunkedCommand(object):
         body = istream.read(body_length) if body_length else b""
         if len(body) != body_length:
             self._cut_short(meta_length + len(body), meta_length + body_length)
-        _allow_fields_up_to(len(body))     # no field is longer than its chunk's characters
+        _allow_fields_up_to(len(body))      # bytes: at least as many as the chunk's characters
         return metadata, body
 
     def _cut_short(self, got, size):
