@@ -43,7 +43,8 @@ HINTS = tuple(h.encode("ascii") for h in fields.ENCODED_HINTS)
 # with a non-ASCII letter is not decoded) holds "regsvr32" in some case: 16 bytes, so at least
 # 22 base64 characters in a row, which (no quote, comma or line break among them) are in the
 # row's bytes as they are in its value. tests/test_fastpath.py pins the code this relies on.
-BLOB = re.compile(rb"[a-z0-9+/]{%d}" % -(-len(b"regsvr32") * 2 * 4 // 3))      # in LOW: {22}
+BLOB = re.compile(rb"[a-z0-9+/]{22}")          # searched in the lower-cased row
+assert 22 == -(-len("regsvr32") * 2 * 4 // 3)   # base64 characters for its 16 bytes, rounded up
 # bytes.lower() folds ASCII only. str.lower() also folds KELVIN SIGN to "k" (no mark has one) and
 # I WITH DOT to "i" plus a combining dot (which breaks the mark): ASCII folding finds every mark.
 assert not any("k" in m for m in fields.MARKS + fields.ENCODED_HINTS)
