@@ -95,7 +95,7 @@ def fast_path_report(bodies):
     from regsvr32_detector import OUTPUT_FIELDS
     out = {}
     for body, _ in bodies:
-        why = regsvr32_fastpath.plan(body.decode("utf-8", "replace"), OUTPUT_FIELDS)[1]
+        why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)[1]     # the bytes, as the command reads them
         out[why] = out.get(why, 0) + 1
     return out
 

@@ -8,6 +8,8 @@ are compared byte for byte. ``plan`` must take the chunks it can prove and name 
 the others.
 """
 import csv
+import hashlib
+import inspect
 import io
 import random
 import shutil
@@ -16,10 +18,12 @@ import pytest
 
 from support import chunked
 import regsvr32_fastpath
-from regsvr32_detector import OUTPUT_FIELDS
+from regsvr32_detector import OUTPUT_FIELDS, cmdline, fields
 from support.samples import BENIGN, SAMPLES
 from test_leanio import SPLUNKLIB_ONLY, run_raw, splunkd_body
 
+# test: a slice is a line or a few, so that chunks are proven and answered in many slices
+SMALL_SLICES = "\n\nSLICE_BYTES = 200\n"
 FAST_ONLY = ("\n\n# test: the lean and splunklib chunk paths fail, so only the byte-level path answers\n"
              "def _not_here(*args):\n"
              "    raise AssertionError('not the byte-level path')\n"
@@ -29,10 +33,13 @@ FAST_ONLY = ("\n\n# test: the lean and splunklib chunk paths fail, so only the b
 PLAIN = ["", "-", "0", "C:\\Windows\\System32\\svchost.exe", "-k netsvcs -p", "CORP\\alice",
          '"C:\\Program Files\\App\\app.exe" --flag', "a,b", 'say "hi"', "caf\u00e9 \u2013 \U0001F600",
          "$5 $$", "x" * 300, " lead and trail ", "\tTab", "100%", "powershell -NoProfile -File a.ps1",
-         "pwsh Get-Item", "K\u212a sign", "\u0130:HTTP is not a mark"]
+         "pwsh Get-Item", "K\u212a sign", "\u0130:HTTP is not a mark",
+         # a hint and "-e", but no base64 run long enough to hide "regsvr32" (22 characters)
+         "powershell -ExecutionPolicy Bypass -enc aGVsbG8=", "pwsh -e cgBlAGcAcwB2AHIAMwAyA"]
 MARKED = ["REGSVR32 /s x.dll", "C:\\Windows\\SysWOW64\\RegSvr32.exe", "Microsoft(C) REGISTER Server",
           "SCROBJ.DLL", "HKCU\\Software\\Classes\\CLSID\\{x}\\ScriptletURL", "/I:HTTPS://a.example/b.sct",
-          "powershell -E cgBlAGcAcwB2AHIAMwAyAA==", "PWSH -enc aGVsbG8=", '"regsvr32" /u "a,b.dll"']
+          "powershell -E cgBlAGcAcwB2AHIAMwAyAA==", "PWSH -enc eAByAGUAZwBzAHYAcgAzADIA",
+          '"regsvr32" /u "a,b.dll"']
 FIELDS = ["_time", "host", "CommandLine", "Image", "ParentImage", "User", "note", "EventCode"]
 
 
@@ -88,6 +95,10 @@ def generated_bodies(seed):
         (b'a,b\r\nx"y,2\r\n', False),                                        # a quote inside a field
         (b'a,b\r\n"x"y,2\r\n', False),                                       # text after a quoted field
         (b"a,b\r\n1,2", False),                                              # no line end
+        (b'a,b\r\n"x,1"y,2\r\n', False),                                      # text after a quoted field
+        (b'a,b\r\nz"x,1",2\r\n', False),                                      # text before one
+        (b'a,b\r\n1,2\r\n3,4\n', False),                                      # mixed line ends
+        (b"a,b\r\n\xff\xfe caf\xc3\xa9,2\r\n" + b"x,1\r\n" * 8, True),  # not UTF-8: U+FFFD as splunklib
         (b"a,__mv_a,b,__mv_b\r\nx,,1,\r\ny,z,2,\r\nx,,3,\r\nx,,4,\r\nx,,5,\r\n", True),  # a filled __mv_ cell
     ]
     return bodies
@@ -96,7 +107,7 @@ def generated_bodies(seed):
 def test_plan_takes_what_it_can_prove_and_says_why_not():
     # a bare CR: splunklib's reader stops the search, so it is only for plan here
     for body, fast in generated_bodies(1) + [(b"a,b\r\n1,2\r3\r\n", False)]:
-        chunk, why = regsvr32_fastpath.plan(body.decode("utf-8"), OUTPUT_FIELDS)
+        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
         if fast is not None:
             assert (chunk is not None) == fast, (why, body[:300])
         assert (chunk is None) == (why is not None)
@@ -105,14 +116,14 @@ def test_plan_takes_what_it_can_prove_and_says_why_not():
 def test_plan_marks_the_rows_that_may_concern_regsvr32():
     plain = PLAIN * 3
     body = splunkd_body([{"a": v, "b": "x"} for v in plain + MARKED + ["$x"]])
-    chunk, why = regsvr32_fastpath.plan(body.decode("utf-8"), OUTPUT_FIELDS)
+    chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
     assert why is None
     # the encoded PowerShell rows count only with "-e": plain PowerShell rows are copied
     assert chunk.marked == list(range(len(plain), len(plain) + len(MARKED)))
     mostly = splunkd_body([{"a": v, "b": "x"} for v in PLAIN + MARKED])
-    assert regsvr32_fastpath.plan(mostly.decode("utf-8"), OUTPUT_FIELDS)[1].startswith("mostly marked")
+    assert regsvr32_fastpath.plan(mostly, OUTPUT_FIELDS)[1].startswith("mostly marked")
     mv = splunkd_body([{"a": ["only"], "b": "1"}] + [{"a": "x", "b": "2"}] * 5)   # a filled __mv_ cell
-    assert regsvr32_fastpath.plan(mv.decode("utf-8"), OUTPUT_FIELDS)[0].marked == [0]
+    assert regsvr32_fastpath.plan(mv, OUTPUT_FIELDS)[0].marked == [0]
 
 
 @pytest.fixture(scope="module")
@@ -120,13 +131,16 @@ def fast_variants(tmp_path_factory):
     from conftest import APP, LIB
     import os
     scripts = {}
-    for name, patch in (("shipped", ""), ("splunklib", SPLUNKLIB_ONLY), ("fast", FAST_ONLY)):
+    for name, patch, slices in (("shipped", "", ""), ("splunklib", SPLUNKLIB_ONLY, ""),
+                                ("fast", FAST_ONLY, ""), ("fast_sliced", FAST_ONLY, SMALL_SLICES)):
         copy = tmp_path_factory.mktemp(name) / "regsvr32detect"
         shutil.copytree(APP, str(copy), symlinks=True,
                         ignore=shutil.ignore_patterns("lib", "local", "__pycache__", "*.pyc"))
         os.symlink(LIB, str(copy / "bin" / "lib"))
         with open(str(copy / "bin" / "regsvr32_protocol.py"), "a") as f:
             f.write(patch)
+        with open(str(copy / "bin" / "regsvr32_fastpath.py"), "a") as f:
+            f.write(slices)
         scripts[name] = str(copy / "bin" / "regsvr32detect.py")
     return scripts
 
@@ -143,8 +157,62 @@ def test_same_bytes_as_splunklib(fast_variants, args):
         assert got == want, (i, bodies[i - 1][0][:300] if i else "getinfo")
     # the chunks the byte-level path must take, it takes, and alone gives the same bytes
     fast_bodies = [b for b, fast in bodies if fast or fast is None and regsvr32_fastpath.plan(
-        b.decode("utf-8"), OUTPUT_FIELDS)[0]] + [splunkd_body(SAMPLES[:3] + [BENIGN] * 20), chunked.to_csv([BENIGN] * 20 + SAMPLES[:3])]
+        b, OUTPUT_FIELDS)[0]] + [splunkd_body(SAMPLES[:3] + [BENIGN] * 20), chunked.to_csv([BENIGN] * 20 + SAMPLES[:3])]
     assert len(fast_bodies) >= 25
-    fast = run_raw(fast_variants["fast"], args, fast_bodies)
-    assert fast[1] == 0, fast[2]
-    assert fast[0] == run_raw(fast_variants["splunklib"], args, fast_bodies)[0]
+    want = run_raw(fast_variants["splunklib"], args, fast_bodies)[0]
+    for variant in ("fast", "fast_sliced"):
+        fast = run_raw(fast_variants[variant], args, fast_bodies)
+        assert fast[1] == 0, (variant, fast[2])
+        assert fast[0] == want, variant
+
+
+def test_slices_prove_and_mark_as_the_whole_chunk(monkeypatch):
+    # a chunk in slices of a line or a few: the same verdict, the same marked rows
+    for body, _ in generated_bodies(3):
+        whole = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        monkeypatch.setattr(regsvr32_fastpath, "SLICE_BYTES", 50)
+        sliced = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        monkeypatch.undo()
+        assert (whole[1] is None) == (sliced[1] is None), (whole[1], sliced[1], body[:300])
+        if whole[0] is not None:
+            assert sliced[0].marked == whole[0].marked
+
+
+# What regsvr32_fastpath.BLOB's proof reads (see there): if one of these changes, check that a row
+# with a hint and "-e" but no base64 run of 22 characters still cannot concern regsvr32, then
+# update its hash here.
+BLOB_PROOF_PINS = {
+    "fields.mentions_regsvr32": (lambda: inspect.getsource(fields.mentions_regsvr32), "e24686a87e745912"),
+    "cmdline.encoded_commands": (lambda: inspect.getsource(cmdline.encoded_commands), "46a355590bce16ba"),
+    "cmdline._ENCODED": (lambda: "%s %d" % (cmdline._ENCODED.pattern, cmdline._ENCODED.flags),
+                         "fb973374bbf16f29"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOB_PROOF_PINS))
+def test_the_code_the_blob_proof_reads_is_pinned(name):
+    source, pinned = BLOB_PROOF_PINS[name]
+    assert hashlib.sha256(source().encode("utf-8")).hexdigest()[:16] == pinned, name
+
+
+def test_every_row_left_unmarked_cannot_concern_regsvr32():
+    # fields.mentions_regsvr32 is the definition: plan may mark more rows, never fewer
+    hidden = ["powershell -e cgBlAGcAcwB2AHIAMwAyAA==", "powershell x -enc eAByAGUAZwBzAHYAcgAzADIA y",
+              "pwsh.exe -EncodedCommand cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA=="]
+    checked = 0
+    for body, _ in generated_bodies(5) + [(cim_body([{"CommandLine": v, "host": "h"}
+                                                     for v in PLAIN + hidden]), None)]:
+        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        if chunk is None:
+            continue
+        reader = csv.reader(io.StringIO(body.decode("utf-8", "replace"), newline=""))
+        names = next(reader)
+        for i, cells in enumerate(reader):
+            record = dict((n, v) for n, v in zip(names, cells) if not n.startswith("__mv_"))
+            if i not in chunk.marked:
+                assert not fields.mentions_regsvr32(record), record
+                checked += 1
+            for value in hidden:
+                if value in cells:
+                    assert i in chunk.marked and fields.mentions_regsvr32(record), record
+    assert checked > 500

@@ -6,39 +6,45 @@ before reading them, so their verdict is the command's all-clear ``quiet_values`
 turning them into cells and back, this path copies their bytes and appends the all-clear cells,
 and hands only the marked rows to the lean path's ``csv`` code (``regsvr32_protocol``).
 
-That copy equals what splunklib writes only for rows already written as Python's csv writer
-writes them. ``plan`` proves it for the whole chunk before any row is copied: quoted fields only
-where a quote, comma or CR makes the writer quote, quotes doubled, no quoted line break, every
-row as wide as the header, no empty __mv_ cell filled, no NUL, no field over csv's size limit.
-A chunk it cannot prove goes to the lean path whole (``plan`` says why), which gives it to
-splunklib's own path if it cannot do it either. ``tests/test_fastpath.py`` compares the bytes of
-this path with splunklib's own, chunk by chunk.
+It works on the chunk's bytes as read (no decoding unless a slice is not ASCII), a slice of whole
+lines at a time, so that what it holds besides the chunk and its reply stays small. That copy
+equals what splunklib writes only for rows already written as Python's csv writer writes them.
+Each slice is proven before its rows are copied: quoted fields only where a quote, comma or CR
+makes the writer quote, quotes doubled, no quoted line break, every row as wide as the header,
+no empty __mv_ cell filled, no NUL, no field over csv's size limit. Slices of whole rows that are
+each proven make a chunk that is proven. A chunk with a slice it cannot prove goes to the lean
+path whole (``plan`` says why), which gives it to splunklib's own path if it cannot do it either.
+``tests/test_fastpath.py`` compares the bytes of this path with splunklib's own.
 """
 import csv
 import io
 import re
-from bisect import bisect_right
-from itertools import accumulate, chain, count, repeat
-from operator import add
 
 from regsvr32_detector import fields
 from regsvr32_protocol import Layout, _Sink, _lines, encode_all
 from splunklib.searchcommands.internals import CsvDialect
 
-# A quoted field that needs its quotes (a doubled quote, comma, CR or LF inside), as an unrolled
-# loop: single-character repeats run at C speed, an alternation inside a repeat does not.
-QUOTED = re.compile(rb'"[^",\r\n]*(?:""|[,\r\n])[^"]*(?:""[^"]*)*"')
+# A quoted field that needs its quotes (a doubled quote, comma, CR or LF inside), between a field
+# separator or line start before it and one or a line end after it (else its quotes stay in the
+# rest, which is not proven). An unrolled loop: single-character repeats run at C speed, an
+# alternation inside a repeat does not. Its group makes split() keep the fields.
+QUOTED = re.compile(rb'("(?<![^,\n]")[^",\r\n]*(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))')
 HOLE = b"\0"                # where a quoted field was; chunks that contain NUL never get here
-# A quoted field followed by text, not by "," or a line end (searched backwards too: preceded).
-# It starts with a literal, so the search skips ahead at C speed.
-HOLE_THEN_TEXT = re.compile(rb'\0[^,\r\n]')
-# Above this share of marked rows the lean path is faster, and it streams the rows instead of
-# holding the marked ones while the copies are made.
+# What translate() deletes from a slice's rows with holes to leave each row's commas and line end.
+NOT_SKELETON = bytes(bytearray(range(256))).translate(None, b",\r\n")
+# Above this share of marked rows in the first SAMPLE_CHARS of a chunk, the lean path is faster.
 MOST_MARKED = 0.25
-SAMPLE_CHARS = 1 << 16      # the start of a chunk that tells a mostly marked one at once
-PIECE_ROWS = 256            # rows per piece of the reply (see regsvr32_protocol._Sink)
+SAMPLE_CHARS = 1 << 16
+SLICE_BYTES = 1 << 17       # a slice of whole lines: its temporaries are what this path adds
 MARKS = tuple(m.encode("ascii") for m in fields.MARKS)
 HINTS = tuple(h.encode("ascii") for h in fields.ENCODED_HINTS)
+# A row with a hint and "-e" but no mark concerns regsvr32 only if one of its encoded commands
+# (cmdline.encoded_commands: base64 of UTF-16-LE, the regex's blob [a-z0-9+/]{8,}={0,2}, a blob
+# with a non-ASCII letter is not decoded) holds "regsvr32" in some case: 16 bytes, so at least
+# 22 base64 characters in a row, which (no quote, comma or line break among them) are in the
+# row's bytes as they are in its value. tests/test_fastpath.py pins the code this relies on.
+BLOB = re.compile(rb"[a-z0-9+/]{22}")          # searched in the lower-cased row
+assert 22 == -(-len("regsvr32") * 2 * 4 // 3)   # base64 characters for its 16 bytes, rounded up
 # bytes.lower() folds ASCII only. str.lower() also folds KELVIN SIGN to "k" (no mark has one) and
 # I WITH DOT to "i" plus a combining dot (which breaks the mark): ASCII folding finds every mark.
 assert not any("k" in m for m in fields.MARKS + fields.ENCODED_HINTS)
@@ -48,64 +54,115 @@ assert not any("k" in m for m in fields.MARKS + fields.ENCODED_HINTS)
 STATS = {}
 
 
+class NotProven(Exception):
+    """A slice this path cannot prove; the message says why."""
+
+
 class Plan(object):
-    """A chunk this path can do: its header, its rows' lines, and which rows are marked."""
+    """A chunk whose header this path can do: its bytes, where its rows start, their layout,
+    and (from ``plan``) which rows are marked."""
 
-    def __init__(self, header, layout, lines, marked, rest):
-        self.header, self.layout, self.lines, self.marked = header, layout, lines, marked
-        self.rest = rest            # the rows with each quoted field as HOLE
+    def __init__(self, data, start, layout):
+        self.data, self.start, self.layout = data, start, layout
+        self.marked = None
 
 
-def plan(text, outputs):
-    """(Plan, None) if every row of the chunk TEXT is proven to copy as splunklib would write it,
-    else (None, why not)."""
+def _chunk(data, outputs):
+    """(Plan, None) if the chunk's header is one this path can do, else (None, why not)."""
     if CsvDialect.lineterminator != "\r\n":
         return None, "line terminator"                  # splunklib on Windows writes "\n"
-    sample = text[:SAMPLE_CHARS].lower()
-    if sample.count("regsvr32") > sample.count("\n") * MOST_MARKED:
-        return None, "mostly marked rows (the lean path streams them)"    # known before any copy
-    data = text.encode("utf-8")     # what splunklib decoded (bad bytes already U+FFFD), as written
+    sample = data[:data.rfind(b"\n", 0, SAMPLE_CHARS) + 1]                # whole lines
+    if len(_marked(sample)) > sample.count(b"\n") * MOST_MARKED:
+        return None, "mostly marked rows (the lean path is faster)"       # known before any copy
     if HOLE in data:
         return None, "NUL"
-    end = data.find(b"\n") + 1
-    header, body = data[:end], data[end:]
-    data = None                     # memory: at most a few copies of a chunk at a time
-    if not end or b'"' in header or not body:
+    start = data.find(b"\n") + 1
+    if not start or b'"' in data[:start] or start == len(data):
         return None, "header"
-    layout = Layout.of(header.decode("utf-8").rstrip("\r\n").split(","), outputs)
+    header = data[:start].decode("utf-8", "replace").rstrip("\r\n").split(",")
+    layout = Layout.of(header, outputs)
     if layout is None or layout.width < 2 or not (layout.same or not layout.mv):
         return None, "layout"
-    if not body.endswith(b"\n") or b"\n\n" in body or b"\n\r\n" in body or body[:1] in b"\r\n":
-        return None, "empty or unterminated line"
-    rest = QUOTED.sub(HOLE, body)
-    if b'"' in rest:
-        return None, "quotes the csv writer would not write"
-    if rest.count(b"\r") != rest.count(b"\r\n"):
-        return None, "bare CR"
-    if HOLE in rest and (HOLE_THEN_TEXT.search(rest) or HOLE_THEN_TEXT.search(rest[::-1])):
-        return None, "quoted field inside a field"     # text right after or before it
-    lines = body.split(b"\n")
-    lines.pop()                                         # after the last "\n"
-    rest_lines = rest.split(b"\n")
-    rest_lines.pop()
-    if len(rest_lines) != len(lines):
-        return None, "quoted line break"
-    if set(map(bytes.count, rest_lines, repeat(b","))) != {layout.width - 1}:
-        return None, "ragged rows"
-    if max(map(len, lines)) >= csv.field_size_limit():
-        return None, "field over csv's size limit"
-    low = body.lower()
-    marked = set(_rows_with(low, MARKS, lines))
-    for row in _rows_with(low, HINTS, lines):
-        if b"-e" in lines[row].lower():
-            marked.add(row)
-    low = body = None
-    if len(marked) > len(lines) * MOST_MARKED:
-        return None, "mostly marked rows (the lean path streams them)"
-    if layout.mv and not _mv_empty(rest, len(lines)):
-        # some __mv_ cell is filled: those rows go through csv, which decodes it as splunklib does
-        marked.update(i for i, line in enumerate(rest_lines) if not _mv_empty(line + b"\n", 1))
-    return Plan(header, layout, lines, sorted(marked), rest), None
+    return Plan(data, start, layout), None
+
+
+def _slices(chunk):
+    """The chunk's rows, SLICE_BYTES or so at a time, cut after a line end, as splunklib decoded
+    them (bad bytes as U+FFFD), in bytes."""
+    data, start = chunk.data, chunk.start
+    while start < len(data):
+        end = data.find(b"\n", start + SLICE_BYTES) + 1 or len(data)
+        piece = data[start:end]
+        yield piece if piece.isascii() else piece.decode("utf-8", "replace").encode("utf-8")
+        start = end
+
+
+# Why a slice whose rows' commas and line ends are not those of full rows is not proven: the
+# first test that holds (slice, rest: the slice with each quoted field as HOLE).
+WHY_NOT_ROWS = (
+    (lambda s, rest: not s.endswith(b"\n"), "empty or unterminated line"),
+    (lambda s, rest: rest.count(b"\n") != s.count(b"\n"), "quoted line break"),
+    (lambda s, rest: rest.count(b"\r") != rest.count(b"\r\n"), "bare CR"),
+    (lambda s, rest: True, "ragged rows, empty lines or mixed line ends"),
+)
+
+
+def _proven(chunk):
+    """Yields (slice, rows, parts, rest, marked) for each slice of the chunk: parts as
+    QUOTED.split gives them, rest the slice with each quoted field as HOLE, marked the [row in
+    the slice, its start, its end, whether it is written whole] of the rows that may concern
+    regsvr32. Raises NotProven."""
+    layout = chunk.layout
+    for s in _slices(chunk):
+        parts = QUOTED.split(s)
+        rest = HOLE.join(parts[::2])
+        if b'"' in rest:
+            raise NotProven("quotes the csv writer would not write")
+        n = s.count(b"\n")
+        line = b"," * (layout.width - 1) + (b"\r\n" if s.endswith(b"\r\n") else b"\n")
+        if rest.translate(None, NOT_SKELETON) != line * n:
+            raise NotProven(next(why for test, why in WHY_NOT_ROWS if test(s, rest)))
+        limit = csv.field_size_limit()
+        if len(s) >= limit and max(map(len, s.split(b"\n"))) >= limit:
+            raise NotProven("field over csv's size limit")
+        marked = _marked(s)             # {row: [start, end, whole]}
+        if layout.mv and not _mv_empty(rest, n):
+            # some __mv_ cell is filled: those rows go through csv, which decodes it as splunklib
+            # does, and are written whole (their copy would not say what splunklib writes)
+            ends = [0] + _line_ends(s)
+            for i, line in enumerate(rest.split(b"\n")[:n]):
+                if not _mv_empty(line + b"\n", 1):
+                    marked[i] = [ends[i], ends[i + 1], True]
+        yield s, n, parts, rest, sorted([i] + span for i, span in marked.items())
+
+
+def _marked(s):
+    """{row: [start, end, False]} of the rows of slice S whose text holds a mark, or a hint, "-e"
+    and a run of base64 long enough to hide "regsvr32"."""
+    low = s.lower()
+    starts = {}
+    for needle in MARKS + HINTS:
+        at = low.find(needle)
+        while at >= 0:
+            start = low.rfind(b"\n", 0, at) + 1
+            end = low.find(b"\n", at) + 1 or len(low)
+            if needle in MARKS or b"-e" in low[start:end] and BLOB.search(low, start, end):
+                starts[start] = end
+            at = low.find(needle, end)          # the rest of this row is known
+    marked, row, last = {}, 0, 0
+    for start in sorted(starts):
+        row += s.count(b"\n", last, start)
+        marked[row] = [start, starts[start], False]
+        last = start
+    return marked
+
+
+def _line_ends(s):
+    ends, at = [], s.find(b"\n")
+    while at >= 0:
+        ends.append(at + 1)
+        at = s.find(b"\n", at + 1)
+    return ends
 
 
 def _mv_empty(rest, rows):
@@ -116,77 +173,114 @@ def _mv_empty(rest, rows):
     return single.count(b",") == rows == single.count(b",\r\n") + single.count(b",\n")
 
 
-def _rows_with(low, needles, lines):
-    """Indexes of the LINES whose text (lower-cased: LOW) holds one of NEEDLES."""
-    breaks = None                   # where each line's "\n" is, worked out at the first hit
-    for needle in needles:
-        at = low.find(needle)
-        while at >= 0:
-            if breaks is None:
-                breaks = list(map(add, accumulate(map(len, lines)), count()))
-            row = bisect_right(breaks, at)
-            yield row
-            at = low.find(needle, breaks[row] + 1)     # the rest of this row is known
+def plan(data, outputs):
+    """(Plan, None) if every row of the chunk DATA (bytes as read, or str as decoded) is proven
+    to copy as splunklib would write it, with .marked the rows that may concern regsvr32;
+    else (None, why not)."""
+    if not isinstance(data, bytes):
+        data = data.encode("utf-8")
+    chunk, why = _chunk(data, outputs)
+    if chunk is None:
+        return None, why
+    chunk.marked, rows = [], 0
+    try:
+        for _, n, _, _, marked in _proven(chunk):
+            chunk.marked.extend(rows + row for row, _, _, _ in marked)
+            rows += n
+    except NotProven as error:
+        return None, str(error)
+    return chunk, None
 
 
-def reply(command, text):
-    """The reply body (a _Sink of bytes) of an execute chunk, or None for the lean path.
+def reply(command, data):
+    """The reply body (a _Sink of bytes) of an execute chunk (DATA: its bytes as read), or None
+    for the lean path.
 
     COMMAND is a LeanStreaming command whose rows with no marker all get ``quiet_values``
     (None: such rows are dropped, as filter mode does)."""
-    chunk, why = plan(text, command.outputs)
+    chunk, why = _chunk(data, command.outputs)
+    body = None
+    if chunk is not None:
+        try:
+            body = _answer(command, chunk)
+        except NotProven as error:
+            why = str(error)
     STATS[why] = STATS.get(why, 0) + 1
-    if chunk is None:
-        return None
-    lines, marked, quiet = chunk.lines, chunk.marked, command.quiet_values
-    # the marked rows, in one go through the lean path's csv code (which counts its rows)
-    done = command._lean_rows(csv.reader(_lines(
-        b"\n".join([lines[i] for i in marked]).decode("utf-8") + "\n"), dialect=CsvDialect),
-        chunk.layout) if marked else iter(())
-    lines = None
-    body = _Sink()
-    if quiet is None:                   # unmarked rows are dropped: the marked ones are the reply
-        first = next(done, None)
-        if first is not None:                           # splunklib writes no header for no rows
-            body.write(_csv(chunk.layout.out_header))
-            body.write(_csv_rows(chain([first], done)))
-        return body
-    copies = _copies(chunk, quiet)
-    count = 0
-    for i, row in zip(marked, done):    # nothing is dropped: the n-th row done is marked row n
-        copies[i] = _csv_rows([row])[:-2]
-        count += 1
-    if count != len(marked) or next(done, None) is not None:
-        raise AssertionError("a row was dropped although the all-clear verdict passes")
-    command._record_writer._pending_record_count += len(copies) - len(marked)
-    body.write(_csv(chunk.layout.out_header))
-    for start in range(0, len(copies), PIECE_ROWS):    # pieces, not one copy of the whole reply
-        body.write(b"\r\n".join(copies[start:start + PIECE_ROWS]) + b"\r\n")
     return body
 
 
-def _copies(chunk, quiet):
-    """Every row of the chunk as splunklib writes it with the all-clear verdict, without its
-    line end: its own bytes (with each field's empty __mv_ cell if the input had none), then
-    the all-clear cells (after an empty first cell, which writes as nothing)."""
-    tail = _csv([""] + encode_all(quiet))[:-2]
-    text = b"\n".join(chunk.lines) + b"\n"
-    if not chunk.layout.same:           # double the commas outside the quoted fields
-        bare = chunk.rest.replace(b",", b",,").split(HOLE)
-        quoted = QUOTED.findall(text)   # the same fields as in the plan: the chunk is proven
-        text = None
-        text = b"".join(chain.from_iterable(zip(bare, quoted + [b""])))
-        bare = quoted = None
-        tail = b"," + tail
-    chunk.rest = chunk.lines = None     # memory: the copies replace them
-    return text.replace(b"\r\n", b"\n").replace(b"\n", tail + b"\n").split(b"\n")[:-1]
+def _answer(command, chunk):
+    layout, quiet = chunk.layout, command.quiet_values
+    body = _Sink()
+    if quiet is None:                   # unmarked rows are dropped: the marked ones are the reply
+        out = io.TextIOWrapper(body, encoding="utf-8", newline="", write_through=False)  # as splunklib
+        writer, first = csv.writer(out, dialect=CsvDialect), True
+        for s, _, _, _, marked in _proven(chunk):
+            for row in _done(command, s, marked, layout) if marked else ():
+                if first:                               # splunklib writes no header for no rows
+                    writer.writerow(layout.out_header)
+                    first = False
+                writer.writerow(row)
+        out.flush()
+        return body
+    # A copied row is its own bytes (with each field's empty __mv_ cell if the input had none),
+    # then the all-clear cells (after an empty first cell, which writes as nothing). A marked
+    # row's own bytes are its copy too, unless it is written whole: only its verdict is written.
+    quiet_cells = encode_all(quiet)
+    after = b"," if layout.same else b",,"
+    copy = after + _csv(quiet_cells)[:-2] + b"\r\n"
+    extra = 0 if layout.same else layout.width - 1     # commas doubled per row
+    body.write(_csv(layout.out_header))
+    copied, written = 0, {}             # verdict cells -> their csv: many rows share a verdict
+    for s, n, parts, rest, marked in _proven(chunk):
+        eol = b"\r\n" if s.endswith(b"\r\n") else b"\n"
+        if layout.same:
+            out = s.replace(eol, copy)
+        else:                           # double the commas outside the quoted fields
+            parts[::2] = rest.replace(b",", b",,").replace(eol, copy).split(HOLE)
+            out = b"".join(parts)
+        parts = rest = None
+        grow = extra + len(copy) - len(eol)             # what each row gains in OUT
+        rows = _done(command, s, marked, layout) if marked else ()
+        spans, cells, done = [], [], 0  # the rows whose verdict is not the all-clear one
+        for (i, start, end, whole), row in zip(marked, rows):
+            done += 1
+            if whole or row[-len(quiet_cells):] != quiet_cells:
+                spans.append((start + grow * i, end + grow * (i + 1), whole))
+                cells.append(row if whole else row[-len(quiet_cells):])
+        if done != len(marked) or next(iter(rows), None) is not None:
+            raise AssertionError("a marked row was dropped although the all-clear verdict passes")
+        cells = [tuple(row) for row in cells]
+        new = [row for row in dict.fromkeys(cells) if row not in written]
+        written.update(zip(new, _each_csv(new)))
+        pieces, at = [], 0
+        for (start, end, whole), line in zip(spans, map(written.get, cells)):
+            pieces.append(out[at:start])
+            pieces.append(line if whole else out[start:end - len(copy)] + after + line)
+            at = end
+        pieces.append(out[at:])
+        copied += n - len(marked)
+        body.write(b"".join(pieces))
+    command._record_writer._pending_record_count += copied
+    return body
+
+
+def _done(command, s, marked, layout):
+    """The lean path's rows (it counts them) for the MARKED rows of slice S."""
+    text = b"".join([s[start:end] for _, start, end, _ in marked]).decode("utf-8")
+    return command._lean_rows(csv.reader(_lines(text), dialect=CsvDialect), layout)
+
+
+def _each_csv(rows):
+    """Each row as splunklib's csv writer writes it, with its line end (a value may hold one)."""
+    out = io.StringIO()
+    writerow, ends = csv.writer(out, dialect=CsvDialect).writerow, []
+    for row in rows:
+        writerow(row)
+        ends.append(out.tell())
+    text = out.getvalue()
+    return [text[start:end].encode("utf-8") for start, end in zip([0] + ends, ends)]
 
 
 def _csv(cells):
-    return _csv_rows([cells])
-
-
-def _csv_rows(rows):
-    out = io.StringIO()
-    csv.writer(out, dialect=CsvDialect).writerows(rows)
-    return out.getvalue().encode("utf-8")
+    return _each_csv([cells])[0]

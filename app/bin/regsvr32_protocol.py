@@ -19,7 +19,8 @@ gives the values of one row (``row_values``); this mixin does the rest of protoc
   one is used instead.
 
 ``tests/test_leanio.py`` pins the splunklib sources this relies on and checks that both record
-paths give the same bytes. A faster path for some chunks plugs in at ``_lean_chunk``.
+paths give the same bytes. A faster path for some chunks plugs in at ``_fast_chunk``, on the
+bytes as read.
 """
 import csv
 import io
@@ -146,6 +147,10 @@ def _newline_lines(text):
             return
         yield text[start:end]
         start = end
+
+
+def _decode(body):
+    return body.decode("utf-8", errors="replace")   # as splunklib: bad bytes become U+FFFD
 
 
 def _allow_fields_up_to(size):
@@ -306,6 +311,13 @@ class ChunkedCommand(object):
 
     def _read_chunk(self, istream):
         """splunklib's _read_chunk, but a frame cut short or unreadable is said, never processed."""
+        result = self._read_raw_chunk(istream)
+        if result is None:
+            return None
+        return result[0], _decode(result[1])
+
+    def _read_raw_chunk(self, istream):
+        """(metadata, body as read: bytes) of the next chunk, or None at the end of the input."""
         header = istream.readline()
         if not header:
             return None
@@ -327,9 +339,8 @@ class ChunkedCommand(object):
         body = istream.read(body_length) if body_length else b""
         if len(body) != body_length:
             self._cut_short(meta_length + len(body), meta_length + body_length)
-        text = body.decode("utf-8", errors="replace")   # as splunklib: bad bytes become U+FFFD
-        _allow_fields_up_to(len(text))
-        return metadata, text
+        _allow_fields_up_to(len(body))      # bytes: at least as many as the chunk's characters
+        return metadata, body
 
     def _cut_short(self, got, size):
         self._unreadable("the input ended %d bytes into a chunk of %d (splunkd closed the pipe "
@@ -379,26 +390,45 @@ class ChunkedCommand(object):
         istream = self._as_binary_stream(ifile)
         writer = self._record_writer
         while True:
-            result = self._read_chunk(istream)
+            result = self._read_raw_chunk(istream)
             if not result:
                 return
-            metadata = result[0]
+            metadata, data = result
+            result = None
             action = getattr(metadata, "action", None)
             if action != "execute":
                 raise RuntimeError("Expected execute action, not %s" % action)
             self._finished = getattr(metadata, "finished", False)
             writer.is_flushed = False
             self._metadata.update(metadata)
-            body = self._lean_chunk(result[1])
+            body = self._fast_chunk(data)
+            if body is None:                            # the chunk as text, its bytes freed
+                text, data = _decode(data), None
+                body = self._lean_chunk(text)
+            data = None
             if body is None:                            # splunklib's own path for this chunk
-                self._execute_chunk_v2(process, result)
-                result = metadata = None
+                self._execute_chunk_v2(process, (metadata, text))
+                text = metadata = None
                 writer.write_chunk(finished=self._finished)
                 _fresh_buffer(writer)
             else:
-                result = metadata = None
+                text = metadata = None
                 _write_chunk(writer, self._finished, body)
                 body = None                             # nor its reply
+
+    def _fast_chunk(self, data):
+        """Issue 11: the reply body (a _Sink) of the byte-level path (regsvr32_fastpath), for
+        commands whose unmarked rows all get quiet_values; None when it cannot prove the chunk
+        (DATA: its bytes as read), and the lean path does it."""
+        if not (data and hasattr(self, "quiet_values")) or self._record_writer._buffer.tell():
+            return None
+        import regsvr32_fastpath
+        try:
+            return regsvr32_fastpath.reply(self, data)
+        except Exception as error:      # _Redo included: the lean path decides again
+            self.logger.debug("byte-level path: %r; the lean path does the chunk", error)
+            self._record_writer._pending_record_count = 0
+            return None
 
     def _lean_chunk(self, text):
         """The chunk's reply body (a _Sink), or None if splunklib's path must do this chunk."""
@@ -408,18 +438,6 @@ class ChunkedCommand(object):
             return None                                 # splunklib's path reads it escaped
         if not text:
             return _Sink()
-        # Issue 11: the byte-level path (regsvr32_fastpath) for commands whose unmarked rows all
-        # get quiet_values; None when it cannot prove the chunk, and the lean path below does it.
-        if hasattr(self, "quiet_values"):
-            import regsvr32_fastpath
-            try:
-                body = regsvr32_fastpath.reply(self, text)
-            except Exception as error:  # _Redo included: the lean path below decides again
-                self.logger.debug("byte-level path: %r; the lean path does the chunk", error)
-                self._record_writer._pending_record_count = 0
-                body = None
-            if body is not None:
-                return body
         body = _Sink()
         out = io.TextIOWrapper(body, encoding="utf-8", newline="", write_through=False)  # as splunklib
         out._CHUNK_SIZE = 1 << 16
