@@ -68,3 +68,59 @@ def test_evaluate_never_raises(record):
 def test_an_unevaluable_row_says_why():
     v = Detector().evaluate(Exploding())
     assert v.score == 0 and v.error.startswith("could not evaluate this event (RuntimeError: boom)")
+
+
+# --- The verdict memo: a verdict is remembered under what the event did, not who ran it ------
+
+def _every_example_and_sample():
+    from regsvr32_detector import RULES
+    from support.samples import SAMPLES
+    for r in RULES:
+        for e in r.positives + r.negatives:
+            yield e
+    for s in SAMPLES:
+        yield dict((k, v) for k, v in s.items() if k != "sample_id")
+
+
+def _with_other_identity(record, n):
+    """The record with every process id, GUID, hash and integrity level it carries (and the
+    Sysmon ones) changed: the fields fields.IDENTITY stands for, but the event code."""
+    from regsvr32_detector import fields
+    out = dict(record)
+    for name, sources in fields.ALIASES:
+        if name in fields.IDENTITY and name != "event_code":
+            for src in set(sources[:1]) | set(s for s in sources if s in record):
+                out[src] = "{%08d-0000-0000-0000-000000000000}" % n
+    return out
+
+
+def test_identity_values_never_change_a_verdict():
+    # What makes the remembered verdict right: no check reads them (a fresh detector each time).
+    checked = 0
+    for record in _every_example_and_sample():
+        want = Detector().evaluate(record).fields()
+        for n in (1, 2):
+            assert Detector().evaluate(_with_other_identity(record, n)).fields() == want, record
+        checked += 1
+    assert checked > 150
+
+
+def test_a_remembered_verdict_is_the_verdict_of_the_event():
+    # One detector over the examples twice, each time with other ids: every verdict as fresh.
+    det = Detector()
+    for n in (1, 2):
+        for record in _every_example_and_sample():
+            record = _with_other_identity(record, n)
+            assert det.evaluate(record).fields() == Detector().evaluate(record).fields(), record
+
+
+@pytest.mark.parametrize("column,event", [
+    ("host", {"Computer": "WS7"}), ("user", {"User": "CORP\\svc_deploy"})])
+def test_user_and_host_count_once_an_allowlist_row_names_them(tmp_path, column, event):
+    path = tmp_path / "a.csv"
+    path.write_text(HEADER + allowlist_row(rule_id="*", reason="lab", **{column: list(event.values())[0]}))
+    det = Detector(load_allowlists([str(path)])[0])
+    here, elsewhere = dict(SQUIBLYDOO, **event), dict(SQUIBLYDOO, Computer="WS8", User="CORP\\bob")
+    assert det.evaluate(here).score == 0 and det.evaluate(here).allowlisted
+    assert det.evaluate(elsewhere).score == 100 and not det.evaluate(elsewhere).allowlisted
+    assert det.evaluate(here).score == 0                  # and back: nothing leaks between them

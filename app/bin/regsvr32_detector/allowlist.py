@@ -211,6 +211,7 @@ class Allowlist(object):
 
     def __init__(self, entries=()):
         self.entries = tuple(entries)
+        self.columns = frozenset(column for e in self.entries for column, _ in e.matchers)
         self._position = dict((e, n) for n, e in enumerate(self.entries))
         self._rules = {}            # rule id (lower case) -> what its rows need; see _rule()
         self._plans = {}            # rule ids of one event -> what to look up; see _plan()

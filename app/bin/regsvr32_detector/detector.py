@@ -103,6 +103,9 @@ class Detector(object):
         self.allowlist = allowlist if allowlist is not None else Allowlist()
         self.today = today or datetime.date.today()
         self.memo = Memo()
+        # values a verdict does not depend on (see fields.IDENTITY)
+        self._unread = fields.IDENTITY.union(
+            name for name in fields.USER_AND_HOST if name not in self.allowlist.columns)
 
     def evaluate(self, record):
         try:
@@ -111,7 +114,12 @@ class Detector(object):
                                                         keys))
             if ev is None:
                 return NOTHING
-            return self._judge(ev)
+            # The verdict of an event is a function of what it did: remembered for the same
+            # program, command line, parent... on another host, by another process id.
+            unread = self._unread
+            facts = sorted([(k, v) for k, v in ev.values.items() if k not in unread])
+            return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, tuple(facts)),
+                                 sum([len(v) for _, v in facts]), self._judge, ev)
         except Exception as e:  # a bad row must never cost the search: say why, go on
             return Verdict(error="could not evaluate this event (%s: %s)" % (
                 e.__class__.__name__, str(e)[:200]))

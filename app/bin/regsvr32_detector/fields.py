@@ -55,6 +55,13 @@ ALIASES = (
     ("service_path", ("ImagePath", "ServiceFileName", "Service_File_Name")),
 )
 FIELD_NAMES = tuple(name for name, _ in ALIASES)
+# Values that say which process an event is, not what it did: no rule, score, signature or
+# allowlist reads them, so the detector leaves them out of the key it remembers a verdict under
+# (a process id or GUID never repeats). USER_AND_HOST are read by the allowlist alone
+# (allowlist_columns), and left out too while no allowlist row has a cell in their column.
+IDENTITY = frozenset(("event_code", "process_guid", "process_id", "parent_guid", "parent_id",
+                      "hashes", "integrity"))
+USER_AND_HOST = ("user", "host")
 # source field -> (our name, rank): one dict look-up per field of the row
 SOURCES = dict((src, (name, rank)) for name, sources in ALIASES
                for rank, src in enumerate(sources))
@@ -355,6 +362,7 @@ class Event(object):
 
     def __init__(self, values, kind):
         self.__dict__.update(values)       # the others read "" from the class defaults below
+        self.values = values               # what the source said, by our names
         self.kind = kind
         self.image_name = (winpath.basename(self.image or self.source_image)
                            or self.process_name).lower()
