@@ -182,8 +182,8 @@ def test_slices_prove_and_mark_as_the_whole_chunk(monkeypatch):
 # with a hint and "-e" but no base64 run of 22 characters still cannot concern regsvr32, then
 # update its hash here.
 BLOB_PROOF_PINS = {
-    "fields.mentions_regsvr32": (lambda: inspect.getsource(fields.mentions_regsvr32), "e24686a87e745912"),
-    "cmdline.encoded_commands": (lambda: inspect.getsource(cmdline.encoded_commands), "46a355590bce16ba"),
+    "fields.mentions_regsvr32": (lambda: inspect.getsource(fields.mentions_regsvr32), "8a625a3bde41e077"),
+    "cmdline.encoded_commands": (lambda: inspect.getsource(cmdline.encoded_commands), "9d122b9db6a599f0"),
     "cmdline._ENCODED": (lambda: "%s %d" % (cmdline._ENCODED.pattern, cmdline._ENCODED.flags),
                          "fb973374bbf16f29"),
 }
