@@ -475,8 +475,8 @@ class ChunkedCommand(object):
         mv_cells = _getter([i for i, _ in layout.mv]) if layout.mv else None
         row_values = self.row_values
         blank = [""] * (2 * len(names))
-        last = cells = None
-        count = 0
+        encoded = {}                # id(values) -> (values, cells): a command hands back the same
+        count = 0                   # values object for a repeated verdict (the quiet one above all)
         for values in reader:
             if len(values) != width:
                 raise _Redo()                           # ragged: splunklib's zip() semantics
@@ -490,8 +490,12 @@ class ChunkedCommand(object):
             out = row_values(dict(zip(names, plain)))
             if out is None:
                 continue
-            if out is not last:                         # the quiet verdict is encoded once
-                last, cells = out, encode_all(out)
+            hit = encoded.get(id(out))
+            if hit is None:                             # each verdict's cells encoded once
+                if len(encoded) >= 256:
+                    encoded.clear()
+                hit = encoded[id(out)] = (out, encode_all(out))   # holds out: its id stays its own
+            cells = hit[1]
             if same:
                 values.extend(cells)
                 row = values

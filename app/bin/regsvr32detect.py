@@ -103,6 +103,7 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
         self._threshold = self.min_score if self.mode == "filter" else None
         # Most rows get the all-clear verdict: one shared row, encoded once per chunk.
         self.quiet_values = self._row(NOTHING)
+        self._rows = {}                 # verdict -> its row values (see row_values)
         self.logger.info("search %s: mode=%s min_score=%s allowlists=%s, %d allowlist problem(s)",
                          getattr(self.metadata.searchinfo, "sid", "?"), self.mode, self.min_score,
                          ",".join(self.allowlists), len(problems))
@@ -118,9 +119,20 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
         return path
 
     def row_values(self, record):
-        """The output values of one row, in OUTPUT_FIELDS order, or None when filter mode drops it."""
+        """The output values of one row, in OUTPUT_FIELDS order, or None when filter mode drops it.
+        The detector hands back the verdict it remembered for a repeated event, so its row is
+        remembered too (by the verdict itself, a few hundred at most): the same list object, which
+        the protocol encodes once."""
         verdict = self.detector.evaluate(record)
-        return self.quiet_values if verdict is NOTHING else self._row(verdict)
+        if verdict is NOTHING:
+            return self.quiet_values
+        rows = self._rows
+        if verdict in rows:
+            return rows[verdict]
+        if len(rows) >= 256:
+            rows.clear()
+        row = rows[verdict] = self._row(verdict)
+        return row
 
     def _row(self, verdict):
         # In filter mode a row the detector could not evaluate still passes: never lose it silently.
