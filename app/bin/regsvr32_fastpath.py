@@ -32,6 +32,8 @@ QUOTED = re.compile(rb'("(?<![^,\n]")[^",\r\n]*(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(
 HOLE = b"\0"                # where a quoted field was; chunks that contain NUL never get here
 # What translate() deletes from a slice's rows with holes to leave each row's commas and line end.
 NOT_SKELETON = bytes(bytearray(range(256))).translate(None, b",\r\n")
+# ... and from a slice to leave its quotes and line ends (filter mode: see _rows).
+NOT_QUOTES = bytes(bytearray(range(256))).translate(None, b'"\n')
 # Above this share of marked rows in the first SAMPLE_CHARS of a chunk, the lean path is faster.
 MOST_MARKED = 0.25
 SAMPLE_CHARS = 1 << 16
@@ -136,6 +138,23 @@ def _proven(chunk):
         yield s, n, parts, rest, sorted([i] + span for i, span in marked.items())
 
 
+def _rows(chunk):
+    """Filter mode: yields (slice, marked) as _proven does, for a chunk whose unmarked rows are
+    dropped. Nothing is copied, so only the rows must be its lines: a quoted line break starts
+    and ends on a line with an odd number of quotes (with the other bytes and the pairs of
+    quotes taken out, such a line keeps one), and a bare CR may end a row. Marked rows go
+    through csv as splunklib reads them; anything it cannot read sends the chunk to the lean
+    path. Raises NotProven."""
+    for s in _slices(chunk):
+        if not s.endswith(b"\n"):
+            raise NotProven("empty or unterminated line")
+        if b'"' in s.translate(None, NOT_QUOTES).replace(b'""', b""):
+            raise NotProven("quoted line break")
+        if s.count(b"\r") != s.count(b"\r\n"):
+            raise NotProven("bare CR")
+        yield s, sorted([i] + span for i, span in _marked(s).items())
+
+
 def _marked(s):
     """{row: [start, end, False]} of the rows of slice S whose text holds a mark, or a hint, "-e"
     and a run of base64 long enough to hide "regsvr32"."""
@@ -215,7 +234,7 @@ def _answer(command, chunk):
     if quiet is None:                   # unmarked rows are dropped: the marked ones are the reply
         out = io.TextIOWrapper(body, encoding="utf-8", newline="", write_through=False)  # as splunklib
         writer, first = csv.writer(out, dialect=CsvDialect), True
-        for s, _, _, _, marked in _proven(chunk):
+        for s, marked in _rows(chunk):
             for row in _done(command, s, marked, layout) if marked else ():
                 if first:                               # splunklib writes no header for no rows
                     writer.writerow(layout.out_header)
