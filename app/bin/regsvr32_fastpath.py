@@ -32,8 +32,8 @@ QUOTED = re.compile(rb'("(?<![^,\n]")[^",\r\n]*(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(
 HOLE = b"\0"                # where a quoted field was; chunks that contain NUL never get here
 # What translate() deletes from a slice's rows with holes to leave each row's commas and line end.
 NOT_SKELETON = bytes(bytearray(range(256))).translate(None, b",\r\n")
-# ... and from a slice to leave its quotes and line ends (filter mode: see _rows).
-NOT_QUOTES = bytes(bytearray(range(256))).translate(None, b'"\n')
+# ... and from a slice to leave its quotes, CRs and LFs (filter mode: see _rows).
+NOT_QUOTES = bytes(bytearray(range(256))).translate(None, b'"\r\n')
 # Above this share of marked rows in the first SAMPLE_CHARS of a chunk, the lean path is faster.
 MOST_MARKED = 0.25
 SAMPLE_CHARS = 1 << 16
@@ -74,7 +74,7 @@ def _chunk(data, outputs):
     if CsvDialect.lineterminator != "\r\n":
         return None, "line terminator"                  # splunklib on Windows writes "\n"
     sample = data[:data.rfind(b"\n", 0, SAMPLE_CHARS) + 1]                # whole lines
-    if len(_marked(sample)) > sample.count(b"\n") * MOST_MARKED:
+    if len(_spans(sample)) > sample.count(b"\n") * MOST_MARKED:
         return None, "mostly marked rows (the lean path is faster)"       # known before any copy
     if HOLE in data:
         return None, "NUL"
@@ -148,16 +148,28 @@ def _rows(chunk):
     for s in _slices(chunk):
         if not s.endswith(b"\n"):
             raise NotProven("empty or unterminated line")
-        if b'"' in s.translate(None, NOT_QUOTES).replace(b'""', b""):
-            raise NotProven("quoted line break")
-        if s.count(b"\r") != s.count(b"\r\n"):
+        ends = s.translate(None, NOT_QUOTES)       # small: the checks below cost little
+        if ends.count(b"\r") != ends.count(b"\r\n"):
             raise NotProven("bare CR")
-        yield s, sorted([i] + span for i, span in _marked(s).items())
+        if b'"' in ends.replace(b"\r", b"").replace(b'""', b""):
+            raise NotProven("quoted line break")
+        # (no row numbers: nothing is copied)
+        yield s, [(None, start, end, False) for start, end in _spans(s)]
 
 
 def _marked(s):
-    """{row: [start, end, False]} of the rows of slice S whose text holds a mark, or a hint, "-e"
-    and a run of base64 long enough to hide "regsvr32"."""
+    """{row: [start, end, False]} of the rows of slice S that _spans finds."""
+    marked, row, last = {}, 0, 0
+    for start, end in _spans(s):
+        row += s.count(b"\n", last, start)
+        marked[row] = [start, end, False]
+        last = start
+    return marked
+
+
+def _spans(s):
+    """(start, end) of the rows of slice S whose text holds a mark, or a hint, "-e" and a run of
+    base64 long enough to hide "regsvr32", in order."""
     low = s.lower()
     starts = {}
     for needle in MARKS + HINTS:
@@ -168,12 +180,7 @@ def _marked(s):
             if needle in MARKS or b"-e" in low[start:end] and BLOB.search(low, start, end):
                 starts[start] = end
             at = low.find(needle, end)          # the rest of this row is known
-    marked, row, last = {}, 0, 0
-    for start in sorted(starts):
-        row += s.count(b"\n", last, start)
-        marked[row] = [start, starts[start], False]
-        last = start
-    return marked
+    return sorted(starts.items())
 
 
 def _line_ends(s):
