@@ -116,9 +116,10 @@ class Detector(object):
                 return NOTHING
             # The verdict of an event is a function of what it did: remembered for the same
             # program, command line, parent... on another host, by another process id.
+            # (In the order normalize read them: the same for every row of a chunk.)
             unread = self._unread
-            facts = sorted([(k, v) for k, v in ev.values.items() if k not in unread])
-            return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, tuple(facts)),
+            facts = tuple([(k, v) for k, v in ev.values.items() if k not in unread])
+            return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, facts),
                                  sum([len(v) for _, v in facts]), self._judge, ev)
         except Exception as e:  # a bad row must never cost the search: say why, go on
             return Verdict(error="could not evaluate this event (%s: %s)" % (
