@@ -74,6 +74,9 @@ class Memo(object):
     def __len__(self):
         return len(self._answers)
 
+    def __contains__(self, key):
+        return key in self._answers
+
 
 def _clip(text, n):
     return text if len(text) <= n else text[:n - 3] + "..."
@@ -115,8 +118,13 @@ class Detector(object):
             if ev is None:
                 return NOTHING
             # The verdict of an event is a function of what it did: remembered for the same
-            # program, command line, parent... on another host, by another process id.
-            # (In the order normalize read them: the same for every row of a chunk.)
+            # program, command line, parent... on another host, by another process id. A
+            # regsvr32 command line seen for the first time cannot have a remembered verdict,
+            # and most are seen once: keyed from the second sighting on.
+            if ev.kind == fields.PROCESS and ev.is_regsvr32 and \
+                    ("cmd", ev.command_line, ev.image_name, ev.cwd) not in self.memo:
+                return self._judge(ev)
+            # (facts in the order normalize read them: the same for every row of a chunk)
             unread = self._unread
             facts = tuple([(k, v) for k, v in ev.values.items() if k not in unread])
             return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, facts),
