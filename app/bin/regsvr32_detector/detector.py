@@ -92,6 +92,11 @@ def _rule_id(finding):
     return finding[0].id
 
 
+def _line_key(ev):
+    """The memo key of a command line's parse and findings: all they depend on."""
+    return ("cmd", ev.command_line, ev.image_name, ev.cwd)
+
+
 def _read_command_line(line, image_name, cwd):
     inv = cmdline.parse(line, image_name, cwd)
     found = []
@@ -124,8 +129,7 @@ class Detector(object):
             # program, command line, parent... on another host, by another process id. A
             # regsvr32 command line seen for the first time cannot have a remembered verdict,
             # and most are seen once: keyed from the second sighting on.
-            if ev.kind == fields.PROCESS and ev.is_regsvr32 and \
-                    ("cmd", ev.command_line, ev.image_name, ev.cwd) not in self.memo:
+            if ev.kind == fields.PROCESS and ev.is_regsvr32 and _line_key(ev) not in self.memo:
                 return self._judge(ev)
             # (facts in the order normalize read them: the same for every row of a chunk)
             unread = self._unread
@@ -150,9 +154,8 @@ class Detector(object):
     def _command_line(self, ev):
         """Parse the command line and run the command-line rules, once per distinct line: the
         answer depends on the line, the program's name and the working directory only."""
-        line, name, cwd = ev.command_line, ev.image_name, ev.cwd
-        inv, found = self.memo.get(("cmd", line, name, cwd), len(line) + len(cwd),
-                                   _read_command_line, line, name, cwd)
+        inv, found = self.memo.get(_line_key(ev), len(ev.command_line) + len(ev.cwd),
+                                   _read_command_line, ev.command_line, ev.image_name, ev.cwd)
         ev.invocation = inv
         return found
 

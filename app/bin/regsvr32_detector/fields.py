@@ -408,15 +408,17 @@ class Plan(object):
     """What normalize reads of rows with one set of field names (every row of a chunk has the
     same): worked out once per header, not once per row."""
 
-    __slots__ = ("scanned", "typed", "collect")
+    __slots__ = ("keys", "scanned", "typed", "collect", "edr")
 
     def __init__(self, keys):
+        self.keys = keys
         present = frozenset(keys)
         self.scanned = [k for k in keys if k in SCAN_KEYS]
         # (shape, field naming its event type) in the order normalize asks them
         self.typed = tuple((shape, f) for shape in EDR_SHAPES for f in shape.type_fields
                            if f in present)
         self.collect = _collect_plan(keys, SOURCES)
+        self.edr = {}           # (shape name, kind) -> its collect plan, made on first use
 
 
 def _collect_plan(keys, sources):
@@ -446,7 +448,7 @@ def normalize(record, plan=None):
         if value:
             kind = shape.kinds.get(_fold(_first(value)))
             if kind is not None:
-                return _edr_event(record, shape, kind)
+                return _edr_event(record, shape, kind, plan)
             if shape.owns:
                 return None             # an event type we have no logic for
     values = _collected(record, plan.collect)
@@ -473,12 +475,11 @@ def _collected(record, collect):
     return values
 
 
-def _collect(record, sources):
-    return _collected(record, _collect_plan(list(record), sources))
-
-
-def _edr_event(record, shape, kind):
-    values = _collect(record, shape.sources.get(kind, {}))
+def _edr_event(record, shape, kind, plan):
+    collect = plan.edr.get((shape.name, kind))
+    if collect is None:
+        collect = plan.edr[shape.name, kind] = _collect_plan(plan.keys, shape.sources.get(kind, {}))
+    values = _collected(record, collect)
     for name, first, second, default in shape.joins.get(kind, ()):
         if name in values:
             continue
