@@ -171,3 +171,21 @@ def test_a_broken_local_logging_conf_is_said_and_the_shipped_one_used(app_copy, 
     assert "local/regsvr32detect.logging.conf cannot be used" in warning
     log = (home / "var" / "log" / "splunk" / "regsvr32detect.log").read_text(encoding="utf-8")
     assert "mode=filter" in log
+
+
+def test_a_search_writes_no_bytecode_into_the_app(tmp_path):
+    # splunkd runs "python3 regsvr32detect.py" without -B: every module the command imports
+    # (its own and the vendored splunklib) would leave a .pyc in the app's bin/ otherwise.
+    from conftest import APP
+    copy = tmp_path / "regsvr32detect"
+    shutil.copytree(APP, str(copy), ignore=shutil.ignore_patterns("local", "__pycache__", "*.pyc"))
+    home = tmp_path / "splunk"
+    (home / "var" / "log" / "splunk").mkdir(parents=True)
+    env = dict((k, v) for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"))
+    env["SPLUNK_HOME"] = str(home)
+    result = chunked.run([], [[MALICIOUS, BENIGN]], env=env, script=str(copy / "bin" / "regsvr32detect.py"))
+    assert result.returncode == 0 and len(result.rows) == 2, result.stderr[-2000:]
+    assert result.rows[0]["regsvr32_score"] != "0"
+    written = [os.path.relpath(os.path.join(d, n), str(copy)) for d, dirs, files in os.walk(str(copy))
+               for n in dirs + files if n == "__pycache__" or n.endswith((".pyc", ".pyo"))]
+    assert written == []

@@ -11,6 +11,10 @@ import os
 import re
 import sys
 
+# splunkd runs this file without -B: without this, a search would leave .pyc files in the app's
+# bin/ (a file write the app promises not to make, and stale bytecode after an upgrade).
+sys.dont_write_bytecode = True
+
 BIN_DIR = os.path.dirname(os.path.abspath(__file__))
 APP_DIR = os.path.dirname(BIN_DIR)
 LOOKUPS_DIR = os.path.join(APP_DIR, "lookups")
