@@ -7,7 +7,9 @@ Times, best of 5 each, next to a baseline measured in the same run:
   same call on 32 KB of plain letters); bound 25 ms, where quadratic backtracking takes seconds;
 - Detector.evaluate on 32 KB hostile values in every field of every event shape (baseline: one
   ordinary regsvr32 row); bound 5 ms;
-- the command through the protocol on 60 hostile rows (baseline: 60 ordinary rows).
+- the command through the protocol on 60 hostile rows (baseline: 60 ordinary rows);
+- peak RSS of the command over 10,000 distinct 4,000-character, 64-argument regsvr32 lines
+  (baseline: 10,000 ordinary rows), also for another app folder with --before (e.g. main's).
 Prints the worst cases side by side with the baselines, and exits 1 if a bound is broken.
 """
 import os
@@ -28,6 +30,7 @@ from test_hostile_text import LITERALS, NESTED_OK  # noqa: E402
 
 REGEX_BOUND = 0.025
 EVENT_BOUND = 0.005
+LONG_ROWS_BOUND_KB = 40 << 10   # the caches' budgets (memo 16 MB, rows, cells, folds) and slack
 
 
 def best(fn, *args, repeats=5):
@@ -104,7 +107,34 @@ def memory(n=4096):
     return out
 
 
+def long_rows_rss(script, n=10000, chunk=1000):
+    """Peak RSS (KB) of the command (SCRIPT) over N distinct regsvr32 lines of 4,000 characters
+    and 64 arguments, and over N ordinary regsvr32 rows (the baseline), in chunks of CHUNK."""
+    from test_bounded import long_line
+    out = {}
+    for kind, row in (("long", lambda i: sysmon1(long_line(i))),
+                      ("ordinary", lambda i: sysmon1("regsvr32 /s C:\\Windows\\System32\\x%d.dll" % i))):
+        session = chunked.Session(script=script)
+        try:
+            session.start()
+            for start in range(0, n, chunk):
+                session.execute([row(i) for i in range(start, min(n, start + chunk))],
+                                finished=start + chunk >= n)
+            with open("/proc/%d/status" % session.proc.pid) as f:
+                out[kind] = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+            session.close()
+        finally:
+            session.kill()
+    return out
+
+
 def main():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--before", metavar="APP",
+                    help="another checkout's app folder (with bin/lib), e.g. main's, measured in the "
+                         "same run for the long-rows memory line")
+    args = ap.parse_args()
     detector = Detector(load_allowlists([DEFAULT_ALLOWLIST])[0])
     broken = 0
     print("%-46s %12s %12s  %s" % ("regex (worst 32 KB input)", "worst ms", "plain ms", "worst input"))
@@ -126,6 +156,15 @@ def main():
     broken += bool(flag)
     print("peak RSS, 4,096 image loads of 32 KB paths: distinct %d KB, repeated %d KB%s" % (
         rss["distinct"], rss["repeated"], flag))
+    apps = [("this app", chunked.SCRIPT)]
+    if args.before:
+        apps.insert(0, ("before (%s)" % args.before, os.path.join(args.before, "bin", "regsvr32detect.py")))
+    for label, script in apps:
+        rss = long_rows_rss(script)
+        flag = "" if rss["long"] <= rss["ordinary"] + LONG_ROWS_BOUND_KB else "  OVER +%d MB" % (LONG_ROWS_BOUND_KB // 1024)
+        broken += bool(flag) and script == chunked.SCRIPT
+        print("peak RSS of the command, 10,000 distinct 4,000-character 64-argument lines, %s: %d KB "
+              "(10,000 ordinary rows: %d KB)%s" % (label, rss["long"], rss["ordinary"], flag))
     print("\n%s" % ("all bounds held" if not broken else "%d bound(s) broken" % broken))
     return 1 if broken else 0
 

@@ -33,6 +33,7 @@ import splunklib
 from splunklib.searchcommands import Option, environment, validators
 from splunklib.searchcommands.internals import CsvDialect, MetadataDecoder
 from splunklib.searchcommands.search_command import SearchCommand
+from regsvr32_detector.bounded import Bounded, text_bytes
 
 PINNED_SDK = "2.1.1"
 MV = "__mv_"
@@ -180,6 +181,14 @@ def encode(value):
                 raise _Redo()
         return "\n".join(value), "$" + "$;$".join([v.replace("$", "$$") for v in value]) + "$"
     raise _Redo()  # numbers, dicts, ...: splunklib's writer knows their formats
+
+
+ENCODED_BYTES = 4 << 20     # a chunk's encoded verdicts (bounded.py)
+
+
+def cells_bytes(cells):
+    """Estimated bytes of encoded cells (and of the values they were made of)."""
+    return 2 * sum([text_bytes(c) for c in cells])
 
 
 def encode_all(values):
@@ -475,8 +484,10 @@ class ChunkedCommand(object):
         mv_cells = _getter([i for i, _ in layout.mv]) if layout.mv else None
         row_values = self.row_values
         blank = [""] * (2 * len(names))
-        encoded = {}                # id(values) -> (values, cells): a command hands back the same
-        count = 0                   # values object for a repeated verdict (the quiet one above all)
+        # id(values) -> (values, cells): a command hands back the same values object for a
+        # repeated verdict (the quiet one above all)
+        encoded = Bounded(ENCODED_BYTES)
+        count = 0
         for values in reader:
             if len(values) != width:
                 raise _Redo()                           # ragged: splunklib's zip() semantics
@@ -492,9 +503,8 @@ class ChunkedCommand(object):
                 continue
             hit = encoded.get(id(out))
             if hit is None:                             # each verdict's cells encoded once
-                if len(encoded) >= 256:
-                    encoded.clear()
-                hit = encoded[id(out)] = (out, encode_all(out))   # holds out: its id stays its own
+                cells = encode_all(out)                 # (holding out: its id stays its own)
+                hit = encoded.put(id(out), (out, cells), cells_bytes(cells))
             cells = hit[1]
             if same:
                 values.extend(cells)

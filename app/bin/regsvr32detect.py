@@ -24,7 +24,8 @@ from splunklib.searchcommands import (  # noqa: E402
     Configuration, Option, StreamingCommand, dispatch, validators)
 
 from regsvr32_detector import OUTPUT_FIELDS, Detector, load_allowlists  # noqa: E402
-from regsvr32_detector.detector import NOTHING  # noqa: E402
+from regsvr32_detector.bounded import Bounded  # noqa: E402
+from regsvr32_detector.detector import NOTHING, verdict_bytes  # noqa: E402
 from regsvr32_protocol import ChunkedCommand, Explained  # noqa: E402
 
 DEFAULT_LIST = "regsvr32_allowlist_default"
@@ -32,6 +33,7 @@ LOCAL_LIST = "regsvr32_allowlist_local"
 # The admin's list does not exist until the admin creates it: that is normal, not worth a warning.
 OPTIONAL_LISTS = frozenset([LOCAL_LIST])
 LOG_CONF = "regsvr32detect.logging.conf"
+ROWS_BYTES = 4 << 20    # the rows of verdicts, remembered (bounded.py)
 
 _LOOKUP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -107,7 +109,7 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
         self._threshold = self.min_score if self.mode == "filter" else None
         # Most rows get the all-clear verdict: one shared row, encoded once per chunk.
         self.quiet_values = self._row(NOTHING)
-        self._rows = {}                 # verdict -> its row values (see row_values)
+        self._rows = Bounded(ROWS_BYTES)    # verdict -> its row values (see row_values)
         self.logger.info("search %s: mode=%s min_score=%s allowlists=%s, %d allowlist problem(s)",
                          getattr(self.metadata.searchinfo, "sid", "?"), self.mode, self.min_score,
                          ",".join(self.allowlists), len(problems))
@@ -125,7 +127,7 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
     def row_values(self, record):
         """The output values of one row, in OUTPUT_FIELDS order, or None when filter mode drops it.
         The detector hands back the verdict it remembered for a repeated event, so its row is
-        remembered too (by the verdict itself, a few hundred at most): the same list object, which
+        remembered too (by the verdict itself, within ROWS_BYTES): the same list object, which
         the protocol encodes once."""
         verdict = self.detector.evaluate(record)
         if verdict is NOTHING:
@@ -133,10 +135,7 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
         rows = self._rows
         if verdict in rows:
             return rows[verdict]
-        if len(rows) >= 256:
-            rows.clear()
-        row = rows[verdict] = self._row(verdict)
-        return row
+        return rows.put(verdict, self._row(verdict), verdict_bytes(verdict))
 
     def _row(self, verdict):
         # In filter mode a row the detector could not evaluate still passes: never lose it silently.

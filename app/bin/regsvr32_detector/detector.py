@@ -5,6 +5,7 @@ from . import cmdline, fields, signature, winpath
 from . import score as score_model
 from .allowlist import Allowlist
 from .allowlist_columns import Facts, facts  # noqa: F401 (facts: part of this module's API)
+from .bounded import Bounded, text_bytes
 from .registry import severity_for
 from .rules import RULES_FOR
 
@@ -51,34 +52,71 @@ COMMAND_LINE_RULES = tuple(r for r in RULES_FOR[fields.PROCESS, True, False] if 
 class Memo(object):
     """Answers worked out once and looked up after: the detector's only memory of past events.
 
-    At most ENTRIES answers (all forgotten when full: cheap, and the working set of a stream is
-    small), and none for keys longer than KEY_CHARS, so distinct huge values never pin memory.
-    An answer (a parse and its findings, a verdict) costs a few KB: 8,192 of them made the peak
-    memory of a long all-regsvr32 search a quarter higher than one chunk's; 4,096 keep it within
-    a fifth and the repeating stream (b) as fast.
+    Within BYTES, as estimated by each kind of answer's cost function below (see bounded.py):
+    a few thousand answers of ordinary lines (2-15 KB each). An answer over LARGEST (a line of
+    many long arguments, a value of 32 KB) is not kept: such lines rarely recur, and 10,000 of
+    them kept by a count of entries once took 349 MB.
     """
 
-    ENTRIES = 4096
-    KEY_CHARS = 4096
+    BYTES = 16 << 20
+    LARGEST = 32 << 10
 
     def __init__(self):
-        self._answers = {}
+        self._answers = Bounded(self.BYTES, self.LARGEST)
 
-    def get(self, key, size, make, *args):
+    def get(self, key, cost, make, *args):
+        """The answer for KEY, made by MAKE(*ARGS) if not remembered; COST(key, answer) is its
+        estimated size in bytes."""
         answer = self._answers.get(key)
         if answer is None:
             answer = make(*args)
-            if size <= self.KEY_CHARS:
-                if len(self._answers) >= self.ENTRIES:
-                    self._answers.clear()
-                self._answers[key] = answer
+            self._answers.put(key, answer, cost(key, answer))
         return answer
+
+    @property
+    def bytes(self):
+        """The estimated bytes of what is remembered."""
+        return self._answers.used
 
     def __len__(self):
         return len(self._answers)
 
     def __contains__(self, key):
         return key in self._answers
+
+
+# What each kind of answer holds, in bytes, besides the strings counted by text_bytes: fixed
+# costs and factors measured with tracemalloc, rounded up (tests/test_bounded.py checks them).
+PLAN_BYTES, PLAN_FIELD_BYTES = 600, 120
+PARSE_BYTES, PARSE_LINE_COPIES, PARSE_ARG_BYTES = 1500, 3.5, 650
+VERDICT_BYTES, FACT_BYTES = 600, 120
+PATH_BYTES, PATH_COPIES = 700, 2.5
+
+
+def _plan_cost(key, plan):
+    return PLAN_BYTES + sum([text_bytes(k) + PLAN_FIELD_BYTES for k in key[1]])
+
+
+def _parse_cost(key, answer):
+    inv, found = answer
+    return int(PARSE_BYTES + PARSE_LINE_COPIES * text_bytes(key[1]) + text_bytes(key[3])
+               + PARSE_ARG_BYTES * min(len(inv.args), cmdline.MAX_ARGS + 1)
+               + sum([text_bytes(reason) for _, reason in found]))
+
+
+def verdict_bytes(verdict):
+    """Estimated bytes of a verdict (or of its row, which holds the same strings)."""
+    return (VERDICT_BYTES + sum([text_bytes(t) for t in verdict.reasons + verdict.allowlisted])
+            + text_bytes(verdict.signature) + text_bytes(verdict.error))
+
+
+def _verdict_cost(key, verdict):
+    return (verdict_bytes(verdict) + sum([text_bytes(v) + FACT_BYTES for _, v in key[4]])
+            + sum([text_bytes(p) + FACT_BYTES for _, p in key[3]]))
+
+
+def _path_cost(key, target):
+    return int(PATH_BYTES + PATH_COPIES * text_bytes(key[1]))
 
 
 def _clip(text, n):
@@ -121,7 +159,7 @@ class Detector(object):
     def evaluate(self, record):
         try:
             keys = tuple(record)        # rows of a chunk share their field names: one Plan
-            ev = fields.normalize(record, self.memo.get(("keys", keys), len(keys), fields.Plan,
+            ev = fields.normalize(record, self.memo.get(("keys", keys), _plan_cost, fields.Plan,
                                                         keys))
             if ev is None:
                 return NOTHING
@@ -135,7 +173,7 @@ class Detector(object):
             unread = self._unread
             facts = tuple([(k, v) for k, v in ev.values.items() if k not in unread])
             return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, facts),
-                                 sum([len(v) for _, v in facts]), self._judge, ev)
+                                 _verdict_cost, self._judge, ev)
         except Exception as e:  # a bad row must never cost the search: say why, go on
             return Verdict(error="could not evaluate this event (%s: %s)" % (
                 e.__class__.__name__, str(e)[:200]))
@@ -154,16 +192,16 @@ class Detector(object):
     def _command_line(self, ev):
         """Parse the command line and run the command-line rules, once per distinct line: the
         answer depends on the line, the program's name and the working directory only."""
-        inv, found = self.memo.get(_line_key(ev), len(ev.command_line) + len(ev.cwd),
-                                   _read_command_line, ev.command_line, ev.image_name, ev.cwd)
+        inv, found = self.memo.get(_line_key(ev), _parse_cost, _read_command_line,
+                                   ev.command_line, ev.image_name, ev.cwd)
         ev.invocation = inv
         return found
 
     def _facts(self, ev):
         """Facts several rules read, worked out once per event (paths once per distinct path)."""
         if ev.image_loaded:
-            ev.loaded = self.memo.get(("path", ev.image_loaded), len(ev.image_loaded),
-                                      winpath.classify, ev.image_loaded)
+            ev.loaded = self.memo.get(("path", ev.image_loaded), _path_cost, winpath.classify,
+                                      ev.image_loaded)
 
     def _judge(self, ev):
         self._facts(ev)

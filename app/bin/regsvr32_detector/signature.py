@@ -9,11 +9,11 @@ children of regsvr32 that were not seen in the previous 30 days; children get a 
 Regexes here are linear: every pattern that can repeat starts only where the previous
 character cannot continue it (a look-behind), and no input longer than MAX_INPUT is folded.
 """
-import functools
 import hashlib
 import re
 
 from . import cmdline, fields, winpath
+from .bounded import remembered, text_bytes
 
 MAX_INPUT = 1024        # characters of any one path or command line that are folded
 MAX_CHARS = 400         # longer signatures end in a hash of the rest, so they stay distinct
@@ -64,9 +64,13 @@ def fold_path(path):
     return _fold_path(path[:MAX_INPUT])
 
 
+def _texts_cost(arg, answer):
+    return text_bytes(arg) + text_bytes(answer)
+
+
 # Pure functions of at most MAX_INPUT characters: remembered, since the same modules and lines
-# recur all day, and bounded in memory by that length.
-@functools.lru_cache(maxsize=4096)
+# recur all day, within a budget of bytes (bounded.py).
+@remembered(2 << 20, _texts_cost)
 def _fold_path(path):
     text = " ".join(path.lower().replace("/", "\\").split()) if "://" not in path else path.lower()
     m = _URL_HOST.match(text)
@@ -84,7 +88,7 @@ def fold_text(text):
     return _fold_text(text[:MAX_INPUT])
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered(2 << 20, _texts_cost)
 def _fold_text(text):
     return _NUMBER.sub("<n>", _fold_path(text))
 
@@ -94,7 +98,7 @@ def _image(path):
     return _image_of(path[:MAX_INPUT])
 
 
-@functools.lru_cache(maxsize=1024)
+@remembered(1 << 20, _texts_cost)
 def _image_of(path):
     if not path:
         return "?"

@@ -4,9 +4,10 @@ Everything here works on parsed parts (drive, components, host), never on substr
 raw command line: substring lists are how public rules get fooled (decoy folders in a URL
 query, ``..`` traversal, forward slashes, 8.3 names).
 """
-import functools
 import ipaddress
 import re
+
+from .bounded import remembered, text_bytes
 
 # Location classes, from most to least trusted.
 WINDOWS = "windows"              # the OS folders: System32, SysWOW64, WinSxS, ...
@@ -395,7 +396,14 @@ def parse_ip(host):
     return _parse_ip(host)
 
 
-@functools.lru_cache(maxsize=4096)   # hosts and addresses recur row after row
+def _ip_cost(host, answer):
+    return text_bytes(host) + IP_BYTES
+
+
+IP_BYTES = 200          # an address object and the answer's tuple
+
+
+@remembered(1 << 19, _ip_cost)      # hosts and addresses recur row after row
 def _parse_ip(host):
     """The IP address a host string denotes, the way inet_aton and browsers read it.
 
