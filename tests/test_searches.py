@@ -215,10 +215,36 @@ def test_dashboard_reads_events_through_the_command_once(name):
     sources = studio["dataSources"]
     bases = [i for i, ds in sources.items() if ds["type"] == "ds.search"]
     assert bases == ["ds_base"] and "| regsvr32detect" in sources["ds_base"]["options"]["query"]
-    assert all(ds["type"] == "ds.chain" and ds["options"]["extend"] == "ds_base"
+    assert all(ds["type"] == "ds.chain" and chain(sources, i)[0] == "ds_base"
                for i, ds in sources.items() if i != "ds_base")
     used = {v["dataSources"]["primary"] for v in studio["visualizations"].values()}
-    assert used == set(sources) - {"ds_base"}, "a data source no panel shows, or a panel without one"
+    extended = {ds["options"]["extend"] for ds in sources.values() if ds["type"] == "ds.chain"}
+    assert used == set(sources) - extended, "a data source no panel shows, or a panel without one"
+
+
+def chain(sources, ds_id):
+    """The data sources a data source's results come from, its base search first."""
+    ids = [ds_id]
+    while sources[ids[0]]["type"] == "ds.chain":
+        ids.insert(0, sources[ids[0]]["options"]["extend"])
+        assert len(ids) <= len(sources), "a loop of chains"
+    return ids
+
+
+BASELINE_READ = re.compile(r"`regsvr32_new_vs_baseline`|\b(?:input)?lookup\s+(?:\w+=\S+\s+)*regsvr32_baseline\b")
+
+
+@pytest.mark.parametrize("name", DASHBOARDS)
+def test_only_the_baseline_panels_depend_on_the_baseline_lookup(name):
+    # A missing or broken lookup fails the search that reads it and every chain on that search:
+    # only the panels about the baseline (their titles say so) may be among them.
+    studio = studio_definition(name)
+    sources = studio["dataSources"]
+    for viz_id, viz in studio["visualizations"].items():
+        ids = chain(sources, viz["dataSources"]["primary"])
+        reads = [i for i in ids if BASELINE_READ.search(sources[i]["options"]["query"])]
+        assert bool(reads) == ("baseline" in viz["title"].lower()), (viz_id, viz["title"], ids)
+    assert any(BASELINE_READ.search(ds["options"]["query"]) for ds in sources.values())
 
 
 def test_dashboard_links_are_urls_the_framework_follows():

@@ -9,8 +9,9 @@ Without Splunk no SPL runs, so each data source's SPL is modelled by a small Pyt
 below (the MODELS table), written to do what that SPL does: where, stats, top-N, timechart with
 Splunk's automatic 30-minute span for a 24-hour range, mvexpand. The base search's macros are not
 re-typed here: `regsvr32_entities` and `regsvr32_targets` are read from macros.conf and applied;
-`regsvr32_new_vs_baseline` is modelled as "the signature is not in baseline()" (a small baseline
-built here: the signatures of routine activity). Tokens take their defaults (min_score=1, host=*).
+`regsvr32_new_vs_baseline` (in the chain ds_baseline, the only one that reads the lookup) is
+modelled as "the signature is not in baseline()" (a small baseline built here: the signatures of
+routine activity). Tokens take their defaults (min_score=1, host=*).
 
     python3 tests/support/dashboard_data.py OUT.json   writes {"now": ..., "dataSources": {id: {fields, columns}}}
 """
@@ -121,19 +122,16 @@ def query(ds):
 
 
 def base(rows):
-    """ds_base: ... | regsvr32detect | `regsvr32_new_vs_baseline` | `regsvr32_entities`
-    | search dest="$host$" | where score > 0 OR allowlisted OR new OR error | `regsvr32_targets` | eval ..."""
-    known = baseline(rows)
+    """ds_base: ... | regsvr32detect | `regsvr32_entities` | search dest="$host$"
+    | where score > 0 OR allowlisted OR error OR signature | `regsvr32_targets` | eval ..."""
     out = []
     for r in rows:
         r = dict(r)
-        if mv(r["regsvr32_signature"]):
-            r["regsvr32_new"] = "false" if first(r, "regsvr32_signature") in known else "true"
         entities(r)
         if r["dest"] is None or not fnmatch.fnmatchcase(r["dest"].lower(), HOST.lower()):  # search dest="$host$"
             continue
-        if not (int(r["regsvr32_score"]) > 0 or mv(r["regsvr32_allowlisted"]) or r.get("regsvr32_new") == "true"
-                or mv(r["regsvr32_error"])):
+        if not (int(r["regsvr32_score"]) > 0 or mv(r["regsvr32_allowlisted"]) or mv(r["regsvr32_error"])
+                or mv(r["regsvr32_signature"])):
             continue
         targets(r)
         r["_drill_earliest"], r["_drill_latest"] = int(r["_time"]) - 300, int(r["_time"]) + 300
@@ -218,13 +216,17 @@ def table(rows, *names):
     return [{n: r.get(n) for n in names} for r in rows]
 
 
+def _baseline(b, known):
+    """ds_baseline: | `regsvr32_new_vs_baseline` | where regsvr32_new="true" (KNOWN: the baseline)"""
+    return [dict(r, regsvr32_new="true") for r in b if first(r, "regsvr32_signature") not in known]
+
+
 def _newest(b):
     rows = sorted(where_score(b), key=lambda r: -int(r["_time"]))[:100]
     rows = [dict(r, time=strftime(r["_time"])) for r in rows]
     rows = table(rows, "time", "dest", "user", "regsvr32_severity", "regsvr32_score", "regsvr32_reasons",
-                 "parent", "process", "regsvr32_new", "_drill_earliest", "_drill_latest")
-    renamed = {"regsvr32_severity": "severity", "regsvr32_score": "score", "regsvr32_reasons": "reasons",
-               "regsvr32_new": "new"}
+                 "parent", "process", "_drill_earliest", "_drill_latest")
+    renamed = {"regsvr32_severity": "severity", "regsvr32_score": "score", "regsvr32_reasons": "reasons"}
     return [{renamed.get(k, k): v for k, v in r.items()} for r in rows]
 
 
@@ -242,7 +244,7 @@ def _top(b, by):
 
 
 def _new(b):
-    rows = stats([r for r in b if r.get("regsvr32_new") == "true"], "regsvr32_signature",
+    rows = stats(b, "regsvr32_signature",
                  first_time=("min", "_time"), last_time=("max", "_time"), count=("count", None),
                  hosts=("dc", "dest"), dest=("values", "dest"), max_score=("max", "regsvr32_score"))
     rows = sorted(rows, key=lambda r: (-r["max_score"], -r["last_time"]))
@@ -261,14 +263,15 @@ def _errors(b):
     return [dict(r, last_seen=strftime(r["last_seen"])) for r in rows]
 
 
-# data source id -> rows, from the base search's rows; each line mirrors that data source's SPL
+# data source id -> rows, from the rows of the data source it extends; each line mirrors that
+# data source's SPL (ds_baseline's is in data_sources(), which holds the baseline)
 MODELS = {
     "ds_base": lambda b: b,
+    "ds_baseline": None,
     "ds_findings": lambda b: stats(where_score(b), None, count=("count", None)),
     "ds_hosts": lambda b: stats(where_score(b), None, hosts=("dc", "dest")),
     "ds_critical": lambda b: stats([r for r in b if r["regsvr32_severity"] == "critical"], None, count=("count", None)),
-    "ds_new_count": lambda b: stats([r for r in b if r.get("regsvr32_new") == "true"], None,
-                                    new_signatures=("dc", "regsvr32_signature")),
+    "ds_new_count": lambda b: stats(b, None, new_signatures=("dc", "regsvr32_signature")),
     "ds_error_count": lambda b: stats([r for r in b if mv(r.get("regsvr32_error"))], None, count=("count", None)),
     "ds_by_severity": _by_severity,
     "ds_by_rule": lambda b: timechart(mvexpand(where_score(b), "regsvr32_rules"), "regsvr32_rules", limit=12),
@@ -324,8 +327,14 @@ def command_rows():
 
 
 def data_sources():
-    b = base(command_rows())
-    return {ds: columns(model(b)) for ds, model in MODELS.items()}
+    rows = command_rows()
+    found = {"ds_base": base(rows)}
+    found["ds_baseline"] = _baseline(found["ds_base"], baseline(rows))
+    sources = definition()["dataSources"]
+    for ds, model in MODELS.items():
+        if ds not in found:
+            found[ds] = model(found[sources[ds]["options"]["extend"]])
+    return dict((ds, columns(found[ds])) for ds in MODELS)
 
 
 def main(argv):
