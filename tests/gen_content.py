@@ -7,7 +7,8 @@ Generates, so that adding a rule touches one file plus this output:
   - default/savedsearches.conf: the family correlation searches (between the "generated" marks),
     the ES keys (annotations, metadata, drilldowns) of the other detections and the rule ids
     each step of the follow-up correlation tests for;
-  - default/macros.conf: the `<search>_filter` macros and `regsvr32_min_score` (between marks);
+  - default/macros.conf: the `<search>_filter` macros and `regsvr32_min_score`, and the EDR
+    process-start event types `regsvr32_edr_process_starts` (fields.py EDR_SHAPES; between marks);
   - default/analyticstories.conf: the analytic story and each detection's ES metadata;
   - sigma/: one Sigma rule per rule a field match can express (tests/support/sigma_export.py) and an
     ATT&CK Navigator layer of all rules, and the README's table of how each rule exports, its rule,
@@ -27,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
 
 from regsvr32_detector import RULES, severity_for  # noqa: E402
+from regsvr32_detector.fields import EDR_SHAPES, PROCESS  # noqa: E402
 from regsvr32_detector.families import (  # noqa: E402
     FAMILIES, OTHER_SEARCHES, STORY, THREAT_OBJECT_TYPES)
 import allowlist_table  # noqa: E402
@@ -58,9 +60,8 @@ RISK_DRILLDOWN = (
     'values(annotations.mitre_attack.mitre_tactic) as "ATT&CK Tactics" by normalized_risk_object '
     '| convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(firstTime) ctime(lastTime)')
 PREFILTERS = {
-    "tstats": ('| tstats `regsvr32_summariesonly` count min(_time) as firstTime max(_time) as '
-               'lastTime from datamodel=Endpoint.Processes where `regsvr32_processes` by '
-               '`regsvr32_process_fields` | `regsvr32_tstats_nulls`', '| rename "Processes.*" as *'),
+    # the Endpoint data model by tstats, or with EDR process starts in one raw pass (macros.conf)
+    "tstats": ("| `regsvr32_process_starts`", '| rename "Processes.*" as *'),
     "events": ("`regsvr32_events`", "| eval firstTime=_time, lastTime=_time"),
 }
 RESULT_FIELDS = ("regsvr32_score regsvr32_severity reasons regsvr32_rules regsvr32_mitre "
@@ -130,9 +131,7 @@ def family_search(family):
     prefilter, times = PREFILTERS[family.prefilter]
     ids = "|".join(r.id for r in family_rules(family))
     extra = [f for f in family.threat_objects if f not in ("process", "parent")]
-    # EDR events are not in the Endpoint data model: appended to it (README "EDR telemetry")
-    edr = ["| `regsvr32_edr_append`"] if family.prefilter == "tstats" else []
-    lines = [prefilter] + edr + [
+    lines = [prefilter] + [
              "| regsvr32detect mode=filter `regsvr32_min_score`",
              '| eval reasons=mvfilter(match(regsvr32_reasons, "^(%s):"))' % ids,
              "| where isnotnull(reasons)",
@@ -258,6 +257,30 @@ def detections():
     return found
 
 
+def _spl_value(value):
+    return '"%s"' % value if re.search(r"[\s,().\"]", value) else value
+
+
+def edr_process_starts():
+    """The EDR rows the process families read: each source's process-start event types (as the
+    vendor spells them, and run together, as the detector folds them), in any of its type fields."""
+    clauses = []
+    for shape in EDR_SHAPES:
+        values = []
+        for name, kind in shape.event_types.items():
+            if kind == PROCESS:
+                values += [v for v in dict.fromkeys((name, name.replace(" ", ""))) if v not in values]
+        clauses += ["%s IN (%s)" % (field, ", ".join(map(_spl_value, values))) for field in shape.type_fields]
+    return "(%s)" % " OR ".join(clauses)
+
+
+def edr_macros(text):
+    return replace_block(text, "EDR process starts", (
+        "# The process-start event types of each EDR source (the PROCESS kinds of fields.EDR_SHAPES), in\n"
+        "# any of its type fields, as the detector reads them.\n"
+        "[regsvr32_edr_process_starts]\ndefinition = %s\niseval = 0\n") % edr_process_starts())
+
+
 def macros(text):
     stanzas = ["[%s]\ndefinition = search *\niseval = 0\n" % d[1] for d in detections()]
     stanzas.append("# The family searches alert from this score up (medium, %d); lower findings still show in\n"
@@ -297,7 +320,7 @@ def outputs():
         saved = f.read()
     with open(MACROS, encoding="utf-8") as f:
         macro_text = f.read()
-    found = {SAVED: savedsearches(saved), MACROS: macros(macro_text), STORIES: analyticstories()}
+    found = {SAVED: savedsearches(saved), MACROS: edr_macros(macros(macro_text)), STORIES: analyticstories()}
     found.update(sigma_export.outputs())
     with open(README, encoding="utf-8") as f:
         readme = f.read()

