@@ -54,8 +54,8 @@ class Memo(object):
 
     Within BYTES, as estimated by each kind of answer's cost function below (see bounded.py):
     a few thousand answers of ordinary lines (2-15 KB each). An answer over LARGEST (a line of
-    many long arguments, a value of 32 KB) is not kept: such lines rarely recur, and 10,000 of
-    them kept by a count of entries once took 349 MB.
+    many long arguments, a value of 32 KB) is not kept: such lines rarely recur, and a count of
+    4,096 entries of them would hold 270 MB.
     """
 
     BYTES = 16 << 20
@@ -87,7 +87,7 @@ class Memo(object):
 
 # What each kind of answer holds, in bytes, besides the strings counted by text_bytes: fixed
 # costs and factors measured with tracemalloc, rounded up (tests/test_bounded.py checks them).
-PLAN_BYTES, PLAN_FIELD_BYTES = 600, 120
+PLAN_BYTES, PLAN_FIELD_BYTES = 2500, 120        # (with the EDR field plans it makes later)
 PARSE_BYTES, PARSE_LINE_COPIES, PARSE_ARG_BYTES = 1500, 3.5, 650
 VERDICT_BYTES, FACT_BYTES = 600, 120
 PATH_BYTES, PATH_COPIES = 700, 2.5
