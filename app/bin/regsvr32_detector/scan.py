@@ -19,10 +19,8 @@ import gzip
 import io
 import json
 import os
-import shutil
 import struct
 import sys
-import tempfile
 import time
 import zlib
 
@@ -48,6 +46,7 @@ MAX_RECORD = 64 << 20
 BIG_FIELD = 1 << 20
 KEPT_PROBLEMS = 1000                    # named in the summary; the rest are counted
 BLOCK = 1 << 16
+FILE_HEADER, CHUNK = 4096, 0x10000      # EVTX: a file header, then self-contained chunks
 
 # What a folder walk picks up (a file named on the command line is read whatever its name).
 EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv", ".evtx")
@@ -177,9 +176,9 @@ def read_json_lines(stream, name, scan):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line.decode("utf-8", "replace"))
+            obj = json.loads(line.rstrip(b"\r\n").decode("utf-8", "replace"))
         except ValueError as e:
-            scan.problem("%s:%d" % (name, number), "not JSON (%s)" % _short(e))
+            scan.problem("%s:%d" % (name, number), "not JSON (%s)" % _json_error(e))
             continue
         record = _record_of(obj)
         if record is None:
@@ -319,71 +318,95 @@ def read_csv(stream, name, scan):
 # ----------------------------------------------------------------------------------------------
 # EVTX through python-evtx: records flattened as Splunk's XmlWinEventLog extraction does.
 
-def read_evtx(path, name, scan):
+def read_evtx(stream, name, scan):
+    """The records of an EVTX stream, one 64 KiB chunk at a time: each chunk carries its own
+    names and templates, so neither a file map nor the whole file is needed (gzip and stdin
+    read alike)."""
     try:
-        from Evtx.Evtx import Evtx
+        from Evtx.Evtx import ChunkHeader, FileHeader
     except ImportError:
         raise Unreadable("reading .evtx needs the EVTX reader: pip install %s" % EVTX_PACKAGE)
-    try:
-        with Evtx(path) as log:
-            header = log.get_file_header()
-            for item in _evtx_records(header, os.path.getsize(path), name, scan):
-                yield item
-    except (IOError, OSError, ValueError) as e:
-        raise Unreadable("not an EVTX file (%s)" % _short(e))
-
-
-def _evtx_records(header, size, name, scan):
-    if not header.check_magic():
-        raise Unreadable("not an EVTX file (no ElfFile signature)")
-    start = header.header_chunk_size()
+    head = _read_exactly(stream, FILE_HEADER)
+    header = FileHeader(head, 0)
+    if len(head) < FILE_HEADER or not header.check_magic():
+        raise Unreadable("not an EVTX file (no ElfFile signature or a short header)")
+    if header.header_chunk_size() > FILE_HEADER:
+        _read_exactly(stream, header.header_chunk_size() - FILE_HEADER)
     declared = header.chunk_count()
-    whole = max(0, (size - start) // 0x10000)
-    if (size - start) % 0x10000:
-        scan.problem("%s:chunk %d" % (name, whole), "truncated: %d of 65536 bytes; its records "
-                     "are skipped" % ((size - start) % 0x10000))
-    elif whole < declared:
-        scan.problem(name, "the header declares %d chunks, the file holds %d" % (declared, whole))
-    for number, chunk in enumerate(header.chunks()):
+    number = 0
+    while True:
+        data = _read_exactly(stream, CHUNK)
+        if not data:
+            break
+        where = "%s:chunk %d" % (name, number)
+        if len(data) < CHUNK:
+            scan.problem(where, "truncated: %d of %d bytes; its records are skipped"
+                         % (len(data), CHUNK))
+            break
+        chunk = ChunkHeader(data, 0)
         if not chunk.check_magic():
-            scan.problem("%s:chunk %d" % (name, number), "no ElfChnk signature; skipped")
+            # Windows leaves unused chunks zeroed past the declared count: not damage.
+            if number < declared or data.strip(b"\0"):
+                scan.problem(where, "no ElfChnk signature; skipped")
+        else:
+            for item in _chunk_records(chunk, number, name, scan):
+                yield item
+        number += 1
+    if number < declared:
+        scan.problem(name, "the header declares %d chunks, the file holds %d" % (declared, number))
+
+
+def _read_exactly(stream, size):
+    parts, got = [], 0
+    while got < size:
+        part = stream.read(size - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def _chunk_records(chunk, number, name, scan):
+    try:
+        if not chunk.verify():
+            scan.problem("%s:chunk %d" % (name, number), "checksum mismatch: the chunk is "
+                         "damaged; its records are read as far as they parse", skipped=False)
+    except Exception:
+        pass
+    records = chunk.records()
+    templates = {}
+    expected = chunk.log_last_record_number() - chunk.log_first_record_number() + 1
+    seen, last = 0, "its start"
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except Exception as e:
+            scan.problem("%s:chunk %d" % (name, number), "record list unreadable after "
+                         "this point (%s)" % _short(e))
+            break
+        try:
+            where = "%s:record %d" % (name, record.record_num())
+        except Exception:
+            where = "%s:chunk %d offset %d" % (name, number, record.offset())
+        seen += 1
+        if record.magic() != 0x2A2A or not record.verify():
+            scan.problem(where, "record header damaged (signature or sizes); skipped")
             continue
         try:
-            if not chunk.verify():
-                scan.problem("%s:chunk %d" % (name, number), "checksum mismatch: the chunk is "
-                             "damaged; its records are read as far as they parse", skipped=False)
-        except Exception:
-            pass
-        records = chunk.records()
-        templates = {}
-        expected = chunk.log_last_record_number() - chunk.log_first_record_number() + 1
-        seen, last = 0, "its start"
-        while True:
-            try:
-                record = next(records)
-            except StopIteration:
-                break
-            except Exception as e:
-                scan.problem("%s:chunk %d" % (name, number), "record list unreadable after "
-                             "this point (%s)" % _short(e))
-                break
-            try:
-                where = "%s:record %d" % (name, record.record_num())
-            except Exception:
-                where = "%s:chunk %d offset %d" % (name, number, record.offset())
-            seen += 1
-            try:
-                event = evtx_event(record.root(), templates)
-            except Exception as e:
-                scan.problem(where, "record unreadable (%s: %s)" % (e.__class__.__name__,
-                                                                     _short(e)))
-                continue
-            last = where.rsplit(":", 1)[-1]
-            yield where, event
-        # python-evtx ends a chunk's records quietly at a damaged record header
-        if seen < expected <= 0xFFFF:
-            scan.problem("%s:chunk %d" % (name, number), "%d of its %d records unreadable: the "
-                         "record after %s is damaged" % (expected - seen, expected, last))
+            event = evtx_event(record.root(), templates)
+        except Exception as e:
+            scan.problem(where, "record unreadable (%s: %s)" % (e.__class__.__name__,
+                                                                 _short(e)))
+            continue
+        last = where.rsplit(":", 1)[-1]
+        yield where, event
+    # python-evtx ends a chunk's records quietly at a damaged record header
+    if seen < expected <= 0xFFFF:
+        scan.problem("%s:chunk %d" % (name, number), "%d of its %d records unreadable: the "
+                     "record after %s is damaged" % (expected - seen, expected, last))
 
 
 def evtx_event(root, templates=None):
@@ -602,7 +625,7 @@ def read_file(path, name, scan):
             stream = io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), BLOCK)
             head = stream.peek(8)[:8]
         if head.startswith(b"ElfFile"):
-            for item in _evtx_from(path, stream, name, scan):
+            for item in read_evtx(stream, name, scan):
                 yield item
             return
         start = _first_char(stream)
@@ -638,22 +661,12 @@ def _first_char(stream):
     return head[:1]
 
 
-def _evtx_from(path, stream, name, scan):
-    """python-evtx maps a file: a plain .evtx is read in place; a compressed one or stdin is
-    first copied to a temporary file."""
-    if path != "-" and isinstance(stream.raw, Counting) and isinstance(stream.raw.raw, io.FileIO):
-        scan.progress.advance(os.path.getsize(path) - stream.raw.count)
-        for item in read_evtx(path, name, scan):
-            yield item
-        return
-    fd, temp = tempfile.mkstemp(suffix=".evtx")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(stream, out, BLOCK)
-        for item in read_evtx(temp, name, scan):
-            yield item
-    finally:
-        os.unlink(temp)
+def _json_error(e):
+    """A JSON error on one line: its column, not json's line and character count."""
+    if isinstance(e, json.JSONDecodeError):
+        msg = e.msg[:-3] if e.msg.endswith(" at") else e.msg    # "... starting at"
+        return "%s, column %d" % (msg, e.colno)
+    return _short(e)
 
 
 def _short(e):
@@ -1006,7 +1019,7 @@ def main(argv=None, stdout=None, stderr=None):
     if args.format == "table":
         width = args.width
         if width is None:
-            width = shutil.get_terminal_size((0, 0)).columns if stdout.isatty() else 0
+            width = _terminal_width(stdout)
         sink = Table(stdout, width)
     else:
         sink = FORMATS[args.format](stdout)
@@ -1022,6 +1035,17 @@ def main(argv=None, stdout=None, stderr=None):
     if args.fail_on != "never" and scan.worst >= RANK[args.fail_on]:
         return 1
     return 0
+
+
+def _terminal_width(stream):
+    """The terminal's width when STREAM is one (COLUMNS first, as shells set it), else 0: no
+    clipping for a pipe or a file."""
+    if not stream.isatty():
+        return 0
+    try:
+        return int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(stream.fileno()).columns
+    except (ValueError, OSError, AttributeError, io.UnsupportedOperation):
+        return 0
 
 
 def _size(path):
