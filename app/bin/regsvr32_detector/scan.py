@@ -94,7 +94,9 @@ class Unreadable(Exception):
 
 
 # ----------------------------------------------------------------------------------------------
-# Inputs: each reader yields (where, record) and reports problems to the Scan.
+# Inputs: each reader yields (where, record, suspect) and reports problems to the Scan; suspect:
+# the record may hold a huge value or a NUL, which are named (a reader that can tell cheaply
+# that it does not says so, and the fields are not looked at one by one).
 
 def flatten(obj, prefix="", out=None, multi=False):
     """A JSON object with the field names Splunk gives it: a list at the top is a multivalue
@@ -185,7 +187,8 @@ def read_json_lines(stream, name, scan):
             scan.problem("%s:%d" % (name, number), "a JSON %s, not an object"
                          % type(obj).__name__)
             continue
-        yield "%s:%d" % (name, number), record
+        # a huge value or an escaped NUL: only then are the fields looked at one by one
+        yield "%s:%d" % (name, number), record, len(line) > BIG_FIELD or b"\\u0000" in line
 
 
 def _skip_line(stream):
@@ -242,6 +245,7 @@ def read_json_array(stream, name, scan):
                 buf += part
         where = "%s:%d" % (name, line)
         line += buf.count("\n", pos, end)
+        suspect = end - pos > BIG_FIELD or "\\u0000" in buf[pos:end]
         pos = end
         index += 1
         record = _record_of(obj)
@@ -249,7 +253,7 @@ def read_json_array(stream, name, scan):
             scan.problem(where, "element %d is a JSON %s, not an object"
                          % (index, type(obj).__name__))
             continue
-        yield where, record
+        yield where, record, suspect
 
 
 MV = "__mv_"
@@ -312,7 +316,7 @@ def read_csv(stream, name, scan):
             for i, field in mv:
                 if row[i]:
                     row[field] = decode_mv(row[i])
-        yield where, dict(zip(names, [row[i] for i in keep]))
+        yield where, dict(zip(names, [row[i] for i in keep])), True
 
 
 # ----------------------------------------------------------------------------------------------
@@ -402,7 +406,7 @@ def _chunk_records(chunk, number, name, scan):
                                                                  _short(e)))
             continue
         last = where.rsplit(":", 1)[-1]
-        yield where, event
+        yield where, event, True
     # python-evtx ends a chunk's records quietly at a damaged record header
     if seen < expected <= 0xFFFF:
         scan.problem("%s:chunk %d" % (name, number), "%d of its %d records unreadable: the "
@@ -608,7 +612,8 @@ class Counting(io.RawIOBase):
 
 
 def read_file(path, name, scan):
-    """(where, record) of one input; the format is sniffed from its first bytes, gzip first."""
+    """(where, record, suspect) of one input; the format is sniffed from its first bytes,
+    gzip first."""
     if path == "-":
         raw = getattr(sys.stdin, "buffer", sys.stdin)
         stream = io.BufferedReader(Counting(raw, scan.progress), BLOCK)
@@ -734,8 +739,8 @@ class Scan(object):
         """(where, record, verdict) of every event that passes --min-score, in input order."""
         for path, name in inputs(paths, self):
             try:
-                for where, record in read_file(path, name, self):
-                    passed = self.judge(where, record)
+                for where, record, suspect in read_file(path, name, self):
+                    passed = self.judge(where, record, suspect)
                     if passed is not None:
                         yield where, record, passed
                     if not self.events & 1023:
@@ -744,9 +749,12 @@ class Scan(object):
                 self.problem(name, str(e))
         self.progress.end()
 
-    def judge(self, where, record):
+    def judge(self, where, record, suspect=True):
+        """The verdict of one event when it passes --min-score, else None; SUSPECT: the reader
+        could not rule out a huge value or a NUL (which are named)."""
         self.events += 1
-        self._note(where, record)
+        if suspect:
+            self._note(where, record)
         keys = tuple(record)
         source = self._sources.get(keys)
         if source is None:
