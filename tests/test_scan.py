@@ -177,7 +177,8 @@ def test_table_is_sorted_by_score_and_clipped_to_the_width(tmp_path):
     table = out[:out.index("\n\n")].splitlines()
     assert table[0].split()[:5] == ["time", "host", "score", "severity", "rules"]
     assert all(len(line) <= 100 for line in table)
-    scores = [int(line[37:42]) for line in table[1:]]
+    at = table[0].index("score")
+    scores = [int(line[at:at + 5]) for line in table[1:]]
     assert scores == sorted(scores, reverse=True) and scores[0] == 100 and scores[-1] >= 20
     assert "R32-001" in table[1] and "ws-fin-07" in table[1]
     assert "findings by severity: critical" in out and "events read" in out
@@ -352,3 +353,21 @@ def test_the_module_runs_from_app_bin():
     assert proc.returncode == 0 and "--fail-on" in proc.stdout
     assert subprocess.run([sys.executable, "-m", "regsvr32_detector"], cwd=APP_BIN,
                           stderr=subprocess.PIPE).returncode == 2
+
+
+def test_the_readme_try_it_command_runs_as_written():
+    """README's "Try it" block, run by a shell from the repository root as a newcomer would."""
+    root = os.path.dirname(os.path.dirname(APP_BIN))
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    block = text[text.index("## Try it\n"):]
+    block = block[block.index("```sh\n") + 6:block.index("```", block.index("```sh\n") + 6)]
+    assert "regsvr32_detector scan" in block
+    proc = subprocess.run(["sh", "-c", block], cwd=root, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    assert proc.returncode == 1, proc.stderr            # the samples hold medium and above
+    assert proc.stdout.startswith("time ") and "critical" in proc.stdout
+    events = sum(1 for name in os.listdir(os.path.join(root, "tests", "data"))
+                 if name.endswith(".jsonl")
+                 for line in open(os.path.join(root, "tests", "data", name)) if line.strip())
+    assert "%d events read" % events in proc.stdout and "input problems" not in proc.stdout

@@ -14,7 +14,12 @@ def main(argv):
     if not argv or argv[0] not in COMMANDS:
         sys.stderr.write(USAGE)
         return 0 if argv[:1] in (["-h"], ["--help"]) else 2
-    return COMMANDS[argv[0]](argv[1:])
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly, and have nothing flushed at exit
+        sys.stdout = None
+        return 2
 
 
 if __name__ == "__main__":

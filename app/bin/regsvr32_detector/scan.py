@@ -875,7 +875,7 @@ def clip(text, width):
 class Table(object):
     """Findings sorted by score (highest first, then in input order), clipped to WIDTH."""
 
-    COLUMNS = (("time", 19), ("host", 16), ("score", 5), ("severity", 13), ("rules", 22))
+    COLUMNS = (("time", 19), ("host", 16), ("score", 5), ("severity", 13), ("rules", 23))
 
     def __init__(self, out, width):
         self.out, self.width = out, width
@@ -892,7 +892,9 @@ class Table(object):
             self.out.write("no findings at or above the minimum score\n")
             return
         self.rows.sort()
-        widths = [w for _, w in self.COLUMNS]
+        # each column as wide as its widest cell, up to its cap: the rest is for the text
+        widths = [min(cap, max([len(name)] + [len(_one_line(row[2 + i])) for row in self.rows]))
+                  for i, (name, cap) in enumerate(self.COLUMNS)]
         rest = self.width - sum(widths) - len(widths) if self.width > 0 else 0
         reason_w = max(rest * 2 // 5, 20) if self.width > 0 else 0
         line_w = max(rest - reason_w - 1, 20) if self.width > 0 else 0
