@@ -116,7 +116,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rows", type=int, default=200000)
     p.add_argument("--evtx-rows", type=int, default=40000)
-    p.add_argument("--xml-rows", type=int, default=2000)
+    p.add_argument("--xml-rows", type=int, default=500)
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -305,6 +305,26 @@ def test_damaged_evtx_records_are_named_and_the_others_scanned(tmp_path):
     assert "%s:chunk 0: checksum mismatch" % path in err
 
 
+def test_a_chunk_full_to_its_last_bytes_is_read_to_its_end(tmp_path):
+    pytest.importorskip("Evtx", reason="pip install -r requirements-dev.txt (python-evtx)")
+    path = tmp_path / "full.evtx"
+    for shift in range(200):        # record sizes vary with SHIFT; find a chunk that ends tight
+        records = [evtx_build.Record(1, "WS01", [
+            ("Image", "C:\\Windows\\System32\\regsvr32.exe"),
+            ("CommandLine", "regsvr32 /s C:\\x%d.dll %s" % (i, "A" * ((i * 7 + shift) % 41)))])
+            for i in range(500)]
+        chunks = evtx_build.write(str(path), records)
+        data = path.read_bytes()
+        free = [struct.unpack_from("<I", data, 4096 + 65536 * i + 48)[0] for i, _ in chunks]
+        if max(free) > 65536 - 8:   # no room for a record's signature and size after the last
+            break
+    else:
+        pytest.fail("no chunk ended within 8 bytes of its end")
+    status, out, err = run(path, "--format", "csv", "--min-score", "0", "--fail-on", "never")
+    assert status == 0 and "input problems" not in err, err
+    assert len(list(csv.reader(io.StringIO(out)))) == 501
+
+
 def test_without_the_evtx_reader_a_message_says_what_to_install(tmp_path):
     shadow = tmp_path / "shadow" / "Evtx"
     shadow.mkdir(parents=True)

@@ -47,6 +47,7 @@ BIG_FIELD = 1 << 20
 KEPT_PROBLEMS = 1000                    # named in the summary; the rest are counted
 BLOCK = 1 << 16
 FILE_HEADER, CHUNK = 4096, 0x10000      # EVTX: a file header, then self-contained chunks
+CHUNK_TAIL = bytes(64)
 
 # What a folder walk picks up (a file named on the command line is read whatever its name).
 EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv", ".evtx")
@@ -347,7 +348,10 @@ def read_evtx(stream, name, scan):
             scan.problem(where, "truncated: %d of %d bytes; its records are skipped"
                          % (len(data), CHUNK))
             break
-        chunk = ChunkHeader(data, 0)
+        # python-evtx looks at the header of the record after the last one before it stops:
+        # past the end of a chunk that is full to its last bytes (in a file map, the next
+        # chunk's bytes), so the chunk gets zeros to look at there
+        chunk = ChunkHeader(data + CHUNK_TAIL, 0)
         if not chunk.check_magic():
             # Windows leaves unused chunks zeroed past the declared count: not damage.
             if number < declared or data.strip(b"\0"):
