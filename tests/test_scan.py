@@ -232,6 +232,17 @@ def test_bad_json_lines_are_named_and_the_rest_scanned(tmp_path):
     assert json.loads(out.splitlines()[1])["regsvr32_severity"] == "critical"   # 10 MB: scanned
 
 
+def test_a_broken_json_array_element_is_named_and_the_elements_before_it_scanned(tmp_path):
+    path = tmp_path / "array.json"
+    path.write_text("[\n%s,\n%s,\n{\"EventCode\": 1,, }\n]\n" % (
+        json.dumps(samples.MALICIOUS), json.dumps(samples.BENIGN)))
+    status, out, err = run(path, "--format", "json", "--min-score", "0")
+    assert status == 2
+    assert [json.loads(line)["scan_source"] for line in out.splitlines()] == \
+        ["%s:2" % path, "%s:3" % path]
+    assert "%s:4: element 3 is not JSON" % path in err
+
+
 def test_missing_and_damaged_files_are_named_and_the_rest_scanned(tmp_path):
     good = write_jsonl(tmp_path / "good.jsonl", [samples.MALICIOUS])
     data = gzip.compress(("\n".join(json.dumps(samples.MALICIOUS) for _ in range(3000)) + "\n")

@@ -627,6 +627,7 @@ def read_file(path, name, scan):
         except (IOError, OSError) as e:
             raise Unreadable("cannot open (%s)" % (e.strerror or e.__class__.__name__))
     compressed = False
+    opened = stream                 # a gzip reader does not close the file it reads
     try:
         head = stream.peek(8)[:8]
         if head[:2] == b"\x1f\x8b":
@@ -658,6 +659,7 @@ def read_file(path, name, scan):
         raise Unreadable("read failed (%s)" % (e.strerror or _short(e)))
     finally:
         stream.close()
+        opened.close()
 
 
 def _plain_name(name):
