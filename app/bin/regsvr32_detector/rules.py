@@ -1483,11 +1483,15 @@ def _stem(name):
     return name[:-len(ext) - 1] if ext and name.lower().endswith("." + ext) else name.rstrip(". ")
 
 
+_SEPARATORS = re.compile(r"[\\\\/]+")
+
+
 def _written_comps(t):
-    """The components of a local target as written (case kept) when nothing was resolved,
-    else the resolved lower-case ones."""
-    if t.path.lower() == t.lower:
-        return t.path.split("\\")
+    """The components of a local target as written (case kept: CamelCase tells words apart),
+    when they are the resolved ones; else the resolved lower-case ones."""
+    parts = [p for p in _SEPARATORS.split(t.raw.strip().strip('"')) if p and p != "."]
+    if len(parts) == len(t.comps) and all(p.lower() == c for p, c in zip(parts, t.comps)):
+        return parts
     return list(t.comps)
 
 
