@@ -249,6 +249,11 @@ def classify(raw, cwd=""):
             t.kind = "relative"
             _classify_unc(t, cwd.rstrip("\\") + "\\" + text, cwd.lower().rstrip("\\") + "\\" + low)
             comps = None
+        elif low.startswith("\\") and len(low) > 1:
+            # rooted without a drive and no working directory known: the root of the drive
+            # regsvr32 runs from, the system drive as good as always
+            t.kind = "relative"
+            comps = ("?:" + low).split("\\")
         else:
             t.kind = "relative"
             comps = None
