@@ -60,10 +60,13 @@ def test_severity_follows_score(score, severity):
 # Names from the corpora: Dridex's and Qakbot's folders and files (pan-unit42/tweets
 # 2020-09-07-Dridex-IOCs.txt) against folders and modules of real software (benign.csv).
 MACHINE_MADE = ("XMkkdsZZ", "RNidR2AF", "Xvnau9kk", "vlAShMf", "w2lhlvL", "Xd6sfzNp", "SqFXmRk",
-                "T7qme40", "x84wFBc7", "4hfdIbN", "G2Rdy6ci", "Mk9i8nt", "FeGhGhc", "Nj1FvD06")
+                "T7qme40", "x84wFBc7", "4hfdIbN", "G2Rdy6ci", "Mk9i8nt", "FeGhGhc", "Nj1FvD06",
+                # Qakbot's root folders (pr0xylife/Qakbot, executemalware/Malware-IOCs)
+                "Rfgsg", "Jhfrg", "Xnvr")
 WORDS = ("QuickCam", "QCVideoX", "AddressBook", "vbSendMail", "GLD", "wiwl", "TeeChart2018VBCtl",
          "VssSample", "NapSdk", "SdkShv", "ExdiGdbSrv", "DcTLSFileToDMSComp", "DirBkgndExt", "WMDMSDK",
-         "Win32Api", "Office365", "VTFShellInfo64", "Dopaters3", "Biloa")
+         "Win32Api", "Office365", "VTFShellInfo64", "Dopaters3", "Biloa", "MsSP", "WMSDK", "x64",
+         "NiVirtualCam", "FsrmSampleClassifier", "mssp")
 
 
 @pytest.mark.parametrize("name", MACHINE_MADE)

@@ -1447,8 +1447,10 @@ _NUMBERED_COPY = re.compile(r"^[A-Za-z]{2,}[1-9]$")
 
 def random_looking(token):
     """Why a file or folder name (its stem) reads as machine-made, or "": a run of five
-    consonants in lower case (Nrtbxgdh), seven or more characters with lower-case letters and
-    no vowel (XMkkdsZZ, SqFXmRk), single digits spliced between letters of both cases (RNidR2AF,
+    consonants in lower case (Nrtbxgdh), no vowel in seven or more characters with lower-case
+    letters (XMkkdsZZ, SqFXmRk) or in a name written as a word (Rfgsg, Xnvr; lower case: five
+    letters, since abbreviations such as mssp are four),
+    single digits spliced between letters of both cases (RNidR2AF,
     Mk9i8nt), or a short name whose case flips twice (FeGhGhc, vlAShMf). Words, acronyms (WMSDK,
     GLD), CamelCase abbreviations (SdkShv, DcTLSFileToDMSComp, vbSendMail) and version numbers
     (TeeChart2018VBCtl, Win32Api) do not."""
@@ -1465,7 +1467,10 @@ def random_looking(token):
                 return "a run of five consonants"
     has_lower = any(c.islower() for c in letters)
     has_upper = any(c.isupper() for c in letters)
-    if len(token) >= 7 and has_lower and not any(c in _VOWELS for c in letters):
+    if has_lower and not any(c in _VOWELS for c in letters) and (
+            len(token) >= 7 or (len(letters) >= 4 and sum(1 for c in letters if c.isupper()) <= 1
+                                and not letters[-1].isupper()
+                                and (len(letters) >= 5 or letters[0].isupper()))):
         return "no vowel"
     inner_digits = [m for m in _DIGIT_RUN.finditer(token)
                     if m.start() > 0 and m.end() < len(token) and len(m.group()) == 1]
