@@ -66,7 +66,7 @@ MACHINE_MADE = ("XMkkdsZZ", "RNidR2AF", "Xvnau9kk", "vlAShMf", "w2lhlvL", "Xd6sf
 WORDS = ("QuickCam", "QCVideoX", "AddressBook", "vbSendMail", "GLD", "wiwl", "TeeChart2018VBCtl",
          "VssSample", "NapSdk", "SdkShv", "ExdiGdbSrv", "DcTLSFileToDMSComp", "DirBkgndExt", "WMDMSDK",
          "Win32Api", "Office365", "VTFShellInfo64", "Dopaters3", "Biloa", "MsSP", "WMSDK", "x64",
-         "NiVirtualCam", "FsrmSampleClassifier", "mssp")
+         "NiVirtualCam", "FsrmSampleClassifier", "mssp", "smsdp", "mshdsp", "nvs_sd", "MMCodecV3.1", "RTPDest")
 
 
 @pytest.mark.parametrize("name", MACHINE_MADE)

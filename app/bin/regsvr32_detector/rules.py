@@ -1447,35 +1447,37 @@ _NUMBERED_COPY = re.compile(r"^[A-Za-z]{2,}[1-9]$")
 
 def random_looking(token):
     """Why a file or folder name (its stem) reads as machine-made, or "": a run of five
-    consonants in lower case (Nrtbxgdh), no vowel in seven or more characters with lower-case
-    letters (XMkkdsZZ, SqFXmRk) or in a name written as a word (Rfgsg, Xnvr; lower case: five
-    letters, since abbreviations such as mssp are four),
-    single digits spliced between letters of both cases (RNidR2AF,
-    Mk9i8nt), or a short name whose case flips twice (FeGhGhc, vlAShMf). Words, acronyms (WMSDK,
-    GLD), CamelCase abbreviations (SdkShv, DcTLSFileToDMSComp, vbSendMail) and version numbers
-    (TeeChart2018VBCtl, Win32Api) do not."""
+    consonants in the lower-case part of a mixed-case name (Nrtbxgdh); no vowel in seven or more
+    letters and digits with lower case among them (XMkkdsZZ, SqFXmRk), or in a capitalised name
+    of four letters or more (Rfgsg, Xnvr; lower-case abbreviations such as mssp and smsdp have
+    none either); single digits spliced between letters of both cases (RNidR2AF, Mk9i8nt; not
+    versions such as MMCodecV3.1); or a short name whose case flips twice (FeGhGhc, vlAShMf).
+    Words, acronyms (WMSDK, GLD), CamelCase abbreviations (SdkShv, DcTLSFileToDMSComp,
+    vbSendMail) and version numbers (TeeChart2018VBCtl, Win32Api) do not."""
     if len(token) < 4 or len(token) > 40:
         return ""
     letters = [c for c in token if c.isalpha()]
     if not letters or not all(c.isascii() for c in token):
         return ""
-    for run in _LOWER_RUN.findall(token):
+    has_lower = any(c.islower() for c in letters)
+    has_upper = any(c.isupper() for c in letters)
+    # (all lower case: abbreviations such as smsdp and mshdsp run five consonants too)
+    for run in _LOWER_RUN.findall(token) if has_upper else ():
         consonants = 0
         for c in run:
             consonants = 0 if c in _VOWELS else consonants + 1
             if consonants >= 5:
                 return "a run of five consonants"
-    has_lower = any(c.islower() for c in letters)
-    has_upper = any(c.isupper() for c in letters)
     if has_lower and not any(c in _VOWELS for c in letters) and (
-            len(token) >= 7 or (len(letters) >= 4 and sum(1 for c in letters if c.isupper()) <= 1
-                                and not letters[-1].isupper()
-                                and (len(letters) >= 5 or letters[0].isupper()))):
+            (len(token) >= 7 and token.isalnum())
+            or (token.isalpha() and len(letters) >= 4 and letters[0].isupper()
+                and sum(1 for c in letters if c.isupper()) == 1)):
         return "no vowel"
     inner_digits = [m for m in _DIGIT_RUN.finditer(token)
                     if m.start() > 0 and m.end() < len(token) and len(m.group()) == 1]
     all_digits = _DIGIT_RUN.findall(token)
-    if has_lower and has_upper and (len(all_digits) >= 2 or (inner_digits and len(token) <= 10)):
+    if has_lower and has_upper and token.isalnum() and (
+            len(all_digits) >= 2 or (inner_digits and len(token) <= 10)):
         return "digits spliced between mixed-case letters"
     flips = sum(1 for a, b in zip(token, token[1:]) if a.islower() and b.isupper())
     if flips >= 2 and len(token) <= 8:
@@ -1491,13 +1493,14 @@ def _stem(name):
 _SEPARATORS = re.compile(r"[\\\\/]+")
 
 
-def _written_comps(t):
-    """The components of a local target as written (case kept: CamelCase tells words apart),
-    when they are the resolved ones; else the resolved lower-case ones."""
-    parts = [p for p in _SEPARATORS.split(t.raw.strip().strip('"')) if p and p != "."]
-    if len(parts) == len(t.comps) and all(p.lower() == c for p, c in zip(parts, t.comps)):
-        return parts
-    return list(t.comps)
+def _written_names(t):
+    """The folder and file names the command line itself wrote, case kept (CamelCase tells
+    words apart): not the working directory a relative path was resolved against, whose case
+    the resolution lost."""
+    parts = [p for p in _SEPARATORS.split(t.raw.strip().strip('"')) if p and p not in (".", "..")]
+    if parts and parts[0].endswith(":"):
+        parts = parts[1:]
+    return parts
 
 
 @rule("R32-053", "Module one folder above the working folder, named like a download",
@@ -1571,11 +1574,11 @@ def root_folder_made_up(inv):
     for m in inv.modules:
         if m.location != winpath.OTHER or m.where == "drive root" or len(m.comps) < 3:
             continue
-        comps = _written_comps(m)
-        folders, name = comps[1:-1], comps[-1]
+        folders, name = m.comps[1:-1], m.comps[-1]
+        written = _written_names(m)
         stem = _stem(name)
         why = ""
-        for c in folders + [stem]:
+        for c in written[:-1] + [_stem(written[-1])] if written else ():
             why = random_looking(c)
             if why:
                 why = "%s: %s" % (why, c)
