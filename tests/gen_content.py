@@ -139,6 +139,8 @@ def family_search(family):
              "| `regsvr32_entities`"]
     if {"module", "remote"} & set(extra):
         lines.append("| `regsvr32_targets`")
+    if {"process_hash", "module_hash"} & set(extra):
+        lines.append("| `regsvr32_hashes`")
     lines += ['| eval risk_score=regsvr32_score, risk_message=mvjoin(reasons, "; ")',
               "| table %s" % " ".join(["firstTime lastTime dest user parent process"] + extra
                                       + [RESULT_FIELDS]),

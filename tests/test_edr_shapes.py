@@ -21,9 +21,9 @@ from regsvr32_detector.rules import RULES
 # Why a shape cannot give the Sysmon answer: the field it lacks, the shapes that lack it and the
 # cases that read it. A case is "<rule id>+<n>" (n-th positive example), "<rule id>-<n>" (n-th
 # negative) or "<seed test>[<n>]" (n-th record that seed test evaluates).
-_CWD_CASES = ("R32-006+1", "R32-041+1", "R32-041+2", "R32-052+0", "R32-035-1", "R32-037+1", "R32-039+1",
+_CWD_CASES = ("R32-006+1", "R32-041+1", "R32-052+0", "R32-035-1", "R32-037+1", "R32-039+1",
               "test_seed_sigma_ce2c44b5_implicit_dllregisterserver[1]")
-_SIGNED_CASES = ("R32-025+0", "R32-026+0", "R32-029+1", "test_seed_veramine_suspicious_image_loads[2]") + tuple(
+_SIGNED_CASES = ("R32-025+0", "R32-026+0", "R32-029+1", "R32-029-3", "test_seed_veramine_suspicious_image_loads[2]") + tuple(
     "test_seed_car_2019_04_002_unsigned_image_loads[%d]" % i for i in range(4))
 _NO_CWD = ("crowdstrike", "defender", "sentinelone", "carbonblack")
 REASONS = (
@@ -38,7 +38,7 @@ REASONS = (
      ("crowdstrike",), ("test_seed_car_2019_04_002_children_of_regsvr32[2]",
                         "test_seed_car_2019_04_002_children_of_regsvr32[3]")),
     ("registry modification events carry the key but not the value written",
-     ("carbonblack",), ("R32-031+0", "R32-034+0", "R32-034+3")),
+     ("carbonblack",), ("R32-031+0", "R32-034+0", "R32-034+3", "R32-058+0", "R32-058+2")),
 )
 DIFFERENCES = dict(((shape, case), reason) for reason, shapes, cases in REASONS
                    for shape in shapes for case in cases)

@@ -31,6 +31,29 @@ def test_floor(floor):
         label, at, 100 * measured, sense, 100 * limit, misses[:20])
 
 
+EVENTS = efficacy.scored_events()
+
+
+def test_recorded_events_have_their_provenance_and_cover_each_class():
+    ids = [row["id"] for row, _ in EVENTS]
+    assert len(set(ids)) == len(ids)
+    for row, v in EVENTS:
+        assert row["provenance"].strip() and row["note"].strip(), row["id"]
+        assert row["label"] in ("attack", "benign", "unrelated"), row["id"]
+        assert v.error == "", row["id"]
+    classes = collections.Counter((row["class"], row["label"]) for row, _ in EVENTS)
+    for cls in ("provider", "security_platform", "wfp"):
+        assert classes[(cls, "unrelated")] >= 1, cls
+    assert classes[("provider", "attack")] >= 3 and classes[("wfp", "attack")] >= 1
+    assert classes[("security_platform", "benign")] >= 2
+
+
+@pytest.mark.parametrize("floor", efficacy.EVENT_FLOORS, ids=lambda f: f[0])
+def test_event_floor(floor):
+    (what, n, broken), = [f for f in efficacy.event_floors(EVENTS) if f[0] == floor[0]]
+    assert n >= 2 and not broken, (what, broken)
+
+
 def test_every_verdict_is_explained():
     for row, v in RESULTS:
         assert v.error == "", row["id"]

@@ -37,6 +37,9 @@ SHAPES = [
                       "process_path": "C:\\Windows\\reg.exe"}, ("registry", "C:\\Windows\\reg.exe", "", "")),
     ("7045", {"EventCode": "7045", "ImagePath": "regsvr32 /s C:\\x.dll"}, ("persistence", "", "", "")),
     ("4698", {"EventCode": "4698", "TaskContent": "<Exec>regsvr32</Exec>"}, ("persistence", "", "", "")),
+    ("5156", {"EventCode": "5156", "Application": "\\device\\harddiskvolume2\\windows\\system32\\regsvr32.exe",
+              "Direction": "%%14593", "DestAddress": "151.101.0.133", "DestPort": "443"},
+     ("network", "C:\\windows\\system32\\regsvr32.exe", "", "")),
 ]
 
 
@@ -44,6 +47,18 @@ SHAPES = [
 def test_shapes(record, expected):
     ev = normalize(record)
     assert (ev.kind, ev.image, ev.command_line, ev.parent_image) == expected
+
+
+@pytest.mark.parametrize("record, initiated", [
+    ({"Direction": "%%14593"}, "true"), ({"Direction": "Outbound"}, "true"),
+    ({"Direction": "%%14592"}, "false"), ({"Direction": "Inbound"}, "false"), ({}, "")])
+def test_security_5156_is_the_network_event_of_its_process(record, initiated):
+    row = dict({"EventCode": "5156", "Application_Name": "\\device\\harddiskvolume4\\windows\\syswow64\\regsvr32.exe",
+                "Destination_Address": "104.20.208.21", "Destination_Port": "80"}, **record)
+    ev = normalize(row)
+    assert (ev.kind, ev.is_regsvr32, ev.dest_ip, ev.dest_port, ev.initiated) == (
+        "network", True, "104.20.208.21", "80", initiated)
+    assert ev.image == "C:\\windows\\syswow64\\regsvr32.exe" and ev.device_paths
 
 
 @pytest.mark.parametrize("record", [

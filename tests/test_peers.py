@@ -227,6 +227,6 @@ def test_readme_claim(claim):
 
 
 def test_the_quiet_vendors_buy_their_quiet_with_recall():
-    """Elastic and CAR flag no benign line but miss at least a third of the attacks we alert on."""
+    """Elastic and CAR flag no benign line but miss at least a quarter of the attacks we alert on."""
     for other in QUIET:
-        assert COMPARISON[other][("attack", "alert")] <= COMPARISON[OURS_60][("attack", "alert")] - 0.33, other
+        assert COMPARISON[other][("attack", "alert")] <= COMPARISON[OURS_60][("attack", "alert")] - 0.25, other

@@ -55,3 +55,27 @@ def test_every_single_event_logic_of_the_survey_is_covered(logic):
     (40, "medium"), (59, "medium"), (60, "high"), (79, "high"), (80, "critical"), (100, "critical")])
 def test_severity_follows_score(score, severity):
     assert severity_for(score) == severity
+
+
+# Names from the corpora: Dridex's and Qakbot's folders and files (pan-unit42/tweets
+# 2020-09-07-Dridex-IOCs.txt) against folders and modules of real software (benign.csv).
+MACHINE_MADE = ("XMkkdsZZ", "RNidR2AF", "Xvnau9kk", "vlAShMf", "w2lhlvL", "Xd6sfzNp", "SqFXmRk",
+                "T7qme40", "x84wFBc7", "4hfdIbN", "G2Rdy6ci", "Mk9i8nt", "FeGhGhc", "Nj1FvD06",
+                # Qakbot's root folders (pr0xylife/Qakbot, executemalware/Malware-IOCs)
+                "Rfgsg", "Jhfrg", "Xnvr")
+WORDS = ("QuickCam", "QCVideoX", "AddressBook", "vbSendMail", "GLD", "wiwl", "TeeChart2018VBCtl",
+         "VssSample", "NapSdk", "SdkShv", "ExdiGdbSrv", "DcTLSFileToDMSComp", "DirBkgndExt", "WMDMSDK",
+         "Win32Api", "Office365", "VTFShellInfo64", "Dopaters3", "Biloa", "MsSP", "WMSDK", "x64",
+         "NiVirtualCam", "FsrmSampleClassifier", "mssp", "smsdp", "mshdsp", "nvs_sd", "MMCodecV3.1", "RTPDest")
+
+
+@pytest.mark.parametrize("name", MACHINE_MADE)
+def test_machine_made_names_are_told_apart(name):
+    from regsvr32_detector.rules import random_looking
+    assert random_looking(name)
+
+
+@pytest.mark.parametrize("name", WORDS)
+def test_names_of_real_software_are_not_machine_made(name):
+    from regsvr32_detector.rules import random_looking
+    assert not random_looking(name)

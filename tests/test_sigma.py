@@ -91,7 +91,7 @@ def test_process_and_registry_rules_convert_to_tstats_over_the_cim_data_models()
     for rule in CIM:
         query = backend.convert_rule(by_id[rule.id], "data_model")[0]
         assert query.startswith("| tstats ") and "from datamodel=Endpoint." in query, rule.id
-    assert len(CIM) == 22
+    assert len(CIM) == 23
 
 
 def test_plain_values_need_no_sigma_escaping():

@@ -199,6 +199,16 @@ SPECS = {
                     {"selection": dict(BY_REGSVR32, **{
                         "TargetObject|contains": "\\ShellIconOverlayIdentifiers\\"})},
                     "selection", ""),
+    "R32-058": spec("approximate", "registry_set",
+                    {"selection": dict(BY_REGSVR32, **{"TargetObject|contains": [
+                        "\\AMSI\\Providers\\", "\\CryptSIPDll", "\\Cryptography\\Providers\\Trust\\"]}),
+                     "filter_windows": {"Details|startswith": ["C:\\Windows\\", "%SystemRoot%",
+                                                               "%windir%"]},
+                     "filter_function": {"TargetObject|endswith": "\\FuncName"}},
+                    "selection and not filter_windows and not filter_function",
+                    "the AMSI, SIP and trust provider keys only (not time providers, print "
+                    "monitors, netsh helpers or AppInit), and the module path matched by its "
+                    "start, not resolved"),
     "R32-033": spec("exact", "create_remote_thread",
                     {"selection": {"SourceImage|endswith": "\\regsvr32.exe"}}, "selection", ""),
     "R32-036": spec("approximate", "process_creation",
@@ -254,6 +264,12 @@ NOT_EXPORTED = {
     "R32-050": "needs the module's own file name, parsed out of the command line",
     "R32-051": "reads the parent's command line for a download or delay step before regsvr32",
     "R32-049": "needs the module's resolved folder and the table of Microsoft's own profile folders",
+    "R32-053": "needs the module argument parsed out of the command line and its file name read",
+    "R32-054": "needs the module's resolved folder and each folder and file name judged as made up",
+    "R32-055": "needs the switches parsed as regsvr32 reads them (one letter after the dash)",
+    "R32-056": "needs the /i: argument parsed and the module's resolved folder",
+    "R32-057": "needs the module's resolved path and an atomics\\T<number> folder in it; a "
+               "substring match would also match the test's own download URL in other tools",
 }
 
 

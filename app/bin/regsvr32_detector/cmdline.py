@@ -115,7 +115,7 @@ class Invocation(object):
     """What a regsvr32 command line asks for."""
 
     __slots__ = ("line", "program", "args", "flags", "install_arg", "install", "modules",
-                 "unknown_switches", "anomalies", "entry_points", "first")
+                 "unknown_switches", "spelled_switches", "anomalies", "entry_points", "first")
 
     def __init__(self, line=""):
         self.line = line            # the command line as logged
@@ -126,6 +126,7 @@ class Invocation(object):
         self.install = None         # Target, when the /i: argument is a path or URL
         self.modules = ()           # Targets of the module arguments
         self.unknown_switches = ()
+        self.spelled_switches = ()  # known switches written out as words: -silent, /unregister
         self.anomalies = ()         # switch-syntax evasions seen, human readable
         self.entry_points = ()      # ",DllEntry"-style suffixes on module arguments
         self.first = {}             # (aspect, value) -> first target with it; see _index()
@@ -163,6 +164,7 @@ def parse(line, image_name="", cwd=""):
     flags = set()
     modules = []
     unknown = []
+    spelled = []
     anomalies = []
     entries = []
     quotes = line.count('"')
@@ -172,13 +174,15 @@ def parse(line, image_name="", cwd=""):
         anomalies.append("%d arguments, only the first and last %d examined" % (
             len(args), MAX_ARGS // 2))
         args = args[:MAX_ARGS // 2] + args[-(MAX_ARGS // 2):]
-    for arg in _join_unquoted(args):
+    for arg in _join_unquoted(_ungroup(args, anomalies)):
+        if "`" in arg[:1] + arg[-1:]:
+            arg = _unbacktick(arg)
         if len(arg) > MAX_ARG_CHARS:
             anomalies.append("argument of %d characters, only its ends examined" % len(arg))
             half = MAX_ARG_CHARS // 2
             arg = arg[:half] + arg[-half:]
         if len(arg) > 1 and arg[0] in SWITCH_PREFIXES:
-            _read_switches(arg, inv, flags, unknown, anomalies)
+            _read_switches(arg, inv, flags, unknown, anomalies, spelled)
             continue
         path = arg
         comma = arg.rfind(",")
@@ -187,11 +191,14 @@ def parse(line, image_name="", cwd=""):
             entries.append(entry)
             anomalies.append("entry point suffix ," + entry)
         modules.append(winpath.classify(path, cwd))
+    if inv.install_arg is not None and "`" in inv.install_arg[:1] + inv.install_arg[-1:]:
+        inv.install_arg = _unbacktick(inv.install_arg)
     if inv.install_arg is not None and looks_like_path(inv.install_arg):
         inv.install = winpath.classify(inv.install_arg, cwd)
     inv.flags = frozenset(flags)
     inv.modules = tuple(modules)
     inv.unknown_switches = tuple(unknown)
+    inv.spelled_switches = tuple(spelled)
     inv.anomalies = tuple(dict.fromkeys(anomalies))      # each kind once, in order
     inv.entry_points = tuple(entries)
     inv.first = _index(inv)
@@ -199,6 +206,33 @@ def parse(line, image_name="", cwd=""):
 
 
 _DRIVE_PATH = re.compile(r"^[a-zA-Z]:[\\/]")
+
+
+def _ungroup(args, anomalies):
+    """Switches and arguments quoted together as one argument ("/s /i:http://x/a.sct scrobj.dll"):
+    regsvr32 itself would not read them, but a logged line written so is meant to be read as its
+    parts (a launcher re-splits it, or a string rule is being dodged). An argument is taken apart
+    only when a blank in it is followed by a switch, or it starts with a one-letter switch and a
+    blank: "/i:C:\\Program Files\\x.sct" stays whole."""
+    out = None
+    for n, arg in enumerate(args):
+        if len(arg) > 2 and arg[0] in SWITCH_PREFIXES and (" " in arg or "\t" in arg):
+            parts = [p for p in _WS.split(arg) if p]
+            if len(parts) > 1 and (arg[2] in " \t" or any(p[0] in SWITCH_PREFIXES for p in parts[1:])):
+                if out is None:
+                    out = list(args[:n])
+                anomalies.append("switches and arguments inside one quoted argument: " + arg[:60])
+                out.extend(parts)
+                continue
+        if out is not None:
+            out.append(arg)
+    return args if out is None else out
+
+
+def _unbacktick(arg):
+    """A path PowerShell quoted with its escape character (`"$dir\\x.ax`") keeps the backticks in
+    the logged line: they are not part of the file name."""
+    return arg.strip("`")
 
 
 def _join_unquoted(args):
@@ -242,8 +276,10 @@ def _index(inv):
     return first
 
 
-def _read_switches(arg, inv, flags, unknown, anomalies):
-    """One switch argument; '/s/u/i:x' (switches run together) is read as all of them."""
+def _read_switches(arg, inv, flags, unknown, anomalies, spelled=None):
+    """One switch argument; '/s/u/i:x' (switches run together) is read as all of them. A known
+    letter followed by more letters ('-silent', '/unregister') is read as that switch, as
+    regsvr32 reads it, and noted in SPELLED."""
     prefix = arg[0]
     if prefix in UNICODE_DASHES:
         anomalies.append("%s as a switch prefix" % UNICODE_DASHES[prefix])
@@ -263,6 +299,8 @@ def _read_switches(arg, inv, flags, unknown, anomalies):
             return
         flags.add(letter)
         tail = body[1:]
+        if tail[:1].isalpha() and spelled is not None:
+            spelled.append(arg[:40])
         if len(tail) < 2 or tail[0] not in SWITCH_PREFIXES:
             return
         if tail[0] in UNICODE_DASHES:

@@ -82,6 +82,7 @@ THREAT_OBJECT_TYPES = {
     "process": "process", "parent": "parent_process", "module": "file_path", "remote": "url",
     "ImageLoaded": "file_path", "DestinationIp": "ip_address", "QueryName": "domain",
     "TargetObject": "registry_path", "file": "file_path", "regsvr32_signature": "signature",
+    "process_hash": "file_hash", "module_hash": "file_hash",
 }
 
 FAMILIES = (
@@ -92,7 +93,7 @@ FAMILIES = (
            "Few: some installers register a local scriptlet with scrobj.dll; software "
            "deployment from a file share (R32-012) is the commonest benign case. Allowlist "
            "them in regsvr32_allowlist_local.",
-           ("process", "parent", "module", "remote")),
+           ("process", "parent", "module", "remote", "process_hash")),
     Family("suspicious_paths_and_disguised_extensions", "Suspicious Paths And Disguised Extensions",
            "regsvr32 registers a module from a user-writable or malware-favoured folder, another "
            "drive or an unusual folder, or a module disguised as an image, document, log or temp "
@@ -102,7 +103,7 @@ FAMILIES = (
            "Per-user software (Teams, WebEx, Zoom, browser plug-ins) and installers unpacking "
            "to Temp or ProgramData register modules there; line-of-business software lives in "
            "unusual folders. The shipped allowlist clears the common ones.",
-           ("process", "parent", "module")),
+           ("process", "parent", "module", "process_hash")),
     Family("implicit_dllregisterserver_and_odd_invocations",
            "Implicit DllRegisterServer And Odd Invocations",
            "Silent DllRegisterServer calls on modules outside Windows and Program Files, /i "
@@ -111,27 +112,27 @@ FAMILIES = (
            "tstats", 15, PROCESS_SOURCES, "",
            "Administrators' scripts and installers call regsvr32 /s on their own modules, "
            "sometimes with /i; scores are low to medium for that reason.",
-           ("process", "parent", "module")),
+           ("process", "parent", "module", "process_hash")),
     Family("parent_lineage", "Parent Lineage",
            "regsvr32 started by a script host, an Office application, or a server or "
            "remote-execution host (L14-L16).", "TTP", "tstats", 20, PROCESS_SOURCES, "",
            "Logon scripts and software deployment (SCCM, Intune, GPO scripts run by cmd, "
            "PowerShell or services) register modules this way; allowlist by parent and module.",
-           ("process", "parent", "module")),
+           ("process", "parent", "module", "process_hash")),
     Family("children_of_regsvr32", "Children Of Regsvr32",
            "Processes started by regsvr32 and threads it creates in other processes: the "
            "registered code is running commands or injecting (L17, L34).", "TTP", "events", 25,
            (SYSMON % 1, SYSMON % 8, "Windows Event Log Security 4688"),
            "Sysmon 8 (CreateRemoteThread) is needed for the injection rule.",
            "Registration code of some installers starts helper processes; WerFault after a "
-           "crash is already ignored.", ("process", "parent")),
+           "crash is already ignored.", ("process", "parent", "process_hash")),
     Family("renamed_or_relocated_binary", "Renamed Or Relocated Binary",
            "A renamed copy of regsvr32 (OriginalFileName or file description) or regsvr32.exe "
            "running outside System32 and SysWOW64 (L18, L19).", "TTP", "tstats", 30,
            PROCESS_SOURCES, "Renamed copies are found by OriginalFileName, which Sysmon and "
            "EDRs log and Security 4688 does not.",
            "Software that ships its own copy of regsvr32 (rare; allowlist by image path).",
-           ("process", "parent")),
+           ("process", "parent", "process_hash")),
     Family("image_loads", "Image Loads",
            "Sysmon image loads: regsvr32 loads an unsigned or untrusted module, a module from a "
            "user-writable folder or with an odd extension, the scriptlet runtime or the .NET "
@@ -139,7 +140,7 @@ FAMILIES = (
            "Needs Sysmon 7 (image load) with signature fields for regsvr32.exe; a configuration "
            "that logs every image load is costly, so include regsvr32 and scrobj.dll loads.",
            "Unsigned in-house or legacy COM modules; .NET COM servers load the CLR.",
-           ("ImageLoaded",)),
+           ("ImageLoaded", "module_hash")),
     Family("network", "Network",
            "regsvr32 connects to a public or internal address or resolves a host name (L20).",
            "Anomaly", "events", 40, (SYSMON % 3, SYSMON % 22),

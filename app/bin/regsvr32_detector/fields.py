@@ -18,7 +18,8 @@ _CIM = lambda *names: tuple(n for name in names for n in (name, "Processes." + n
 # our name -> source field names, most specific first
 ALIASES = (
     ("event_code", ("EventCode", "EventID", "event_id")),
-    ("image", ("Image", "NewProcessName", "New_Process_Name") + _CIM("process_path")),
+    ("image", ("Image", "NewProcessName", "New_Process_Name") + _CIM("process_path")
+     + ("Application", "Application_Name")),
     ("process_name", _CIM("process_name")),
     ("command_line", ("CommandLine", "Process_Command_Line") + _CIM("process")),
     ("parent_image", ("ParentImage", "ParentProcessName", "Creator_Process_Name")
@@ -41,10 +42,13 @@ ALIASES = (
     ("signed", ("Signed",)),
     ("signature", ("Signature",)),
     ("signature_status", ("SignatureStatus",)),
-    ("dest_ip", ("DestinationIp", "dest_ip", "All_Traffic.dest_ip")),
-    ("dest_port", ("DestinationPort", "dest_port", "All_Traffic.dest_port")),
+    ("dest_ip", ("DestinationIp", "dest_ip", "All_Traffic.dest_ip", "DestAddress",
+                 "Destination_Address")),
+    ("dest_port", ("DestinationPort", "dest_port", "All_Traffic.dest_port", "DestPort",
+                   "Destination_Port")),
     ("dest_host", ("DestinationHostname", "dest_host")),
     ("initiated", ("Initiated",)),
+    ("direction", ("Direction",)),
     ("query_name", ("QueryName", "query")),
     ("source_image", ("SourceImage",)),
     ("target_image", ("TargetImage",)),
@@ -82,7 +86,13 @@ KIND_BY_CODE = {
     "1": PROCESS, "4688": PROCESS, "3": NETWORK, "7": IMAGE_LOAD, "8": REMOTE_THREAD,
     "11": FILE, "12": REGISTRY, "13": REGISTRY, "14": REGISTRY, "22": DNS,
     "4698": PERSISTENCE, "4702": PERSISTENCE, "7045": PERSISTENCE, "4697": PERSISTENCE,
+    "5156": NETWORK,
 }
+# Security 5156 (the Windows Filtering Platform permitted a connection) is the one network record
+# of a process where Sysmon is absent: Application (an NT device path), DestAddress, DestPort, and
+# Direction (%%14593 outbound, %%14592 inbound; "Outbound"/"Inbound" when rendered).
+WFP_CODES = frozenset(("5156",))
+_WFP_INBOUND = frozenset(("%%14592", "inbound"))
 # Without an event code (CIM rows), the first of these fields that is present decides.
 KIND_BY_FIELD = (("image_loaded", IMAGE_LOAD), ("dest_ip", NETWORK), ("query_name", DNS),
                  ("registry_path", REGISTRY), ("source_image", REMOTE_THREAD),
@@ -458,7 +468,27 @@ def normalize(record, plan=None):
         if code:
             return None                     # an event type we have no logic for
         kind = next((k for field, k in KIND_BY_FIELD if field in values), PROCESS)
+    if code in WFP_CODES:
+        return _wfp_event(values)
     return Event(values, kind)
+
+
+def _wfp_event(values):
+    """A Security 5156 connection as the network event of its process."""
+    direction = values.pop("direction", "").lower()
+    if direction and "initiated" not in values:
+        values["initiated"] = "false" if direction in _WFP_INBOUND else "true"
+    image = values.get("image", "")
+    mapped = ()
+    if image[:8].lower() == "\\device\\":
+        path = _drive_path(image)
+        if path != image:
+            values["image"] = path
+            mapped = (("image", image),)
+    ev = Event(values, NETWORK)
+    if mapped:
+        ev.device_paths = mapped
+    return ev
 
 
 def _collected(record, collect):

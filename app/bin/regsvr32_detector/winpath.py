@@ -23,7 +23,8 @@ TRUSTED_LOCATIONS = frozenset((WINDOWS, PROGRAM_FILES))
 
 # Extension classes.
 MODULE, SCRIPTLET, DISGUISED, OTHER_EXT, NO_EXT = "module", "scriptlet", "disguised", "other", "none"
-MODULE_EXTS = frozenset(("dll", "ocx", "ax", "cpl"))
+# .xll: an Excel add-in is a DLL with Excel's entry points, and add-in installers register it
+MODULE_EXTS = frozenset(("dll", "ocx", "ax", "cpl", "xll"))
 SCRIPTLET_EXTS = frozenset(("sct", "wsc"))
 # Images, data, documents, logs and temp names: a module hiding behind one of these is the
 # Gozi/Qakbot/IcedID pattern (Sigma 089fc3d2, Elastic 5db08297, ESCU 62732736).
@@ -115,6 +116,16 @@ _ROOT_FOLDERS = {
     "$recycle.bin": (SUSPICIOUS, "Recycle Bin"),
     "recycler": (SUSPICIOUS, "Recycle Bin"),
     "system volume information": (SUSPICIOUS, "System Volume Information"),
+}
+
+# Folders under ProgramData that only SYSTEM and the security platform may write (their ACLs
+# deny users and administrators alike): Defender's platform, its definition updates and the
+# Defender for Endpoint sensor. A module there is the security product's own, loaded into every
+# process that scans (MpOAV.dll, MpClient.dll), not a payload someone dropped.
+_PROTECTED_PROGRAMDATA = {
+    ("microsoft", "windows defender"): "ProgramData\\Microsoft\\Windows Defender (ACL-protected)",
+    ("microsoft", "windows defender advanced threat protection"):
+        "ProgramData\\Microsoft\\Windows Defender Advanced Threat Protection (ACL-protected)",
 }
 
 # Below ?:\Users\<name>\ : which profile folder a path is in.
@@ -239,6 +250,11 @@ def classify(raw, cwd=""):
             t.kind = "relative"
             _classify_unc(t, cwd.rstrip("\\") + "\\" + text, cwd.lower().rstrip("\\") + "\\" + low)
             comps = None
+        elif low.startswith("\\") and len(low) > 1:
+            # rooted without a drive and no working directory known: the root of the drive
+            # regsvr32 runs from, the system drive as good as always
+            t.kind = "relative"
+            comps = ("?:" + low).split("\\")
         else:
             t.kind = "relative"
             comps = None
@@ -325,6 +341,9 @@ def _local_location(comps):
             if label:
                 return USER_WRITABLE, label, short, len(rest) - n, rest[:n] in _PROFILE_TEMP
         return USER_WRITABLE, "user profile", short, len(rest), False
+    if top == "programdata" and len(comps) > 4 and tuple(comps[2:4]) in _PROTECTED_PROGRAMDATA:
+        return _trusted_unless_short(PROGRAM_FILES, _PROTECTED_PROGRAMDATA[tuple(comps[2:4])],
+                                     short) + (len(comps) - 5, False)
     if top in _ROOT_FOLDERS:
         loc, label = _ROOT_FOLDERS[top]
         return loc, label, short, len(comps) - 3, False
