@@ -15,7 +15,7 @@ import itertools
 import os
 import re
 
-from .allowlist_columns import COLUMNS, FOLD, MATCHERS
+from .allowlist_columns import COLUMNS, FOLD, MATCHERS, header_name, nearest
 
 MAX_FIELD = 4096        # longer cells are a mistake or an attack, not an allowlist entry
 MAX_QUESTION = 64       # '?' per cell: a GUID needs 32; thousands only make matching slow
@@ -444,16 +444,31 @@ def _parse(path, text, problems, seen, known_rules):
     except csv.Error as e:
         problems.append(Problem(path, 1, "unreadable header (%s)" % e))
         return
-    names = [h.strip().lower() for h in header]
+    names = [header_name(h) for h in header]
     for col in ("rule_id", "reason"):
         if col not in names:
             problems.append(Problem(path, 1, "no '%s' column: the header must include %s"
                                     % (col, ",".join(COLUMNS))))
             return
-    unknown = [n for n in names if n not in COLUMNS]
-    if unknown:
-        problems.append(Problem(path, 1, "unknown column(s) %s ignored; known columns: %s"
-                                % (", ".join(repr(u) for u in unknown), ",".join(COLUMNS))))
+    # A cell the loader does not read would leave its row applying more widely than written
+    # (a host or module dropped): such rows are skipped, and the header says why once.
+    unread = []             # (position, why a value there skips its row)
+    for pos, name in enumerate(names):
+        if name in COLUMNS:
+            first = names.index(name)
+            if first < pos:
+                problems.append(Problem(path, 1, "column '%s' appears more than once (columns "
+                                        "%d and %d): a row whose values there differ is skipped"
+                                        % (name, first + 1, pos + 1)))
+                unread.append((pos, first))
+            continue
+        guess = nearest(name)
+        hint = " (did you mean '%s'?)" % guess if guess else ""
+        problems.append(Problem(path, 1, "column %d %r is not a known column%s: a row with a "
+                                "value in it is skipped; known columns: %s"
+                                % (pos + 1, header[pos], hint, ",".join(COLUMNS))))
+        unread.append((pos, "a value in column %d %r, which is not a known column%s"
+                       % (pos + 1, header[pos], hint)))
     # column -> its position; a column the file lacks reads the empty cell padded on at the end
     index = dict((n, names.index(n) if n in names else len(names)) for n in COLUMNS)
     cache = {}              # cell text -> Glob (or ("date", text) -> date), shared by the rows
@@ -470,7 +485,8 @@ def _parse(path, text, problems, seen, known_rules):
         line, last = last + 1, reader.line_num     # a quoted value may span lines
         if not any(c.strip() for c in row):
             continue
-        entry = _entry(path, line, last, row, index, len(names), problems, known_rules, cache)
+        entry = _entry(path, line, last, row, index, unread, names, problems, known_rules,
+                       cache)
         if entry is None:
             continue
         key = (entry.rule.text,) + tuple((c, g.text) for c, g in entry.matchers)
@@ -481,9 +497,11 @@ def _parse(path, text, problems, seen, known_rules):
         yield entry
 
 
-def _entry(path, line, end, row, index, width, problems, known_rules, cache):
+def _entry(path, line, end, row, index, unread, names, problems, known_rules, cache):
     def bad(message):
         problems.append(Problem(path, line, message + "; row skipped"))
+
+    width = len(names)
 
     if len(row) > width and any(c.strip() for c in row[width:]):
         return bad("%d cells but the header has %d columns (quote values that contain commas)"
@@ -492,6 +510,16 @@ def _entry(path, line, end, row, index, width, problems, known_rules, cache):
         return bad("a value is longer than %d characters" % MAX_FIELD)
     # a list, not a dict per row: this loop is most of the load time of a 100,000-row list
     cells = [c.strip() for c in row] + [""] * (width + 1 - len(row))
+    for pos, why in unread:
+        if cells[pos]:
+            if isinstance(why, str):
+                return bad(why)
+            if cells[pos] != cells[why]:
+                return bad("column '%s' has two values, %r (column %d) and %r (column %d)"
+                           % (names[pos], cells[why], why + 1, cells[pos], pos + 1))
+        elif not isinstance(why, str) and cells[why]:
+            return bad("column '%s' has two values, %r (column %d) and none (column %d)"
+                       % (names[pos], cells[why], why + 1, pos + 1))
     matched = [(col, cells[index[col]]) for col in MATCHERS if cells[index[col]]]
     rule = cells[index["rule_id"]]
     if end > line:

@@ -7,6 +7,8 @@ loader's header check, the matching (``Facts``) and the README's column table
 the others.
 """
 import collections
+import difflib
+import unicodedata
 
 from . import fields
 
@@ -94,6 +96,34 @@ OTHER_COLUMNS = (
     ("expires", "`YYYY-MM-DD`: the row stops applying after that day; optional"),
 )
 COLUMNS = (OTHER_COLUMNS[0][0],) + MATCHERS + tuple(name for name, _ in OTHER_COLUMNS[1:])
+
+
+def header_name(text):
+    """A header cell as the loader reads it: without format characters (a BOM, a zero-width
+    space or joiner, a direction mark: invisible in an editor), trimmed, lower case."""
+    if text.isascii():
+        return text.strip().lower()
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().lower()
+
+
+def _squeeze(name):
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
+# An event field's name (Computer, CommandLine, ImageLoaded...) written as a header means the
+# column that reads that field alone; other names are compared by spelling.
+_BY_FIELD = dict((_squeeze(source), c.name) for c in MATCHER_TABLE if c.values is None
+                 for name in c.sources for source in dict(fields.ALIASES)[name] + (name,))
+_BY_FIELD.update((_squeeze(name), name) for name in COLUMNS)
+
+
+def nearest(name):
+    """The known column a header name most likely meant, or None."""
+    squeezed = _squeeze(name)
+    if squeezed in _BY_FIELD:
+        return _BY_FIELD[squeezed]
+    close = difflib.get_close_matches(squeezed, list(_BY_FIELD), n=1, cutoff=0.6)
+    return _BY_FIELD[close[0]] if close else None
 
 
 class Facts(dict):

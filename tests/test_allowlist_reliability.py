@@ -1,0 +1,98 @@
+"""Allowlist inputs that once changed a verdict without a word (reliability, round three), each
+through the real protocol: the command, a lookup in a copy of the app, and the job inspector's
+messages."""
+import os
+
+import pytest
+
+from support.allowlists import HEADER, allowlist_row
+from test_command import run_in, score
+
+LOCAL = "regsvr32_allowlist_local.csv"
+WARN = "regsvr32detect allowlist "
+
+
+def public_dll(host, module="C:\\Users\\Public\\x.dll"):
+    """regsvr32 registering a DLL from a user-writable folder: R32-007 among others."""
+    return {"EventCode": "1", "Image": "C:\\Windows\\System32\\regsvr32.exe",
+            "CommandLine": "regsvr32 /s " + module, "ParentImage": "C:\\Windows\\explorer.exe",
+            "Computer": host, "User": "CORP\\bob"}
+
+
+def write(app, name, text):
+    path = app / "lookups" / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def rules(row):
+    value = row["regsvr32_rules"]
+    return value if isinstance(value, list) else [value] if value else []
+
+
+def warnings(result):
+    assert all(w.startswith(WARN) for w in result.texts("WARN")), result.texts("WARN")
+    return [w[len(WARN):] for w in result.texts("WARN")]
+
+
+# --- a cell in a column the loader does not read ---------------------------------------------------
+# (header, row, the event the row must not clear, [(line, words) warned])
+UNREAD = {
+    "unknown_name": ("rule_id,module,computer,reason", "R32-007,C:\\Users\\Public\\*,WS1,build box only",
+                     public_dll("WS2"), [(1, "column 3 'computer' is not a known column (did you mean "
+                                              "'host'?)"),
+                                         (2, "a value in column 3 'computer', which is not a known "
+                                             "column (did you mean 'host'?); row skipped")]),
+    "plural": ("rule_id,modules,host,reason", "R32-007,C:\\Users\\Public\\build\\*,WS2,build dir",
+               public_dll("WS2"), [(1, "column 2 'modules' is not a known column (did you mean "
+                                       "'module'?)"), (2, "column 2 'modules'")]),
+    "spaced": ("rule_id,Module Path,host,reason", "R32-007,C:\\Users\\Public\\build\\*,WS2,build dir",
+               public_dll("WS2"), [(1, "'Module Path' is not a known column (did you mean 'module'?)"),
+                                   (2, "column 2 'Module Path'")]),
+    "duplicate_differs": ("rule_id,module,host,reason,module", "R32-007,,WS2,r,C:\\Users\\Public\\build\\*",
+                          public_dll("WS2"), [(1, "column 'module' appears more than once (columns 2 and 5)"),
+                                              (2, "column 'module' has two values")]),
+    "duplicate_differs_other_way": ("rule_id,module,host,reason,module", "R32-007,C:\\Users\\Public\\build\\*,"
+                                    "WS2,r,C:\\Users\\*", public_dll("WS2"),
+                                    [(1, "appears more than once"), (2, "has two values")]),
+    # Invisible characters in a name are not part of it: the column is read.
+    "zero_width": ("rule_id,\u200bmodule,host,reason", "R32-007,C:\\Users\\Public\\build\\*,WS2,build dir",
+                   public_dll("WS2"), []),
+    "bom_inside": ("rule_id,host,\ufeffModule ,reason", "R32-007,WS2,C:\\Users\\Public\\build\\*,build dir",
+                   public_dll("WS2"), []),
+    "direction_mark": ("rule_id,host,module\u200e,reason", "R32-007,WS2,C:\\Users\\Public\\build\\*,b",
+                       public_dll("WS2"), []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNREAD))
+def test_a_cell_the_loader_does_not_read_never_widens_its_row(app_copy, case):
+    header, row, event, expected = UNREAD[case]
+    write(app_copy, LOCAL, header + "\n" + row + "\n")
+    result = run_in(app_copy, [], [[event, dict(event, Computer="WS1")]])
+    assert result.returncode == 0 and len(result.rows) == 2
+    assert ["R32-007" in rules(r) for r in result.rows] == [True, True], [r["regsvr32_allowlisted"]
+                                                                        for r in result.rows]
+    got = warnings(result)
+    assert len(got) == len(expected), got
+    for text, (line, words) in zip(got, expected):
+        assert text.startswith("%s:%d: " % (LOCAL, line)) and words in text, (text, words)
+
+
+@pytest.mark.parametrize("header", ["rule_id,\u200bmodule,host,reason", "rule_id,module,host,reason,module"])
+def test_a_row_the_loader_reads_whole_still_applies(app_copy, header):
+    row = "R32-007,C:\\Users\\Public\\build\\*,WS2,build dir" + (",C:\\Users\\Public\\build\\*"
+                                                                if header.endswith("module") else "")
+    write(app_copy, LOCAL, header + "\n" + row + "\n" + "R32-007,,WS9,never read,x\n" * header.endswith("module"))
+    event = public_dll("WS2", "C:\\Users\\Public\\build\\x.dll")
+    result = run_in(app_copy, [], [[event]])
+    assert "R32-007" not in rules(result.rows[0])
+    assert "R32-007 allowlisted: build dir (%s:2)" % LOCAL in result.rows[0]["regsvr32_allowlisted"]
+
+
+def test_rows_without_a_value_in_an_unknown_column_apply(app_copy):
+    write(app_copy, LOCAL, "rule_id,module,computer,reason\nR32-007,C:\\Users\\Public\\*,,public drop\n")
+    result = run_in(app_copy, [], [[public_dll("WS2")]])
+    assert "R32-007" not in rules(result.rows[0])
+    (warning,) = warnings(result)
+    assert warning.startswith(LOCAL + ":1: column 3 'computer' is not a known column")
