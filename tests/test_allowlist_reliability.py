@@ -96,3 +96,25 @@ def test_rows_without_a_value_in_an_unknown_column_apply(app_copy):
     assert "R32-007" not in rules(result.rows[0])
     (warning,) = warnings(result)
     assert warning.startswith(LOCAL + ":1: column 3 'computer' is not a known column")
+
+
+# --- an unclosed quote in any column -------------------------------------------------------------
+CLEARS_WS1 = allowlist_row(rule_id="R32-007", module="C:\\Users\\Public\\*", host="WS1", reason="kiosk",
+                           source="CHG-1")
+OTHER = allowlist_row(rule_id="R32-006", image="*\\regsvr32.exe", parent_image="*\\msiexec.exe",
+                      reason="packaging", source="CHG-2")
+
+
+@pytest.mark.parametrize(("column", "open_quote"), [
+    ("reason", lambda row: row.replace(",packaging,", ',"packaging,')),
+    ("source", lambda row: row.replace(",CHG-2,", ',"CHG-2,')),
+    ("expires", lambda row: row.rstrip("\n") + '"2027-01-01\n'),
+    ("rule_id", lambda row: '"' + row),
+])
+def test_an_unclosed_quote_in_any_column_names_the_lines_it_swallowed(app_copy, column, open_quote):
+    write(app_copy, LOCAL, HEADER + open_quote(OTHER) + OTHER.replace("CHG-2", "CHG-3") + CLEARS_WS1)
+    result = run_in(app_copy, [], [[public_dll("WS1")]])
+    (warning,) = warnings(result)
+    assert warning.startswith("%s:2: the value of '%s' runs from line 2 to line 4: is a closing quote "
+                              "missing?; row skipped" % (LOCAL, column)), warning
+    assert "R32-007" in rules(result.rows[0])      # the swallowed row does not apply, and says so

@@ -502,7 +502,12 @@ def _entry(path, line, end, row, index, unread, names, problems, known_rules, ca
         problems.append(Problem(path, line, message + "; row skipped"))
 
     width = len(names)
-
+    if end > line:          # every column: an open quote in a reason swallows rows as well
+        spans = [pos for pos, v in enumerate(row) if "\n" in v or "\r" in v]
+        if spans:
+            name = names[spans[0]] if spans[0] < width else "column %d" % (spans[0] + 1)
+            return bad("the value of '%s' runs from line %d to line %d: is a closing quote "
+                       "missing?" % (name, line, end))
     if len(row) > width and any(c.strip() for c in row[width:]):
         return bad("%d cells but the header has %d columns (quote values that contain commas)"
                    % (len(row), width))
@@ -522,11 +527,6 @@ def _entry(path, line, end, row, index, unread, names, problems, known_rules, ca
                        % (names[pos], cells[why], why + 1, pos + 1))
     matched = [(col, cells[index[col]]) for col in MATCHERS if cells[index[col]]]
     rule = cells[index["rule_id"]]
-    if end > line:
-        spans = [col for col, v in [("rule_id", rule)] + matched if "\n" in v or "\r" in v]
-        if spans:
-            return bad("the value of '%s' runs from line %d to line %d: is a closing quote "
-                       "missing?" % (spans[0], line, end))
     if not rule:
         return bad("empty rule_id: name a rule such as R32-007, or * for every rule")
     if known_rules is not None and "*" not in rule and "?" not in rule \
