@@ -118,3 +118,26 @@ def test_an_unclosed_quote_in_any_column_names_the_lines_it_swallowed(app_copy, 
     assert warning.startswith("%s:2: the value of '%s' runs from line 2 to line 4: is a closing quote "
                               "missing?; row skipped" % (LOCAL, column)), warning
     assert "R32-007" in rules(result.rows[0])      # the swallowed row does not apply, and says so
+
+
+# --- a cell over the csv module's field limit (10 MB under splunklib) ------------------------------
+@pytest.mark.parametrize("size", [10 * 1024 * 1024 + 1, 11 * 1024 * 1024])
+def test_text_inside_a_huge_cell_never_becomes_a_row(app_copy, size):
+    smuggled = allowlist_row(rule_id="R32-007", module="C:\\Users\\Public\\*", reason="smuggled")
+    huge = allowlist_row(rule_id="R32-006", image="x", reason="r", source="y" * size + "\n" + smuggled)
+    write(app_copy, LOCAL, HEADER + huge + CLEARS_WS1)
+    result = run_in(app_copy, [], [[public_dll("WS2"), public_dll("WS1")]])
+    assert [("R32-007" in rules(r)) for r in result.rows] == [True, False]
+    assert not any("smuggled" in str(r["regsvr32_allowlisted"]) for r in result.rows)
+    (warning,) = warnings(result)
+    assert warning.startswith("%s:2: the value of 'source' runs from line 2 to line 4" % LOCAL), warning[:300]
+    assert "kiosk (%s:5)" % LOCAL in result.rows[1]["regsvr32_allowlisted"]
+
+
+def test_a_huge_cell_on_one_line_is_reported_and_the_next_row_applies(app_copy):
+    huge = allowlist_row(rule_id="R32-006", image="x", reason="r", source="y" * (10 * 1024 * 1024 + 5))
+    write(app_copy, LOCAL, HEADER + huge + CLEARS_WS1)
+    result = run_in(app_copy, [], [[public_dll("WS1")]])
+    (warning,) = warnings(result)
+    assert warning.startswith("%s:2: a value is longer than 4096 characters; row skipped" % LOCAL), warning
+    assert "R32-007" not in rules(result.rows[0])

@@ -422,13 +422,19 @@ def load_allowlists(paths, known_rules=None):
     # time of a 100,000-row list. Rows hold no cycles, so it waits until the load is done.
     collecting = gc.isenabled()
     gc.disable()
+    # The csv module's field limit (10 MB under splunklib) is global: a longer cell raised
+    # mid-value and the reader went on inside it, so text in a cell became rows. Every cell of
+    # the file fits while it is read (and one too long is reported as such); then it is put back.
+    limit = csv.field_size_limit()
     try:
         for path in paths:
             text = _read_text(path, problems)
             if text is not None:
+                csv.field_size_limit(max(limit, len(text) + 1))
                 entries.extend(_parse(path, text, problems, seen, known_rules))
         return Allowlist(entries), problems
     finally:
+        csv.field_size_limit(limit)
         if collecting:
             gc.enable()
 
