@@ -141,3 +141,87 @@ def test_a_huge_cell_on_one_line_is_reported_and_the_next_row_applies(app_copy):
     (warning,) = warnings(result)
     assert warning.startswith("%s:2: a value is longer than 4096 characters; row skipped" % LOCAL), warning
     assert "R32-007" not in rules(result.rows[0])
+
+
+# --- the local list as a link out of lookups/ --------------------------------------------------
+@pytest.mark.parametrize("target", ["outside.csv", "gone.csv"])        # gone.csv: a dangling link
+def test_a_local_list_linked_out_of_lookups_is_skipped_unless_named(app_copy, tmp_path, target):
+    (tmp_path / "outside.csv").write_text(HEADER + CLEARS_WS1)
+    os.symlink(str(tmp_path / target), str(app_copy / "lookups" / LOCAL))
+    write(app_copy, "team.csv", HEADER + CLEARS_WS1.replace("kiosk", "team list"))
+    # The defaults (as every correlation search uses them): the search runs, the link is named.
+    result = run_in(app_copy, ["mode=filter"], [[public_dll("WS1"), public_dll("WS2")]])
+    assert result.returncode == 0 and [r["Computer"] for r in result.rows] == ["WS1", "WS2"]
+    assert "R32-007" in rules(result.rows[0])           # the linked list's row does not apply
+    (warning,) = result.texts("WARN")
+    assert warning == ("regsvr32detect allowlist %s: not read, it is a link that resolves outside this "
+                       "app's lookups folder; its rows do not apply: put the file itself in %s"
+                       % (LOCAL, app_copy / "lookups"))
+    # The other lists still apply.
+    result = run_in(app_copy, ["allowlists=team,regsvr32_allowlist_local"], [[public_dll("WS1")]])
+    assert any("resolves outside this app's lookups folder" in e for e in result.texts("ERROR"))
+    assert result.replies == [] and result.returncode != 0     # named by the search: refused
+    result = run_in(app_copy, ["allowlists=team"], [[public_dll("WS1")]])
+    assert "team list" in str(result.rows[0]["regsvr32_allowlisted"])
+
+
+# --- which lists were read, and one left in a user's private lookups -----------------------------
+def info(result):
+    (text,) = result.texts("INFO")
+    return text
+
+
+def test_the_job_inspector_says_which_lists_were_read_and_from_where(app_copy):
+    write(app_copy, LOCAL, HEADER + CLEARS_WS1 + OTHER)
+    result = run_in(app_copy, [], [[public_dll("WS1")]])
+    assert info(result).startswith("regsvr32detect allowlists read from %s: regsvr32_allowlist_default.csv "
+                                   "(" % (app_copy / "lookups"))
+    assert "), %s (2 rows), in " % LOCAL in info(result)
+    os.remove(str(app_copy / "lookups" / LOCAL))
+    result = run_in(app_copy, [], [[public_dll("WS1")]])
+    assert info(result).endswith(" s; not present: %s" % LOCAL) and result.alerts == []
+
+
+@pytest.mark.parametrize("users", [["alice"], ["alice", "bob"]])
+def test_a_list_left_in_a_users_private_lookups_is_named_and_how_to_share_it_said(app_copy, tmp_path, users):
+    # Settings > Lookups puts an upload in etc/users/<user>/<app>/lookups until it is shared.
+    etc = tmp_path / "etc"
+    (etc / "apps").mkdir(parents=True)
+    app = etc / "apps" / app_copy.name
+    os.rename(str(app_copy), str(app))
+    for user in users:
+        folder = etc / "users" / user / app.name / "lookups"
+        folder.mkdir(parents=True)
+        (folder / LOCAL).write_text(HEADER + CLEARS_WS1)
+    (etc / "users" / "carol" / app.name / "lookups").mkdir(parents=True)
+    result = run_in(app, [], [[public_dll("WS1")]])
+    assert "R32-007" in rules(result.rows[0])
+    (warning,) = result.texts("WARN")
+    assert warning.startswith("regsvr32detect allowlist %s is not in this app's lookups folder but in the "
+                              "private lookups of user 'alice' (%s)" % (
+                                  LOCAL, etc / "users" / "alice" / app.name / "lookups" / LOCAL))
+    assert ("user 'bob'" in warning) == ("bob" in users) and "carol" not in warning
+    assert "and is not read" in warning and "Permissions, 'This app only' or 'All apps'" in warning
+
+
+# --- names and rule ids that match nothing -------------------------------------------------------
+@pytest.mark.parametrize("rule_id", ["R33-*", "r33-00?", "X*"])
+def test_a_wildcard_rule_id_that_matches_no_rule_is_reported(app_copy, rule_id):
+    write(app_copy, LOCAL, HEADER + allowlist_row(rule_id=rule_id, module="C:\\Users\\Public\\*", reason="typo")
+          + CLEARS_WS1)
+    result = run_in(app_copy, [], [[public_dll("WS1")]])
+    (warning,) = warnings(result)
+    assert warning == "%s:2: rule_id %r matches no rule (the rules are R32-001 to R32-052); row skipped" % (
+        LOCAL, rule_id)
+    assert "kiosk (%s:3)" % LOCAL in result.rows[0]["regsvr32_allowlisted"]
+
+
+@pytest.mark.parametrize("name", ["mylist.csv.gz", "mylist.gz", "places.kmz"])
+def test_a_compressed_or_non_csv_lookup_is_named_as_written(app_copy, name):
+    write(app_copy, name, b"\x1f\x8b\x08\x00not read")
+    write(app_copy, "team.csv", HEADER + CLEARS_WS1)
+    result = run_in(app_copy, ["allowlists=%s,team" % name], [[public_dll("WS1")]])
+    (warning,) = result.texts("WARN")
+    assert warning == ("regsvr32detect allowlist %s: not read, only uncompressed CSV lookups can be "
+                       "allowlists; its rows do not apply" % name)
+    assert "kiosk (team.csv:2)" in result.rows[0]["regsvr32_allowlisted"]

@@ -538,6 +538,15 @@ def _entry(path, line, end, row, index, unread, names, problems, known_rules, ca
     if known_rules is not None and "*" not in rule and "?" not in rule \
             and rule.upper() not in known_rules:
         return bad("unknown rule_id %r" % rule)
+    rule_glob = cache.get(rule) or cache.setdefault(rule, Glob(rule))
+    if known_rules is not None and not rule_glob.exact:
+        hits = cache.get(("rules", rule_glob.text))
+        if hits is None:
+            hits = cache["rules", rule_glob.text] = any(rule_glob.match(r.lower())
+                                                        for r in known_rules)
+        if not hits:
+            return bad("rule_id %r matches no rule (the rules are %s to %s)"
+                       % (rule, min(known_rules), max(known_rules)))
     reason = cells[index["reason"]]
     if not reason:
         return bad("empty reason: say why this is allowed")
@@ -551,7 +560,6 @@ def _entry(path, line, end, row, index, unread, names, problems, known_rules, ca
         if glob is None:
             glob = cache[value] = Glob(value)
         matchers.append((col, glob))
-    rule_glob = cache.get(rule) or cache.setdefault(rule, Glob(rule))
     if not rule_glob.exact:
         if not matchers:
             return bad("no matcher column filled in: a row for %r alone would hide every "
