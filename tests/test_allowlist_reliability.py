@@ -1,7 +1,10 @@
 """Allowlist inputs that once changed a verdict without a word (reliability, round three), each
 through the real protocol: the command, a lookup in a copy of the app, and the job inspector's
 messages."""
+import calendar
+import datetime
 import os
+import time
 
 import pytest
 
@@ -225,3 +228,45 @@ def test_a_compressed_or_non_csv_lookup_is_named_as_written(app_copy, name):
     assert warning == ("regsvr32detect allowlist %s: not read, only uncompressed CSV lookups can be "
                        "allowlists; its rows do not apply" % name)
     assert "kiosk (team.csv:2)" in result.rows[0]["regsvr32_allowlisted"]
+
+
+# --- expiry: the event's UTC day, else the search's UTC day; never the machine's local date ------
+def _epoch(text):
+    return "%d.000" % calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%S"))
+
+
+ZONES = ["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "America/Los_Angeles"]    # +14, -12, -8/-7
+# (the event's _time, whether a row that expires on 2026-03-10 still applies)
+TIMES = [(_epoch("2026-03-10T23:30:00"), True), (_epoch("2026-03-11T00:30:00"), False),
+         ("2026-03-10T20:00:00.000-0500", False), ("2026-03-11T01:00:00.000+0200", True),
+         (_epoch("2026-03-10T00:00:00"), True), (_epoch("2001-01-01T12:00:00"), True),
+         ("2026-03-11T00:00:00Z", False)]
+
+
+def _in_zone(zone):
+    return dict(os.environ, TZ=zone)
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_expiry_is_judged_on_the_events_utc_day_in_every_time_zone(app_copy, zone):
+    write(app_copy, LOCAL, HEADER + CLEARS_WS1.rstrip("\n") + "2026-03-10\n")
+    # The same event on several days, twice each: a verdict remembered for one day is not another's.
+    events = [dict(public_dll("WS1"), _time=t, n=str(i)) for i, (t, _) in enumerate(TIMES + TIMES)]
+    result = run_in(app_copy, [], [events[:5], events[5:]], env=_in_zone(zone))
+    assert [r["n"] for r in result.rows] == [e["n"] for e in events]
+    assert [("R32-007" not in rules(r)) for r in result.rows] == [a for _, a in TIMES + TIMES]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("_time", [None, "", "soon", "nan", "2026-03-10T23:30:00", "1e400"])
+def test_an_event_without_a_usable_time_is_judged_on_the_searchs_utc_day(app_copy, zone, _time):
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    rows = [CLEARS_WS1.replace("kiosk", "until today").rstrip("\n") + str(today) + "\n",
+            allowlist_row(rule_id="R32-006", module="C:\\Users\\Public\\*", host="WS1", reason="ended",
+                          expires=str(today - datetime.timedelta(days=1)))]
+    write(app_copy, LOCAL, HEADER + "".join(rows))
+    event = public_dll("WS1") if _time is None else dict(public_dll("WS1"), _time=_time)
+    result = run_in(app_copy, [], [[event]], env=_in_zone(zone))
+    if datetime.datetime.now(datetime.timezone.utc).date() != today:
+        pytest.skip("ran across midnight UTC")
+    assert "R32-007" not in rules(result.rows[0]) and "R32-006" in rules(result.rows[0])

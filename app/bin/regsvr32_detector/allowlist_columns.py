@@ -93,7 +93,8 @@ OTHER_COLUMNS = (
     ("rule_id", "the rule, e.g. `R32-006`, or several with `*` and `?` (`*` for all); required"),
     ("reason", "why this is allowed; required, shown in `regsvr32_allowlisted`"),
     ("source", "where the row comes from (a ticket, a vendor rule); optional"),
-    ("expires", "`YYYY-MM-DD`: the row stops applying after that day; optional"),
+    ("expires", "`YYYY-MM-DD`: the row does not apply to events after that day (the UTC day of "
+                "the event's `_time`, else the UTC day the search runs); optional"),
 )
 COLUMNS = (OTHER_COLUMNS[0][0],) + MATCHERS + tuple(name for name, _ in OTHER_COLUMNS[1:])
 
