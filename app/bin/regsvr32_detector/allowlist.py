@@ -15,7 +15,7 @@ import itertools
 import os
 import re
 
-from .allowlist_columns import COLUMNS, FOLD, MATCHERS, header_name, nearest
+from .allowlist_columns import COLUMNS, FOLD, MATCHERS, Either, header_name, nearest
 
 MAX_FIELD = 4096        # longer cells are a mistake or an attack, not an allowlist entry
 MAX_QUESTION = 64       # '?' per cell: a GUID needs 32; thousands only make matching slow
@@ -178,7 +178,10 @@ class Entry(object):
                 return False
             # every value must match: an allowlisted module next to another one is no cover
             for v in values:
-                if not glob.match(v):
+                if type(v) is Either:           # names of one host: any of them
+                    if not any(map(glob.match, v)):
+                        return False
+                elif not glob.match(v):
                     return False
         return True
 
@@ -367,8 +370,10 @@ class Allowlist(object):
         for column in lookups:
             values = facts.get(column)
             if values:
-                hit = memo[column].get(values[0])
-                found.update(self._lookup(column, values[0]) if hit is None else hit)
+                first = values[0]
+                for value in first if type(first) is Either else (first,):
+                    hit = memo[column].get(value)
+                    found.update(self._lookup(column, value) if hit is None else hit)
         rules = [rule_id.lower() for rule_id in rule_ids]
         return sorted((e for e in found if any(map(e.rule.match, rules))),
                       key=self._position.__getitem__)
