@@ -4,12 +4,14 @@ messages."""
 import calendar
 import datetime
 import os
+import random
 import time
 
 import pytest
 
 from support.allowlists import HEADER, allowlist_row
 from support.edr_shapes import convert
+from regsvr32_detector.allowlist import Allowlist, Entry, Glob
 from test_command import run_in, score
 
 LOCAL = "regsvr32_allowlist_local.csv"
@@ -316,3 +318,66 @@ def test_each_host_of_a_command_line_must_still_match(app_copy):
                                     dict(public_dll("WS1"), CommandLine=line.replace(
                                         "/i:", "\\\\evil.example\\s\\x.dll /i:"))]])
     assert [bool(rules(r)) for r in result.rows] == [False, True]
+
+
+# --- long lists: the index (rows filed under their rarest literal, substrings read by step) ------
+@pytest.mark.parametrize("few", [0, Allowlist.FEW])     # slices looked up, or searched for
+@pytest.mark.parametrize("seed", range(3))
+def test_substring_index_agrees_with_a_full_scan(monkeypatch, seed, few):
+    # Literals of every length (1 to 24 characters: every step, and texts shorter than a slice),
+    # at every place in a value: the rows found are the rows a scan of every row finds.
+    monkeypatch.setattr(Allowlist, "FEW", few)
+    rnd = random.Random(seed)
+    alphabet = "abcdef-\\ 0123"
+    words = ["".join(rnd.choice(alphabet) for _ in range(rnd.choice([2, 3, 5, 6, 8, 11, 12, 16, 24]))) for _ in range(300)]
+    entries = []
+    for line in range(2, 400):
+        parts = rnd.sample(words, rnd.randint(1, 2))
+        cell = rnd.choice(["*", "", "?"]) + "*".join(parts) + rnd.choice(["*", "", "?*"])
+        other = rnd.choice([(), (("host", Glob(rnd.choice(["ws1", "ws2", "ws*"]))),)])
+        entries.append(Entry(Glob("r32-006"), (("command_line", Glob(cell)),) + other, "r", "", None,
+                             "x.csv", line))
+    allowlist = Allowlist(entries)
+    found = 0
+    for _ in range(400):
+        value = "".join(rnd.choice(words + [rnd.choice(alphabet)]) for _ in range(rnd.randint(1, 5)))
+        facts = {"command_line": (value,), "host": (rnd.choice(["ws1", "ws2", "ws3"]),)}
+        want = next((e for e in entries if e.matches(facts)), None)
+        got = allowlist.suppress(["R32-006"], facts, datetime.date(2026, 1, 1)).get("R32-006")
+        assert got is want, (value, want and want.line, got and got.line)
+        found += want is not None
+    assert 40 < found < 360
+
+
+def _site(i):
+    rnd = random.Random(i)
+    return "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8))
+
+
+def _literal_rows(n):
+    return [Entry(Glob("r32-006"), (("command_line", Glob("*--deploy-site %s *" % _site(i))),), "site %d" % i,
+                  "", None, "x.csv", i + 2) for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [256, 5000])
+def test_a_long_line_reads_a_slice_every_few_characters_whatever_the_rows(n):
+    # Timing-free: how many slices of a 32 KB line the look-up reads (bench_allowlist.py --only
+    # literal measures the time). One per character per row, or per character, cost 10 ms or more.
+    allowlist = Allowlist(_literal_rows(n))
+    line = "regsvr32 /s x.dll " + "--deploy-site pending " * (32 * 1024 // 22)
+    read = []
+
+    class Counted(str):
+        def __getitem__(self, key):
+            read.append(key)
+            return str.__getitem__(self, key)
+
+        def __contains__(self, part):
+            read.extend([part] * (len(self) // 64))     # a search reads it all: count its share
+            return str.__contains__(self, part)
+
+    examined = allowlist.candidates(["R32-006"], {"command_line": (Counted(line),)})
+    assert len(read) <= len(line) // 2, len(read)     # a slice every few characters
+    assert len(examined) <= 16, len(examined)       # rows sharing a slice with the line, checked in full
+    hit = {"command_line": (line + "--deploy-site %s " % _site(123),)}
+    assert [e.line for e in allowlist.candidates(["R32-006"], hit) if e.matches(hit)] == [125]
