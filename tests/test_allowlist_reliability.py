@@ -381,3 +381,16 @@ def test_a_long_line_reads_a_slice_every_few_characters_whatever_the_rows(n):
     assert len(examined) <= 16, len(examined)       # rows sharing a slice with the line, checked in full
     hit = {"command_line": (line + "--deploy-site %s " % _site(123),)}
     assert [e.line for e in allowlist.candidates(["R32-006"], hit) if e.matches(hit)] == [125]
+
+
+def test_a_large_list_is_said_in_the_job_inspector(app_copy):
+    rows = "".join(allowlist_row(rule_id="R32-006", image="*\\regsvr32.exe", host="ws-%06d" % i,
+                                 reason="build box %d" % i) for i in range(50000))
+    write(app_copy, LOCAL, HEADER + rows + CLEARS_WS1)
+    result = run_in(app_copy, [], [[public_dll("WS1"), public_dll("ws-000042")]])
+    (warning,) = result.texts("WARN")
+    assert warning.startswith("regsvr32detect allowlist %s is large: 50001 rows, read in full at the start "
+                              "of every search on every indexer (all lists took " % LOCAL), warning
+    assert "), %s (50001 rows), in " % LOCAL in info(result)
+    assert "kiosk (%s:50002)" % LOCAL in result.rows[0]["regsvr32_allowlisted"]
+    assert "build box 42 (%s:44)" % LOCAL in result.rows[1]["regsvr32_allowlisted"]
