@@ -12,6 +12,13 @@ Issue 12's inputs, each next to a baseline measured in the same run:
      6x the CSV alone (or under a second).
   4. Peak memory (tracemalloc) of matching 4,096 distinct 32,000-character loaded_image values
      against matching the same value 4,096 times. Floor: distinct within 2x of repeated.
+
+Round three (--only large, --only literal):
+  9. Lists that repeat *\\regsvr32.exe in every row and differ by host (exact, ws-<n>*, *ws-<n>*):
+     load time against reading the CSV alone, memory kept and at peak per row (tracemalloc), and
+     the added cost per flagged event on a listed host against an empty list.
+ 15. N rows *<literal>* in command_line (N = 256, 1,000, 100,000): one flagged 32 KB and 1 MB
+     command line judged against the same line with an empty list.
 """
 import os
 import sys
@@ -133,12 +140,67 @@ def peak_memory(allowlist, distinct, n=4096, size=32000):
     return peak
 
 
+HOST_ROWS = (("exact host", "ws-%06d"), ("host ws-<n>*", "ws-%06d*"), ("host *ws-<n>*", "*ws-%06d*"))
+
+
+def large_lists(folder, rows, events, repeats):
+    print("\n%-16s %8s %8s %6s %9s %9s %10s %10s %9s" % (
+        "*\\regsvr32.exe +", "csv s", "load s", "ratio", "kept B/row", "peak B/row",
+        "empty ms/ev", "list ms/ev", "added ms"))
+    for label, host in HOST_ROWS:
+        path = _write(folder, "hosts.csv", [allowlist_row(
+            rule_id="R32-006", image="*\\regsvr32.exe", host=host % i, reason="build box %d" % i)
+            for i in range(rows)])
+        plain, load = load_time(path, repeats)
+        gc.collect()
+        tracemalloc.start()
+        loaded = load_allowlists([path])
+        kept, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        del loaded
+        stream = flagged_events(events, "ws-%06d")            # hosts the list names
+        empty, full = added_cost(path, stream, repeats)
+        print("%-16s %8.2f %8.2f %5.1fx %9.0f %9.0f %10.3f %10.3f %9.3f" % (
+            label, plain, load, load / plain, kept / rows, peak / rows, empty * 1e3, full * 1e3,
+            (full - empty) * 1e3))
+
+
+def literal_rows(folder, repeats):
+    print("\n%-28s %9s %12s %12s %10s" % ("*<literal>* command_line rows", "line", "empty ms/ev",
+                                          "list ms/ev", "added ms"))
+    for n in (256, 1000, 100000):
+        path = _write(folder, "lit.csv", [allowlist_row(
+            rule_id="R32-006", command_line="*--deploy-job %06d *" % i, reason="job %d" % i)
+            for i in range(n)])
+        allowlist, problems = load_allowlists([path])
+        assert not problems
+        for size in (32 * 1024, 1 << 20):
+            # distinct lines, so that no memo helps: the worst case of a hostile author
+            lines = ["regsvr32 /s C:\\Builds\\x%d.dll " % i + "--deploy-job 9%05d " % i * (size // 30)
+                     for i in range(4)]
+            stream = [ev.sysmon1(line[:size], parent=ev.SYS32 + "msiexec.exe") for line in lines]
+            best_empty = best_full = float("inf")
+            for _ in range(repeats):
+                best_empty = min(best_empty, per_event(Detector(Allowlist(), today=TODAY), stream))
+                best_full = min(best_full, per_event(Detector(allowlist, today=TODAY), stream))
+            print("%-28s %8dK %12.3f %12.3f %10.3f" % ("%d rows" % n, size >> 10, best_empty * 1e3,
+                                                    best_full * 1e3, (best_full - best_empty) * 1e3))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100000)
     ap.add_argument("--events", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--only", choices=("large", "literal"), help="run one round-three section")
     args = ap.parse_args()
+    if args.only:
+        with tempfile.TemporaryDirectory() as folder:
+            if args.only == "large":
+                large_lists(folder, args.rows, args.events, args.repeats)
+            else:
+                literal_rows(folder, args.repeats)
+        return
     print("Python %s; %d-row lists, %d flagged events, best of %d"
           % (sys.version.split()[0], args.rows, args.events, args.repeats))
     events = flagged_events(args.events)

@@ -75,7 +75,7 @@ class Story(object):
 
     def annotate(self, *events):
         result = chunked.run([], [list(events)], script=str(self.app / "bin" / "regsvr32detect.py"))
-        assert result.returncode == 0 and result.messages == [], result.messages
+        assert result.returncode == 0 and result.alerts == [], result.messages
         return result.rows
 
     def mark(self, *events):

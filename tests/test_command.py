@@ -29,7 +29,7 @@ def run_in(app, args=(), chunks=((),), **kw):
 def test_getinfo_declares_a_distributed_streaming_command():
     result = chunked.run()
     assert result.getinfo["type"] == "streaming"  # "stateful" would mean search head only
-    assert result.returncode == 0 and not result.messages
+    assert result.returncode == 0 and not result.alerts
 
 
 def test_every_row_gets_every_field_and_rows_keep_their_order_over_chunks():
@@ -137,7 +137,7 @@ def test_missing_lists(app_copy, remove, warned):
 ])
 def test_missing_local_list_is_silent_however_named_and_a_list_named_twice_loads_once(app_copy, args):
     result = run_in(app_copy, args, [[MALICIOUS]])
-    assert result.messages == [] and len(result.rows) == 1
+    assert result.alerts == [] and len(result.rows) == 1
 
 
 def test_named_allowlists_are_the_only_ones_read(app_copy):

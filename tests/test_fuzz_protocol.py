@@ -66,7 +66,7 @@ class Processes(object):
         if session is None or session.proc.poll() is not None:
             session = self.sessions[mode] = chunked.Session(
                 ["mode=" + mode, "min_score=%d" % MIN_SCORE], wrapper=PY39CSV if mode == "filter" else None)
-            assert not session.start().messages
+            assert not session.start().alerts
         return session
 
     def execute(self, mode, rows):

@@ -172,7 +172,7 @@ def test_nul_bytes_pass_through_and_are_evaluated_like_any_text(runtime, mode):
     chunks = [[dict(BENIGN, row="before")], rows[:4], [], rows[4:], [dict(MALICIOUS, row="after")]]
     expected = chunked.run(["mode=" + mode], [[dict(r, note="") for r in rows]]).rows
     result = chunked.run(["mode=" + mode], chunks, **runtime)
-    assert result.returncode == 0 and result.messages == [], result.stderr[-2000:]
+    assert result.returncode == 0 and result.alerts == [], result.stderr[-2000:]
     got = {r["row"]: r for r in result.rows}
     wanted = ["before"] + [r["row"] for r in rows] + ["after"]
     if mode == "filter":

@@ -7,9 +7,11 @@ the lean record path, messages) is regsvr32_protocol's. Everything is resolved f
 location, never from $SPLUNK_HOME or the app's folder name, so it also works inside the
 knowledge bundle on a search peer and from a checkout.
 """
+import collections
 import os
 import re
 import sys
+import time
 
 # splunkd runs this file without -B: without this, a search would leave .pyc files in the app's
 # bin/ (a file write the app promises not to make, and stale bytecode after an upgrade).
@@ -34,6 +36,9 @@ LOCAL_LIST = "regsvr32_allowlist_local"
 OPTIONAL_LISTS = frozenset([LOCAL_LIST])
 LOG_CONF = "regsvr32detect.logging.conf"
 ROWS_BYTES = 4 << 20    # the rows of verdicts, remembered (bounded.py)
+# Lookup files Splunk holds that are not plain CSV: never read as an allowlist.
+NOT_CSV = (".gz", ".zip", ".kmz", ".kml", ".tsv", ".txt", ".json")
+LARGE_LIST = 50000      # rows: a list this long is said to cost every search start
 
 _LOOKUP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -97,14 +102,11 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
 
     def prepare(self):
         self.configure_logging(LOG_CONF)
-        paths = []
-        for name in self.allowlists:
-            path = self._lookup_path(name)
-            optional = os.path.basename(path)[:-len(".csv")] in OPTIONAL_LISTS
-            if path not in paths and not (optional and not os.path.exists(path)):
-                paths.append(path)
+        paths = self._allowlist_paths()
+        started = time.time()
         allowlist, problems = load_allowlists(paths)
         self.warn_each("allowlist", problems)
+        self._say_what_was_read(paths, allowlist, time.time() - started)
         self.detector = Detector(allowlist)
         self._threshold = self.min_score if self.mode == "filter" else None
         # Most rows get the all-clear verdict: one shared row, encoded once per chunk.
@@ -114,15 +116,84 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
                          getattr(self.metadata.searchinfo, "sid", "?"), self.mode, self.min_score,
                          ",".join(self.allowlists), len(problems))
 
-    def _lookup_path(self, name):
+    def _allowlist_paths(self):
+        """The files to read, in order. A list the search author named that is unsafe stops the
+        search; the default lists are only skipped, with a warning, so that one bad local file
+        does not stop every search that relies on the defaults (the correlation searches)."""
+        named = self.options["allowlists"].is_set
+        paths, self._absent = [], []
+        for name in self.allowlists:
+            if name.lower().endswith(NOT_CSV):
+                self.warning("%s allowlist %s: not read, only uncompressed CSV lookups can be "
+                             "allowlists; its rows do not apply" % (self.name, name))
+                continue
+            filename = name if name.lower().endswith(".csv") else name + ".csv"
+            path = self._lookup_path(name, filename, named)
+            if path is None or path in paths:
+                continue
+            if not os.path.exists(path):
+                private = self._private_copies(filename)
+                if private:
+                    self.warning(
+                        "%s allowlist %s is not in this app's lookups folder but in the private "
+                        "lookups of %s, and is not read: only %s is read. To use it, share it with "
+                        "this app: Settings > Lookups > Lookup table files, Permissions, 'This app "
+                        "only' or 'All apps' (it then moves into the app's lookups folder)"
+                        % (self.name, filename, ", ".join("user %r (%s)" % u for u in private),
+                           LOOKUPS_DIR))
+                if filename[:-len(".csv")] in OPTIONAL_LISTS:
+                    if filename not in self._absent:
+                        self._absent.append(filename)
+                    continue
+            paths.append(path)
+        return paths
+
+    def _lookup_path(self, name, filename, named):
         # Resolve symlinks too: a name must end up inside this app's lookups folder.
-        filename = name if name.lower().endswith(".csv") else name + ".csv"
         root = os.path.realpath(LOOKUPS_DIR)
         path = os.path.realpath(os.path.join(root, filename))
-        if os.path.dirname(path) != root:
+        if os.path.dirname(path) == root:
+            return path
+        if named:
             self.refuse("regsvr32detect: allowlist %r resolves outside this app's lookups folder; "
                         "allowlists must name CSV lookups in %s" % (name, LOOKUPS_DIR))
-        return path
+        self.warning("%s allowlist %s: not read, it is a link that resolves outside this app's "
+                     "lookups folder; its rows do not apply: put the file itself in %s"
+                     % (self.name, filename, LOOKUPS_DIR))
+        return None
+
+    def _private_copies(self, filename):
+        """[(user, path)] of copies of the file in users' private lookups of this app: where
+        Settings > Lookups puts an upload until it is shared. On a search head that is
+        etc/users/<user>/<app>/lookups beside etc/apps; a knowledge bundle has the same layout."""
+        users = os.path.join(os.path.dirname(os.path.dirname(APP_DIR)), "users")
+        try:
+            names = sorted(os.listdir(users))
+        except OSError:
+            return []
+        app = os.path.basename(APP_DIR)
+        found = [(user, os.path.join(users, user, app, "lookups", filename)) for user in names]
+        return [(user, path) for user, path in found if os.path.isfile(path)]
+
+    def _say_what_was_read(self, paths, allowlist, seconds):
+        """An info message: which lists were read, from where, how many rows each gave; and a
+        warning for a list large enough to cost every search start noticeably."""
+        rows = collections.Counter(e.path for e in allowlist.entries)
+        if not paths:
+            read = "none"
+        else:
+            read = ", ".join("%s (%d rows)" % (os.path.basename(p), rows[p]) for p in paths)
+        # splunklib formats messages: ours are arguments, never the template
+        absent = "; not present: %s" % ", ".join(self._absent) if self._absent else ""
+        self.write_info("{}", "%s allowlists read from %s: %s, in %.1f s%s" % (
+            self.name, LOOKUPS_DIR, read, seconds, absent))
+        for path in paths:
+            if rows[path] >= LARGE_LIST:
+                self.warning(
+                    "%s allowlist %s is large: %d rows, read in full at the start of every search "
+                    "on every indexer (all lists took %.1f s here); a row with a wildcard rule_id "
+                    "or the same cells for several hosts can often replace many"
+                    % (self.name, os.path.basename(path), rows[path], seconds))
 
     def row_values(self, record):
         """The output values of one row, in OUTPUT_FIELDS order, or None when filter mode drops it.

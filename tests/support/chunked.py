@@ -147,6 +147,11 @@ class Result(object):
         return [text for lvl, text in self.messages if lvl == level]
 
     @property
+    def alerts(self):
+        """The messages but the INFO ones (every search says which allowlists it read)."""
+        return [m for m in self.messages if m[0] != "INFO"]
+
+    @property
     def refused(self):
         return bool(self.texts("ERROR"))
 

@@ -15,11 +15,15 @@ import itertools
 import os
 import re
 
-from .allowlist_columns import COLUMNS, FOLD, MATCHERS
+from .allowlist_columns import COLUMNS, FOLD, MATCHERS, Either, header_name, nearest
 
 MAX_FIELD = 4096        # longer cells are a mistake or an attack, not an allowlist entry
 MAX_QUESTION = 64       # '?' per cell: a GUID needs 32; thousands only make matching slow
-GRAM = 4                # longest substring a cell's inner literal is indexed by (see Allowlist)
+GRAM = 4                # characters of the slices a value's substrings are looked up by
+# A cell's inner text of GRAM - 1 + step characters is found by reading one GRAM-slice of the
+# value every step characters (see Allowlist): longer texts, fewer slices to read.
+STEPS = (1, 2, 4, 8)
+RARE = 16               # rows sharing a slice: few enough to check, for a longer text's sake
 
 
 class Problem(object):
@@ -85,29 +89,32 @@ class Glob(object):
             pos += len(core[0]) + after
         return True
 
-    def keys(self):
-        """Literal pieces every matching value has: [(kind, offset, text)].
+    def anchors(self):
+        """Literal pieces at a fixed place in every matching value: [(kind, offset, text)].
 
-        ``^``: text at that offset from the start; ``$``: text ending that far from the end;
-        ``~``: a substring anywhere (at most GRAM characters). See Allowlist.
+        ``=``: the whole value; ``^``: text at that offset from the start; ``$``: text ending
+        that far from the end. See Allowlist.
         """
         if self.exact:
             return [("=", 0, self.text)]
         parts = self.text.split("*")
         out = []
-        head = _runs(parts[0])
+        head, tail = parts[0], parts[-1]
         if head:
-            off, run = max(head, key=lambda r: len(r[1]))
-            out.append(("^", off, run))
-        tail = _runs(parts[-1])
+            off, run = (0, head) if "?" not in head else max(_runs(head) or [(0, "")],
+                                                              key=lambda r: len(r[1]))
+            if run:
+                out.append(("^", off, run))
         if tail:
-            off, run = max(tail, key=lambda r: len(r[1]))
-            out.append(("$", len(parts[-1]) - off - len(run), run))
-        for part in parts:
-            for _, run in _runs(part):
-                q = min(GRAM, len(run))
-                out.extend(("~", 0, run[i:i + q]) for i in range(len(run) - q + 1))
+            off, run = (0, tail) if "?" not in tail else max(_runs(tail) or [(0, "")],
+                                                              key=lambda r: len(r[1]))
+            if run:
+                out.append(("$", len(tail) - off - len(run), run))
         return out
+
+    def literals(self):
+        """The runs of literal text between the wildcards: every matching value contains each."""
+        return [run for part in self.text.split("*") for _, run in _runs(part)]
 
 
 def _runs(part):
@@ -178,15 +185,78 @@ class Entry(object):
                 return False
             # every value must match: an allowlisted module next to another one is no cover
             for v in values:
-                if not glob.match(v):
+                if type(v) is Either:           # names of one host: any of them
+                    if not any(map(glob.match, v)):
+                        return False
+                elif not glob.match(v):
                     return False
         return True
 
 
 # When as few rows share two pieces: a whole value first, then the end of a value (a path's
-# file name says more than its folder), its start, and substrings last (the dearest look-up).
-_RANK = {"=": 0, "$": 1, "^": 2, "~": 3}
+# file name says more than its folder), its start, and substrings last (the dearest look-up;
+# a short one dearer still).
+_RANK = {"=": 0, "$": 1, "^": 2, "~": 3, "~short": 4}
 _NO_KEY = (float("inf"), 9, 0, None)            # a cell of wildcards only: sorts last
+
+
+def _fixed_costs(cells):
+    """(column, Glob) -> (rows sharing its rarest piece at a fixed place, rank, -length, the
+    piece as (kind, column, offset, text)); _NO_KEY for a cell without one."""
+    pieces, shared = {}, collections.Counter()
+    for cell, count in cells.items():
+        found = pieces[cell] = [(kind, cell[0], off, text) for kind, off, text in cell[1].anchors()]
+        for piece in found:
+            shared[piece] += count
+    out = {}
+    for cell, found in pieces.items():
+        if len(found) == 1:         # most cells: a whole value, or a start or an end alone
+            p = found[0]
+            out[cell] = (shared[p], _RANK[p[0]], -len(p[3]), p)
+        else:
+            out[cell] = min(((shared[p], _RANK[p[0]], -len(p[3]), p) for p in found),
+                            default=_NO_KEY)
+    return out
+
+
+def _inner_costs(entries):
+    """(column, Glob) -> the best substring piece of the cells of these rows, as _fixed_costs.
+
+    A text of GRAM - 1 + step characters is filed under its step slices: what it costs is the
+    number of rows that have the commonest of them (counted over these rows)."""
+    cells = collections.Counter(itertools.chain.from_iterable(e.matchers for e in entries))
+    runs, rows = {}, collections.Counter()      # (column, slice or short text) -> rows with it
+    for cell, count in cells.items():
+        found = runs[cell] = cell[1].literals()
+        for key in set((cell[0], part) for run in found for part in _slices(run)):
+            rows[key] += count
+    out = {}
+    for cell, found in runs.items():
+        column, best = cell[0], _NO_KEY
+        for run in found:
+            if len(run) < GRAM:
+                cost = (rows[column, run], _RANK["~short"], -len(run), ("~", column, 0, run))
+            else:
+                # The longest text (the fewest slices to read) whose commonest slice at most
+                # RARE rows have; else the text whose commonest slice is rarest.
+                counts = [rows[column, run[i:i + GRAM]] for i in range(len(run) - GRAM + 1)]
+                found = [(max(counts[i:i + step]), i, step) for step in STEPS
+                         if step <= len(counts) for i in range(len(counts) - step + 1)]
+                rare = [(-step, worst, i) for worst, i, step in found if worst <= RARE]
+                if rare:
+                    step, worst, at = min(rare)
+                    step = -step
+                else:
+                    worst, at, step = min(found, key=lambda f: (f[0], -f[2], f[1]))
+                cost = (worst, _RANK["~"], -(step + GRAM - 1),
+                        ("~", column, step, run[at:at + step + GRAM - 1]))
+            best = min(best, cost)
+        out[cell] = best
+    return out
+
+
+def _slices(run):
+    return [run] if len(run) < GRAM else [run[i:i + GRAM] for i in range(len(run) - GRAM + 1)]
 
 
 class Allowlist(object):
@@ -195,16 +265,21 @@ class Allowlist(object):
     Every value a cell matches contains the cell's literal pieces: the whole text of a cell
     without wildcards, the text before its first wildcard at a fixed offset from the start, the
     text after its last one at a fixed offset from the end, and any substring of its literal
-    text (of up to GRAM characters). Each row is filed under the one such piece, over all its
-    cells, that the fewest rows share; an event looks up the pieces of its own values (a slice
-    per offset in use, or its substrings) and checks in full only the rows found, so 100,000 rows
-    ``PKG-<n>-*`` or ``C:\\Tools\\v<n>\\*`` cost a handful of dict look-ups. Rows without any
-    literal (a rule's row with no cell, or cells of wildcards only) are checked for every
-    finding of their rule. Look-ups of short values are remembered within a budget of bytes;
-    long values are not, so distinct long values cost no memory.
+    text. Each row is filed under the one such piece, over all its cells, that the fewest rows
+    share; an event looks up the pieces of its own values and checks in full only the rows
+    found, so 100,000 rows ``PKG-<n>-*`` or ``C:\\Tools\\v<n>\\*`` cost a handful of dict
+    look-ups. A substring of GRAM - 1 + step characters (step in STEPS) is filed under each of
+    its first step GRAM-slices: wherever it is in a value, one of them starts at a multiple of
+    step, so a value is read a slice every step characters (a 32 KB command line, 4,096 slices
+    for substrings of 11 characters), never one look-up per character per row. The piece costs
+    are counted in two passes: the fixed ones first, which give most rows of a long list one of
+    their own; substrings only for the rows left sharing theirs. Rows without any literal (a
+    rule's row with no cell, or cells of wildcards only) are checked for every finding of their
+    rule. Look-ups of short values are remembered within a budget of bytes; long values are
+    not, so distinct long values cost no memory.
     """
 
-    FEW = 256               # up to this many substring pieces in a column, search for each
+    FEW = 256               # slices to search for (step x pieces) below which each is searched for
     MEMO_BYTES = 1 << 20    # look-ups remembered: about this many bytes (values, dict entries)
     MEMO_VALUE = 512        # longer values are not remembered: they rarely recur
     ENTRY_BYTES = 100       # what a remembered value costs besides its characters
@@ -216,69 +291,46 @@ class Allowlist(object):
         self._rules = {}            # rule id (lower case) -> what its rows need; see _rule()
         self._plans = {}            # rule ids of one event -> what to look up; see _plan()
         self._lookup_of = {}        # row -> the column it is filed under, or None
-        cells, cost = self._costs()
-        # A cell without wildcards that no other row has is the best key there is: most rows of
-        # a long list have one, so they are filed at once. The others take their best piece.
-        equal = dict((column, {}) for column in MATCHERS)          # column -> {text: rows}
-        rows = {}                   # (kind, column, offset, text) -> rows filed under that piece
-        for e in self.entries:
-            for cell in e.matchers:
-                if cell[1].exact and cells[cell] == 1:
-                    equal[cell[0]].setdefault(cell[1].text, []).append(e)
-                    self._lookup_of[e] = cell[0]
-                    break
-            else:
-                piece = min(map(cost, e.matchers))[3] if e.matchers else None
-                self._lookup_of[e] = piece and piece[1]
-                if piece:
-                    rows.setdefault(piece, []).append(e)
-        # (kind, column) -> its tables: "=" and "~" {text: rows}; "^" and "$" a list of
-        # (offset, length, {text: rows}), one per slice of the value to look up
-        tables = dict((("=", column), texts) for column, texts in equal.items() if texts)
+        # (column, Glob) -> rows using it; the loader shares Globs between rows
+        cells = collections.Counter(itertools.chain.from_iterable(e.matchers for e in self.entries))
+        fixed = _fixed_costs(cells)
+        chosen = [min(map(fixed.__getitem__, e.matchers), default=_NO_KEY) for e in self.entries]
+        shared = [n for n, best in enumerate(chosen) if best[0] > 1]
+        if shared:                  # a substring may be rarer than what these rows share
+            inner = _inner_costs([self.entries[n] for n in shared])
+            for n in shared:
+                chosen[n] = min([chosen[n]] + [inner[cell] for cell in self.entries[n].matchers])
+        rows = {}                   # (kind, column, offset or step, text) -> rows filed under it
+        for e, best in zip(self.entries, chosen):
+            piece = best[3]
+            self._lookup_of[e] = piece and piece[1]
+            if piece:
+                rows.setdefault(piece, []).append(e)
+        # (kind, column) -> its tables: "=" {text: rows}; "^" and "$" a list of (offset, length,
+        # {text: rows}), one per slice of the value to look up; "~" a list of (step, {slice:
+        # rows}), step 0 for texts shorter than GRAM, looked up whole
+        tables = {}
         for (kind, column, off, text), found in rows.items():
-            if kind in "=~":
-                tables.setdefault((kind, column), {}).setdefault(text, []).extend(found)
+            shapes = tables.setdefault((kind, column), {})
+            if kind == "=":
+                shapes[text] = found
+            elif kind == "~":
+                slices = shapes.setdefault(off, {})
+                for part in (set(text[i:i + GRAM] for i in range(off)) if off else (text,)):
+                    slices.setdefault(part, []).extend(found)
             else:
-                shapes = tables.setdefault((kind, column), {})
                 shapes.setdefault((off, len(text)), {})[text] = found
-        self._tables = dict((k, t if k[0] in "=~" else [(o, n, t[o, n]) for o, n in sorted(t)])
+        self._tables = dict((k, t if k[0] == "=" else [(o, t[o]) for o in sorted(t)]
+                             if k[0] == "~" else [(o, n, t[o, n]) for o, n in sorted(t)])
                             for k, t in tables.items())
-        self._sizes = dict((k, sorted(set(map(len, table)))) for k, table in self._tables.items()
-                           if k[0] == "~")
+        self._sizes = dict((column, sorted(set(map(len, t.get(0, ())))))
+                           for (kind, column), t in tables.items() if kind == "~")
         # column -> {value: rows found}: paths, hosts and users recur event after event
         self._kinds = {}            # column -> the kinds of piece filed under it
         for kind, column in sorted(self._tables):
             self._kinds.setdefault(column, []).append(kind)
         self._memo = dict((column, {}) for column in self._kinds)
         self._memo_bytes = 0
-
-    def _costs(self):
-        """(rows per cell, a function (column, Glob) -> (rows sharing its rarest piece, look-up
-        rank, -length, the piece as (kind, column, offset, text))): the smallest is the best
-        key for a row."""
-        # (column, Glob) -> rows using it; the loader shares Globs between rows
-        cells = collections.Counter(itertools.chain.from_iterable(e.matchers for e in self.entries))
-        pieces, shared = {}, {}     # the wildcard cells' pieces, and how many rows have each
-        for cell, count in cells.items():
-            if not cell[1].exact:
-                found = pieces[cell] = set((kind, cell[0], off, text)
-                                           for kind, off, text in cell[1].keys())
-                for piece in found:
-                    shared[piece] = shared.get(piece, 0) + count
-        known = {}
-
-        def cost(cell):
-            found = known.get(cell)
-            if found is None:
-                column, glob = cell
-                if glob.exact:      # most cells of a long list
-                    found = (cells[cell], 0, -len(glob.text), ("=", column, 0, glob.text))
-                else:
-                    found = min(((shared[p], _RANK[p[0]], -len(p[3]), p) for p in pieces[cell]),
-                                default=_NO_KEY)
-                known[cell] = found
-            return found
-        return cells, cost
 
     def __len__(self):
         return len(self.entries)
@@ -345,14 +397,19 @@ class Allowlist(object):
             for off, size, texts in table:
                 if off + size <= n:
                     out.extend(texts.get(value[n - off - size:n - off], ()))
-        elif len(table) <= self.FEW:    # look for each piece in the value (C speed)
-            for text, found in table.items():
-                if text in value:
-                    out.extend(found)
-        else:                           # look up each substring of the value
-            for size in self._sizes[kind, column]:
-                for text in set(value[i:i + size] for i in range(n - size + 1)):
-                    out.extend(table.get(text, ()))
+        else:
+            for step, slices in table:
+                if len(slices) * max(step, 1) <= self.FEW:      # search for each (C speed)
+                    for part, found in slices.items():
+                        if part in value:
+                            out.extend(found)
+                elif step:                  # one GRAM-slice every step characters
+                    for part in set(value[i:i + GRAM] for i in range(0, n - GRAM + 1, step)):
+                        out.extend(slices.get(part, ()))
+                else:                       # short texts: every substring of their lengths
+                    for size in self._sizes[column]:
+                        for part in set(value[i:i + size] for i in range(n - size + 1)):
+                            out.extend(slices.get(part, ()))
         return out
 
     def candidates(self, rule_ids, facts):
@@ -367,8 +424,10 @@ class Allowlist(object):
         for column in lookups:
             values = facts.get(column)
             if values:
-                hit = memo[column].get(values[0])
-                found.update(self._lookup(column, values[0]) if hit is None else hit)
+                first = values[0]
+                for value in first if type(first) is Either else (first,):
+                    hit = memo[column].get(value)
+                    found.update(self._lookup(column, value) if hit is None else hit)
         rules = [rule_id.lower() for rule_id in rule_ids]
         return sorted((e for e in found if any(map(e.rule.match, rules))),
                       key=self._position.__getitem__)
@@ -422,13 +481,19 @@ def load_allowlists(paths, known_rules=None):
     # time of a 100,000-row list. Rows hold no cycles, so it waits until the load is done.
     collecting = gc.isenabled()
     gc.disable()
+    # The csv module's field limit (10 MB under splunklib) is global: a longer cell raised
+    # mid-value and the reader went on inside it, so text in a cell became rows. Every cell of
+    # the file fits while it is read (and one too long is reported as such); then it is put back.
+    limit = csv.field_size_limit()
     try:
         for path in paths:
             text = _read_text(path, problems)
             if text is not None:
+                csv.field_size_limit(max(limit, len(text) + 1))
                 entries.extend(_parse(path, text, problems, seen, known_rules))
         return Allowlist(entries), problems
     finally:
+        csv.field_size_limit(limit)
         if collecting:
             gc.enable()
 
@@ -444,16 +509,31 @@ def _parse(path, text, problems, seen, known_rules):
     except csv.Error as e:
         problems.append(Problem(path, 1, "unreadable header (%s)" % e))
         return
-    names = [h.strip().lower() for h in header]
+    names = [header_name(h) for h in header]
     for col in ("rule_id", "reason"):
         if col not in names:
             problems.append(Problem(path, 1, "no '%s' column: the header must include %s"
                                     % (col, ",".join(COLUMNS))))
             return
-    unknown = [n for n in names if n not in COLUMNS]
-    if unknown:
-        problems.append(Problem(path, 1, "unknown column(s) %s ignored; known columns: %s"
-                                % (", ".join(repr(u) for u in unknown), ",".join(COLUMNS))))
+    # A cell the loader does not read would leave its row applying more widely than written
+    # (a host or module dropped): such rows are skipped, and the header says why once.
+    unread = []             # (position, why a value there skips its row)
+    for pos, name in enumerate(names):
+        if name in COLUMNS:
+            first = names.index(name)
+            if first < pos:
+                problems.append(Problem(path, 1, "column '%s' appears more than once (columns "
+                                        "%d and %d): a row whose values there differ is skipped"
+                                        % (name, first + 1, pos + 1)))
+                unread.append((pos, first))
+            continue
+        guess = nearest(name)
+        hint = " (did you mean '%s'?)" % guess if guess else ""
+        problems.append(Problem(path, 1, "column %d %r is not a known column%s: a row with a "
+                                "value in it is skipped; known columns: %s"
+                                % (pos + 1, header[pos], hint, ",".join(COLUMNS))))
+        unread.append((pos, "a value in column %d %r, which is not a known column%s"
+                       % (pos + 1, header[pos], hint)))
     # column -> its position; a column the file lacks reads the empty cell padded on at the end
     index = dict((n, names.index(n) if n in names else len(names)) for n in COLUMNS)
     cache = {}              # cell text -> Glob (or ("date", text) -> date), shared by the rows
@@ -470,7 +550,8 @@ def _parse(path, text, problems, seen, known_rules):
         line, last = last + 1, reader.line_num     # a quoted value may span lines
         if not any(c.strip() for c in row):
             continue
-        entry = _entry(path, line, last, row, index, len(names), problems, known_rules, cache)
+        entry = _entry(path, line, last, row, index, unread, names, problems, known_rules,
+                       cache)
         if entry is None:
             continue
         key = (entry.rule.text,) + tuple((c, g.text) for c, g in entry.matchers)
@@ -481,10 +562,17 @@ def _parse(path, text, problems, seen, known_rules):
         yield entry
 
 
-def _entry(path, line, end, row, index, width, problems, known_rules, cache):
+def _entry(path, line, end, row, index, unread, names, problems, known_rules, cache):
     def bad(message):
         problems.append(Problem(path, line, message + "; row skipped"))
 
+    width = len(names)
+    if end > line:          # every column: an open quote in a reason swallows rows as well
+        spans = [pos for pos, v in enumerate(row) if "\n" in v or "\r" in v]
+        if spans:
+            name = names[spans[0]] if spans[0] < width else "column %d" % (spans[0] + 1)
+            return bad("the value of '%s' runs from line %d to line %d: is a closing quote "
+                       "missing?" % (name, line, end))
     if len(row) > width and any(c.strip() for c in row[width:]):
         return bad("%d cells but the header has %d columns (quote values that contain commas)"
                    % (len(row), width))
@@ -492,18 +580,32 @@ def _entry(path, line, end, row, index, width, problems, known_rules, cache):
         return bad("a value is longer than %d characters" % MAX_FIELD)
     # a list, not a dict per row: this loop is most of the load time of a 100,000-row list
     cells = [c.strip() for c in row] + [""] * (width + 1 - len(row))
+    for pos, why in unread:
+        if cells[pos]:
+            if isinstance(why, str):
+                return bad(why)
+            if cells[pos] != cells[why]:
+                return bad("column '%s' has two values, %r (column %d) and %r (column %d)"
+                           % (names[pos], cells[why], why + 1, cells[pos], pos + 1))
+        elif not isinstance(why, str) and cells[why]:
+            return bad("column '%s' has two values, %r (column %d) and none (column %d)"
+                       % (names[pos], cells[why], why + 1, pos + 1))
     matched = [(col, cells[index[col]]) for col in MATCHERS if cells[index[col]]]
     rule = cells[index["rule_id"]]
-    if end > line:
-        spans = [col for col, v in [("rule_id", rule)] + matched if "\n" in v or "\r" in v]
-        if spans:
-            return bad("the value of '%s' runs from line %d to line %d: is a closing quote "
-                       "missing?" % (spans[0], line, end))
     if not rule:
         return bad("empty rule_id: name a rule such as R32-007, or * for every rule")
     if known_rules is not None and "*" not in rule and "?" not in rule \
             and rule.upper() not in known_rules:
         return bad("unknown rule_id %r" % rule)
+    rule_glob = cache.get(rule) or cache.setdefault(rule, Glob(rule))
+    if known_rules is not None and not rule_glob.exact:
+        hits = cache.get(("rules", rule_glob.text))
+        if hits is None:
+            hits = cache["rules", rule_glob.text] = any(rule_glob.match(r.lower())
+                                                        for r in known_rules)
+        if not hits:
+            return bad("rule_id %r matches no rule (the rules are %s to %s)"
+                       % (rule, min(known_rules), max(known_rules)))
     reason = cells[index["reason"]]
     if not reason:
         return bad("empty reason: say why this is allowed")
@@ -513,11 +615,14 @@ def _entry(path, line, end, row, index, width, problems, known_rules, cache):
             return bad("'%s' has %d '?' wildcards; at most %d are allowed (a GUID needs 32): "
                        "use '*' for a long stretch" % (col, value.count("?"), MAX_QUESTION))
         value = FOLD[col](value)
-        glob = cache.get(value)
-        if glob is None:
-            glob = cache[value] = Glob(value)
-        matchers.append((col, glob))
-    rule_glob = cache.get(rule) or cache.setdefault(rule, Glob(rule))
+        # one (column, Glob) for every row with that cell: 100,000 rows may share a cell
+        cell = cache.get((col, value))
+        if cell is None:
+            glob = cache.get(value)
+            if glob is None:
+                glob = cache[value] = Glob(value)
+            cell = cache[col, value] = (col, glob)
+        matchers.append(cell)
     if not rule_glob.exact:
         if not matchers:
             return bad("no matcher column filled in: a row for %r alone would hide every "

@@ -7,6 +7,8 @@ loader's header check, the matching (``Facts``) and the README's column table
 the others.
 """
 import collections
+import difflib
+import unicodedata
 
 from . import fields
 
@@ -35,11 +37,26 @@ def _modules(ev):
     return tuple(m.path for m in ev.invocation.modules) if _regsvr32(ev) else ()
 
 
+class Either(tuple):
+    """Several names of one thing (a destination's host name and its IP): a cell matches the
+    thing when it matches any of them, where each of several things must match."""
+
+    __slots__ = ()
+
+
 def _hosts(ev):
-    hosts = [ev.query_name, ev.dest_host, ev.dest_ip]
+    # The DNS query, the destination's host name and its IP name one peer: a row naming the
+    # host clears the connection to it (Sysmon 3 and EDRs give both), and so does one naming
+    # the IP. The URLs and shares of a command line are each a host of their own.
+    peer = [v for v in (ev.query_name, ev.dest_host, ev.dest_ip) if v]
+    hosts = [Either(peer) if len(peer) > 1 else peer[0]] if peer else []
     if _regsvr32(ev):
         hosts.extend(t.host for t in ev.invocation.targets)
     return hosts
+
+
+def _folded(fold, value):
+    return Either([fold(v) for v in value]) if type(value) is Either else fold(value)
 
 
 Column = collections.namedtuple("Column", "name fold sources values doc")
@@ -55,8 +72,8 @@ MATCHER_TABLE = tuple(Column(*row) for row in (
      "each module a regsvr32 command line registers, as parsed and resolved; every one must "
      "match, so an allowed module gives no cover to another"),
     ("url_host", "text", ("query_name", "dest_host", "dest_ip", "command_line"), _hosts,
-     "each host: the DNS query, the destination, and the hosts of the URLs and shares in a "
-     "regsvr32 command line; every one must match"),
+     "each host: the DNS query or the destination (its host name or its IP: either matches), "
+     "and the hosts of the URLs and shares in a regsvr32 command line; every one must match"),
     ("loaded_image", "path", ("image_loaded",), None, "the loaded module"),
     ("signer", "text", ("signature",), None, "the loaded module's signer"),
     ("registry_path", "path", ("registry_path",), None, "the registry key or value written"),
@@ -72,7 +89,7 @@ def _fact(column):
     """ev -> the event's folded values for the column (once per column of a flagged event)."""
     fold, values, names = FOLD[column.name], column.values, column.sources
     if values is not None:
-        return lambda ev: tuple([fold(v) for v in values(ev) if v])
+        return lambda ev: tuple([_folded(fold, v) for v in values(ev) if v])
 
     def first(ev):
         for name in names:
@@ -91,9 +108,38 @@ OTHER_COLUMNS = (
     ("rule_id", "the rule, e.g. `R32-006`, or several with `*` and `?` (`*` for all); required"),
     ("reason", "why this is allowed; required, shown in `regsvr32_allowlisted`"),
     ("source", "where the row comes from (a ticket, a vendor rule); optional"),
-    ("expires", "`YYYY-MM-DD`: the row stops applying after that day; optional"),
+    ("expires", "`YYYY-MM-DD`: the row does not apply to events after that day (the UTC day of "
+                "the event's `_time`, else the UTC day the search runs); optional"),
 )
 COLUMNS = (OTHER_COLUMNS[0][0],) + MATCHERS + tuple(name for name, _ in OTHER_COLUMNS[1:])
+
+
+def header_name(text):
+    """A header cell as the loader reads it: without format characters (a BOM, a zero-width
+    space or joiner, a direction mark: invisible in an editor), trimmed, lower case."""
+    if text.isascii():
+        return text.strip().lower()
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().lower()
+
+
+def _squeeze(name):
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
+# An event field's name (Computer, CommandLine, ImageLoaded...) written as a header means the
+# column that reads that field alone; other names are compared by spelling.
+_BY_FIELD = dict((_squeeze(source), c.name) for c in MATCHER_TABLE if c.values is None
+                 for name in c.sources for source in dict(fields.ALIASES)[name] + (name,))
+_BY_FIELD.update((_squeeze(name), name) for name in COLUMNS)
+
+
+def nearest(name):
+    """The known column a header name most likely meant, or None."""
+    squeezed = _squeeze(name)
+    if squeezed in _BY_FIELD:
+        return _BY_FIELD[squeezed]
+    close = difflib.get_close_matches(squeezed, list(_BY_FIELD), n=1, cutoff=0.6)
+    return _BY_FIELD[close[0]] if close else None
 
 
 class Facts(dict):

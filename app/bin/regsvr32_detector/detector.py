@@ -1,5 +1,7 @@
 """Evaluate one event: findings from the rules, allowlist suppression, score and verdict."""
 import datetime
+import math
+import re
 
 from . import cmdline, fields, signature, winpath
 from . import score as score_model
@@ -119,6 +121,38 @@ def _path_cost(key, target):
     return int(PATH_BYTES + PATH_COPIES * text_bytes(key[1]))
 
 
+EPOCH = datetime.date(1970, 1, 1)
+DAYS = range((datetime.date.min - EPOCH).days, (datetime.date.max - EPOCH).days + 1)
+# _time as text with a zone: 2014-06-11T08:19:59.000-0700 (a time without one says no day)
+_ISO_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::\d\d(?:\.\d+)?)?"
+                       r" ?(?:(Z)|([+-])(\d\d):?(\d\d))\Z", re.I)
+
+
+def event_day(value):
+    """The UTC day of an event's ``_time`` (epoch seconds, or ISO text with a zone) as days
+    since 1970-01-01, or None when it has no usable time."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        m = _ISO_TIME.match(value.strip())
+        if m is None:
+            return None
+        y, mo, d, h, mi, z, sign, oh, om = m.groups()
+        try:
+            day = (datetime.date(int(y), int(mo), int(d)) - EPOCH).days
+        except ValueError:
+            return None
+        offset = 0 if z else (int(oh) * 60 + int(om)) * (1 if sign == "+" else -1)
+        day += (int(h) * 60 + int(mi) - offset) // 1440
+    else:
+        if not math.isfinite(seconds):
+            return None
+        day = int(seconds // 86400)
+    return day if day in DAYS else None
+
+
 def _clip(text, n):
     return text if len(text) <= n else text[:n - 3] + "..."
 
@@ -150,7 +184,10 @@ class Detector(object):
 
     def __init__(self, allowlist=None, today=None):
         self.allowlist = allowlist if allowlist is not None else Allowlist()
-        self.today = today or datetime.date.today()
+        # Expiry is judged against the event's UTC day (re-running an old window gives the
+        # verdicts it gave then), else this UTC day: never the local date of the machine.
+        self.today = today or datetime.datetime.now(datetime.timezone.utc).date()
+        self._expiring = any(e.expires is not None for e in self.allowlist.entries)
         self.memo = Memo()
         # values a verdict does not depend on (see fields.IDENTITY)
         self._unread = fields.IDENTITY.union(
@@ -163,17 +200,19 @@ class Detector(object):
                                                         keys))
             if ev is None:
                 return NOTHING
+            # the day a row's expiry is judged against: part of what a verdict depends on
+            day = event_day(record.get("_time")) if self._expiring else None
             # The verdict of an event is a function of what it did: remembered for the same
             # program, command line, parent... on another host, by another process id. A
             # regsvr32 command line seen for the first time cannot have a remembered verdict,
             # and most are seen once: keyed from the second sighting on.
             if ev.kind == fields.PROCESS and ev.is_regsvr32 and _line_key(ev) not in self.memo:
-                return self._judge(ev)
+                return self._judge(ev, day)
             # (facts in the order normalize read them: the same for every row of a chunk)
             unread = self._unread
             facts = tuple([(k, v) for k, v in ev.values.items() if k not in unread])
-            return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, facts),
-                                 _verdict_cost, self._judge, ev)
+            return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, facts, day),
+                                 _verdict_cost, self._judge, ev, day)
         except Exception as e:  # a bad row must never cost the search: say why, go on
             return Verdict(error="could not evaluate this event (%s: %s)" % (
                 e.__class__.__name__, str(e)[:200]))
@@ -203,7 +242,7 @@ class Detector(object):
             ev.loaded = self.memo.get(("path", ev.image_loaded), _path_cost, winpath.classify,
                                       ev.image_loaded)
 
-    def _judge(self, ev):
+    def _judge(self, ev, day=None):
         self._facts(ev)
         found = self.findings(ev)
         sig = signature.of(ev)
@@ -211,7 +250,8 @@ class Detector(object):
             return Verdict(signature=sig) if sig else NOTHING
         allowlisted = []
         if len(self.allowlist):
-            allowed = self.allowlist.suppress([rule.id for rule, _ in found], Facts(ev), self.today)
+            today = self.today if day is None else EPOCH + datetime.timedelta(days=day)
+            allowed = self.allowlist.suppress([rule.id for rule, _ in found], Facts(ev), today)
             if allowed:
                 allowlisted = ["%s allowlisted: %s (%s)" % (rule.id, allowed[rule.id].reason,
                                                             allowed[rule.id].where)
