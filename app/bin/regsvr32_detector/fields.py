@@ -5,7 +5,8 @@ first non-empty value wins and ``""`` and ``-`` count as missing. Rows that cann
 regsvr32 are rejected by one cheap test before any of that work (most rows in a real stream
 are ordinary processes). EDR telemetry (CrowdStrike, Defender for Endpoint, SentinelOne,
 Carbon Black Cloud, Elastic ECS) is read by the tables of EDR_SHAPES, picked once per kept row
-by the field that names the vendor's event type.
+by the field that names the vendor's event type (see normalize: a placeholder there names
+nothing, and a row no reader reads raises Unreadable).
 """
 from . import cmdline, winpath
 
@@ -101,8 +102,11 @@ class Shape(object):
     """One EDR's events: the fields naming the event type, and per kind what to read."""
 
     def __init__(self, name, type_fields, kinds, tables, host, joins=None, inbound=(), owns=True,
-                 prefixes=("",), folders=()):
+                 prefixes=("",), folders=(), foreign=()):
         self.name, self.owns = name, owns
+        # folded values of its selector that another schema writes in a field of the same name
+        # (ECS's event.type in SentinelOne's): never this vendor's, so they claim nothing
+        self.foreign = frozenset(_fold(v) for v in foreign)
         self.type_fields = tuple(p + f for f in type_fields for p in prefixes)
         self.event_types = kinds           # as the vendor spells them (for the README)
         # event type (folded: lower case, no blanks) -> kind
@@ -151,6 +155,11 @@ _CB_ACTOR = _actor(("process_path",), (), ("process_pid",), ("process_guid",),
 _ECS_ACTOR = _actor(("process.executable",), ("process.name",), ("process.pid",),
                     ("process.entity_id",))
 _ECS_USER = (("user", "user.domain", "user.name", None),)
+# ECS's event.type values (its allowed values, and Winlogbeat's older process_start/_end): an
+# ECS row carries them in the field SentinelOne names its event type by.
+ECS_EVENT_TYPES = tuple(("access admin allowed change connection creation deletion denied end "
+                         "error group indicator info installation protocol start user "
+                         "process_start process_end").split())
 
 EDR_SHAPES = (
     # CrowdStrike Falcon Data Replicator / Event Streams. No parent path or command line (only
@@ -231,7 +240,8 @@ EDR_SHAPES = (
                                ("registry_data", ("registry.value",))),
         REMOTE_THREAD: (("source_image", ("src.process.image.path",)),
                         ("target_image", ("tgt.process.image.path",))),
-    }, host="endpoint.name", inbound=(("event.network.direction", "INCOMING"),)),
+    }, host="endpoint.name", inbound=(("event.network.direction", "INCOMING"),),
+        foreign=ECS_EVENT_TYPES),
     # Carbon Black Cloud data forwarder (type endpoint.event.*). "type" is a common field name,
     # so an unknown value leaves the row to the other shapes.
     Shape("carbonblack", ("type",), {
@@ -308,6 +318,12 @@ SCAN_KEYS = frozenset(
 REGSVR32 = "regsvr32.exe"
 REGSVR32_DESCRIPTION = "microsoft(c) register server"
 _MISSING = ("", "-")
+# Values that say nothing (folded: lower case, no blanks): Splunk's fillnull (N/A, unknown), an
+# export's null, a join's missing side. An event-type selector or an event code holding one
+# names no event type; the fields of PLACEHOLDER_FIELDS holding one are missing.
+PLACEHOLDERS = frozenset(("", "-", "unknown", "null", "n/a", "na", "none", "nil", "(null)",
+                          "undefined"))
+PLACEHOLDER_FIELDS = frozenset(("event_code",))
 
 
 def mentions_regsvr32(record, scanned=None):
@@ -408,27 +424,34 @@ class Plan(object):
     """What normalize reads of rows with one set of field names (every row of a chunk has the
     same): worked out once per header, not once per row."""
 
-    __slots__ = ("keys", "scanned", "typed", "collect", "edr")
+    __slots__ = ("keys", "scanned", "selectors", "collect", "edr", "own_scanned")
 
     def __init__(self, keys):
         self.keys = keys
         present = frozenset(keys)
         self.scanned = [k for k in keys if k in SCAN_KEYS]
-        # (shape, field naming its event type) in the order normalize asks them
-        self.typed = tuple((shape, f) for shape in EDR_SHAPES for f in shape.type_fields
-                           if f in present)
+        # READERS as this header has them: (shape, its selector fields present, most specific
+        # first), in the order the readers are asked
+        self.selectors = tuple((shape, fields) for shape, fields in (
+            (shape, tuple(f for f in shape.type_fields if f in present)) for shape in EDR_SHAPES)
+            if fields)
         self.collect = _collect_plan(keys, SOURCES)
         self.edr = {}           # (shape name, kind) -> its collect plan, made on first use
+        # the scanned fields the Windows/CIM reader reads; None when that is all of them (the
+        # cheap test has then already shown that this reader's own fields mention regsvr32)
+        own = [k for k in self.scanned if k in SOURCES]
+        self.own_scanned = None if len(own) == len(self.scanned) else own
 
 
 def _collect_plan(keys, sources):
-    """((our name, (source fields present, by rank)), ...) for rows with these field names."""
+    """((our name, (source fields present, by rank), whether a placeholder counts as missing),
+    ...) for rows with these field names."""
     ranked = {}
     for src in keys:
         hit = sources.get(src)
         if hit is not None:
             ranked.setdefault(hit[0], []).append((hit[1], src))
-    return tuple((name, tuple(src for _, src in sorted(found)))
+    return tuple((name, tuple(src for _, src in sorted(found)), name in PLACEHOLDER_FIELDS)
                  for name, found in ranked.items())
 
 
@@ -436,40 +459,119 @@ def plan_of(record):
     return Plan(list(record))
 
 
+class Unreadable(ValueError):
+    """A row that mentions regsvr32 but that no reader reads: the message says why."""
+
+
 def normalize(record, plan=None):
-    """The Event of one record, or None when it cannot concern regsvr32. PLAN: the record's
-    Plan (plan_of), when the caller remembers it per set of field names."""
+    """The Event of one record, or None when it cannot concern regsvr32 or is an event type no
+    rule reads. Raises Unreadable for a row that mentions regsvr32 but that no reader takes.
+    PLAN: the record's Plan (plan_of), when the caller remembers it per set of field names.
+
+    Which reader reads a row (README "EDR telemetry"): the first EDR shape whose selector names
+    an event type it reads; else the Windows/CIM reader (by EventCode, else by the fields
+    present) if its own fields mention regsvr32. A selector that holds a placeholder (PLACEHOLDERS:
+    fillnull's N/A, an export's null, "-") says nothing, and a vendor's event type that no rule
+    reads (CrowdStrike's UserLogon) vetoes only the Windows/CIM reading without an EventCode:
+    neither takes a row away from a reader that reads it."""
     if plan is None:
         plan = plan_of(record)
     if not mentions_regsvr32(record, plan.scanned):
         return None
-    for shape, field in plan.typed:
-        value = record[field]
-        if value:
-            kind = shape.kinds.get(_fold(_first(value)))
-            if kind is not None:
-                return _edr_event(record, shape, kind, plan)
-            if shape.owns:
-                return None             # an event type we have no logic for
+    claims = ()
+    if plan.selectors:
+        shape, kind, claims = _choose(record, plan.selectors)
+        if shape is not None:
+            return _edr_event(record, shape, kind, plan)
     values = _collected(record, plan.collect)
     code = values.get("event_code", "")
-    kind = KIND_BY_CODE.get(code) if code else None
-    if kind is None:
-        if code:
-            return None                     # an event type we have no logic for
+    if code:
+        kind = KIND_BY_CODE.get(code)
+        if kind is None:
+            return None                     # a Windows event type that no rule reads
+    elif claims:
+        return None                         # a vendor's event type that no rule reads
+    else:
         kind = next((k for field, k in KIND_BY_FIELD if field in values), PROCESS)
+    if plan.own_scanned is not None and not mentions_regsvr32(record, plan.own_scanned):
+        if claims:
+            return None
+        raise Unreadable(_unread(record, plan))
     return Event(values, kind)
+
+
+def _choose(record, selectors):
+    """(shape, kind, ()) of the first EDR reader whose selector names a kind it reads, else
+    (None, None, claims): the vendors whose own event type (no placeholder, not another
+    schema's) names none. A shape's selectors are asked most specific first, and the first that
+    holds a value decides for that shape; of a multivalue selector (ECS's event.category
+    ["configuration", "registry"]), the first value that names a kind."""
+    claims = []
+    for shape, fields in selectors:
+        for field in fields:
+            values = _selector_values(record[field])
+            if not values:
+                continue                    # a placeholder: the shape's next selector
+            kinds = shape.kinds
+            for v in values:
+                if v in kinds:
+                    return shape, kinds[v], ()
+            if shape.owns and not shape.foreign.issuperset(values):
+                claims.append((shape.name, field))
+            break
+    return None, None, claims
+
+
+def _selector_values(value):
+    """The folded values of a selector field that say something: none for a placeholder. A
+    multivalue arrives as a list, or as one text when it lost its __mv_ column (one value a
+    line, or a JSON array as text)."""
+    if value.__class__ is str:
+        if "\n" not in value and value[:1] != "[":
+            v = _fold(value.strip())
+            return () if v in PLACEHOLDERS else (v,)
+        value = value.strip("[] \r\n").replace(",", "\n").split("\n")
+    elif not isinstance(value, (list, tuple)):
+        value = (str(value),)
+    out = []
+    for v in value:
+        v = _fold(str(v).strip().strip("\"'"))
+        if v not in PLACEHOLDERS:
+            out.append(v)
+    return out
+
+
+def _unread(record, plan):
+    """Why no reader read a row that mentions regsvr32 (for regsvr32_error)."""
+    where = [k for k in plan.scanned if k not in SOURCES and mentions_regsvr32(record, [k])]
+    owners = [shape.name for shape in EDR_SHAPES
+              if any(k in table for k in where for table in shape.sources.values())]
+    said = ["%s=%s" % (f, _shown(record[f])) for _, fields in plan.selectors for f in fields]
+    return ("no reader for this row: regsvr32 is in %s (%s fields), but %s, and no Sysmon, "
+            "Security or CIM field of it mentions regsvr32" % (
+                ", ".join(where[:3]) or "?", "/".join(owners) or "EDR",
+                "no event type this app reads is named (%s)" % ", ".join(said[:4]) if said else
+                "no field names its event type (%s)" % ", ".join(
+                    sorted(set(f for shape in EDR_SHAPES if shape.name in owners
+                               for f in shape.type_fields))[:4])))
+
+
+def _shown(value):
+    if isinstance(value, (list, tuple)):
+        return "[%s]" % ", ".join(_shown(v) for v in value[:4])
+    value = str(value)
+    return repr(value if len(value) <= 40 else value[:37] + "...")
 
 
 def _collected(record, collect):
     """our name -> the first non-missing value of its source fields, by their rank."""
     values = {}
-    for name, sources in collect:
+    for name, sources, strict in collect:
         for src in sources:
             v = record[src]
             if v:
                 v = v.strip() if v.__class__ is str else _first(v)     # _first, inlined for text
-                if v and v != "-":
+                if v and v != "-" and not (strict and _fold(v) in PLACEHOLDERS):
                     values[name] = v
                     break
     return values
