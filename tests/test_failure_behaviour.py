@@ -207,3 +207,25 @@ def test_no_selector_value_vetoes_a_reader_and_an_unread_row_says_so(args):
         assert got["regsvr32_score"] == "0", row
         assert got["regsvr32_error"].startswith("no reader for this row: regsvr32 is in "), got
     assert (benign[0]["seq"] in rows) == (args == [])
+
+
+def test_paths_as_windows_logs_write_them_and_unknown_folders():
+    # Once: \??\C:\Windows\System32\regsvr32.exe, %SystemRoot%\..., \SystemRoot\..., Sysnative and
+    # Defender's FolderPath=null (read as null\regsvr32.exe) were "regsvr32.exe running from an
+    # unexpected folder" (R32-020, high).
+    safe = "regsvr32 /s C:\\Windows\\System32\\msxml6.dll"
+    images = ["\\??\\C:\\Windows\\System32\\regsvr32.exe", "\\\\?\\C:\\Windows\\SysWOW64\\regsvr32.exe",
+              "%SystemRoot%\\System32\\regsvr32.exe", "%windir%\\SysWOW64\\regsvr32.exe",
+              "\\SystemRoot\\System32\\regsvr32.exe", "C:\\Windows\\Sysnative\\regsvr32.exe"]
+    home = numbered([dict(BENIGN, Image=image, CommandLine=safe, ParentImage="C:\\Windows\\explorer.exe")
+                     for image in images]
+                    + [{"ActionType": "ProcessCreated", "FolderPath": folder, "FileName": "regsvr32.exe",
+                        "ProcessCommandLine": safe} for folder in ("null", "N/A", "")])
+    away = numbered([dict(BENIGN, Image="\\??\\C:\\Users\\Public\\regsvr32.exe", CommandLine=safe)], len(home))
+    result = chunked.run([], [home + away])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = result.rows
+    assert [r["seq"] for r in rows] == [r["seq"] for r in home + away]
+    for row in rows[:len(home)]:
+        assert "R32-020" not in row["regsvr32_rules"] and row["regsvr32_error"] == "", row
+    assert "R32-020" in rows[-1]["regsvr32_rules"]

@@ -128,3 +128,65 @@ def test_a_mixed_chunk_header_reads_each_row_by_its_own_fields(plain):
     unread = dict(blank, **dict(ECS, **{"event.category": "N/A"}))
     assert [plain.evaluate(r).score > 0 for r in (sysmon, ecs)] == [True, True]
     assert plain.evaluate(unread).error.startswith("no reader for this row")
+
+
+# --- paths as Windows logs write them, and unknown folders (reliability item 7) ------------------
+SAFE = "regsvr32 /s C:\\Windows\\System32\\msxml6.dll"
+
+
+@pytest.mark.parametrize("image", [
+    "\\??\\C:\\Windows\\System32\\regsvr32.exe", "\\\\?\\C:\\Windows\\SysWOW64\\regsvr32.exe",
+    "%SystemRoot%\\System32\\regsvr32.exe", "%windir%\\SysWOW64\\regsvr32.exe",
+    "\\SystemRoot\\System32\\regsvr32.exe", "C:\\Windows\\Sysnative\\regsvr32.exe"])
+def test_regsvr32_in_system32_however_logged_is_at_home(plain, image):
+    for record in ({"EventCode": "1", "Image": image, "CommandLine": SAFE},
+                   {"EventCode": "4688", "NewProcessName": image, "CommandLine": SAFE},
+                   {"event.code": "1", "process.executable": image, "process.command_line": SAFE},
+                   {"ActionType": "ProcessCreated", "FolderPath": image, "FileName": "regsvr32.exe",
+                    "ProcessCommandLine": SAFE}):
+        ev = fields.normalize(record)
+        assert ev.image.startswith("C:\\Windows\\Sys") and ev.is_regsvr32, (record, ev.image)
+        assert plain.evaluate(record).rules == (), record
+
+
+@pytest.mark.parametrize("folder", ["null", "NULL", "N/A", "unknown", "-", "", None])
+def test_an_unknown_folder_is_not_an_unexpected_one(plain, folder):
+    # once: Defender's FolderPath=null with FileName=regsvr32.exe read as null\regsvr32.exe: R32-020
+    record = {"ActionType": "ProcessCreated", "FileName": "regsvr32.exe", "ProcessCommandLine": SAFE,
+              "FolderPath": folder}
+    if folder is None:
+        del record["FolderPath"]
+    ev = fields.normalize(record)
+    assert (ev.image, ev.image_name, ev.is_regsvr32) == ("", "regsvr32.exe", True)
+    assert "R32-020" not in plain.evaluate(record).rules
+    # a relative image says no folder either
+    assert "R32-020" not in plain.evaluate({"EventCode": "1", "Image": "System32\\regsvr32.exe",
+                                            "CommandLine": SAFE}).rules
+
+
+@pytest.mark.parametrize("image", ["C:\\Users\\Public\\regsvr32.exe", "\\??\\C:\\Users\\Public\\regsvr32.exe",
+                                   "%PUBLIC%\\regsvr32.exe", "\\\\fs01\\tools\\regsvr32.exe",
+                                   "\\??\\UNC\\fs01\\tools\\regsvr32.exe"])
+def test_regsvr32_out_of_place_however_logged_is_still_said(plain, image):
+    assert "R32-020" in plain.evaluate({"EventCode": "1", "Image": image, "CommandLine": SAFE}).rules
+
+
+def test_a_placeholder_file_name_does_not_become_part_of_the_path():
+    ev = fields.normalize({"ActionType": "ProcessCreated", "FolderPath": "C:\\Windows\\System32\\regsvr32.exe",
+                           "FileName": "null", "ProcessCommandLine": SAFE})
+    assert ev.image == "C:\\Windows\\System32\\regsvr32.exe"
+
+
+@pytest.mark.parametrize("image", ["\\??\\C:\\Windows\\System32\\rundll32.exe",
+                                   "%SystemRoot%\\System32\\rundll32.exe", "C:\\Windows\\Sysnative\\rundll32.exe"])
+def test_a_system32_program_however_logged_is_a_system32_program(plain, image):
+    # R32-030 reads the image's folder: a logged form once hid it
+    record = {"EventCode": "7", "Image": image, "ImageLoaded": "\\??\\C:\\Windows\\System32\\scrobj.dll"}
+    assert "R32-030" in plain.evaluate(record).rules
+
+
+def test_a_module_under_sysnative_is_under_system32(plain):
+    # R32-043 (Emotet's System32\<random>\): Sysnative is System32 to a 32-bit regsvr32
+    record = {"EventCode": "1", "Image": "C:\\Windows\\SysWOW64\\regsvr32.exe",
+              "CommandLine": "regsvr32.exe /s C:\\Windows\\Sysnative\\Dczxlqhzar\\pmcm.dll"}
+    assert "R32-043" in plain.evaluate(record).rules

@@ -323,7 +323,10 @@ _MISSING = ("", "-")
 # names no event type; the fields of PLACEHOLDER_FIELDS holding one are missing.
 PLACEHOLDERS = frozenset(("", "-", "unknown", "null", "n/a", "na", "none", "nil", "(null)",
                           "undefined"))
-PLACEHOLDER_FIELDS = frozenset(("event_code",))
+PLACEHOLDER_FIELDS = frozenset(("event_code", "process_name", "parent_process_name",
+                                "original_file_name", "cwd") + PATH_FIELDS)
+# Paths as Windows wrote them, read as the drive paths they are (winpath.logged_path).
+LOGGED_PATHS = PATH_FIELDS + ("cwd",)
 
 
 def mentions_regsvr32(record, scanned=None):
@@ -497,7 +500,16 @@ def normalize(record, plan=None):
         if claims:
             return None
         raise Unreadable(_unread(record, plan))
+    _read_logged_paths(values)
     return Event(values, kind)
+
+
+def _read_logged_paths(values):
+    """\\??\\C:\\..., %SystemRoot%\\..., C:\\Windows\\Sysnative\\... as the paths they are."""
+    for name in LOGGED_PATHS:
+        v = values.get(name)
+        if v and (v[0] in "\\%" or "native" in v.lower()):
+            values[name] = winpath.logged_path(v)
 
 
 def _choose(record, selectors):
@@ -606,6 +618,7 @@ def _edr_event(record, shape, kind, plan):
             if path != v:                    # other devices (CdRom0 ...) have no drive to give
                 values[name] = path
                 mapped.append((name, v))
+    _read_logged_paths(values)
     ev = Event(values, kind)
     ev.edr = shape.name
     if mapped:

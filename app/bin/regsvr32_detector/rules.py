@@ -563,8 +563,9 @@ def renamed_binary(ev):
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s x.dll"},))
 def unexpected_home(ev):
+    # (an image without its folder, or a relative one, is an unknown folder, not an unexpected one)
     image = ev.image.lower().replace("/", "\\")
-    if ev.image_name != REGSVR32 or "\\" not in image or image.startswith(REGSVR32_HOMES, 1):
+    if ev.image_name != REGSVR32 or not winpath.is_absolute(image) or image.startswith(REGSVR32_HOMES, 1):
         return None
     return "regsvr32.exe runs from %s, not from System32 or SysWOW64" % ev.image
 
