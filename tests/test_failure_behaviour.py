@@ -229,3 +229,32 @@ def test_paths_as_windows_logs_write_them_and_unknown_folders():
     for row in rows[:len(home)]:
         assert "R32-020" not in row["regsvr32_rules"] and row["regsvr32_error"] == "", row
     assert "R32-020" in rows[-1]["regsvr32_rules"]
+
+
+@pytest.mark.parametrize("args", [[], ["mode=filter"]])
+def test_every_value_of_a_multivalue_field_is_judged(args):
+    # Once: only a multivalue field's first value counted: a benign first command line (or image,
+    # or parent) hid what came after it. Lists travel with their __mv_ columns, as from splunkd.
+    safe = "regsvr32 /s C:\\Windows\\System32\\msxml6.dll"
+    word = "C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE"
+    sent = numbered([
+        dict(MALICIOUS, CommandLine=[safe, MALICIOUS["CommandLine"]]),
+        dict(BENIGN, Image=REGSVR32_PATH, CommandLine=safe,
+             ParentImage=["C:\\Windows\\explorer.exe", word]),
+        dict(BENIGN, Image=[REGSVR32_PATH, "C:\\Users\\Public\\regsvr32.exe"], CommandLine=safe),
+        dict(ECS_START, **{"event.code": "1", "process.command_line": [safe, SQUIBLYDOO]}),
+        dict(BENIGN, Image=REGSVR32_PATH, CommandLine=[safe, safe + " "]),
+    ])
+    result = chunked.run(args, [sent + numbered([BENIGN] * 20, len(sent))])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = dict((r["seq"], r) for r in result.rows)
+    for row, rule, which in zip(sent, ["R32-001", "R32-015", "R32-020", "R32-001"],
+                                ["CommandLine value 2 of 2", "ParentImage value 2 of 2", "Image value 2 of 2",
+                                 "process.command_line value 2 of 2"]):
+        got = rows[row["seq"]]
+        assert rule in got["regsvr32_rules"] and got["regsvr32_error"] == "", got
+        (note,) = [r for r in got["regsvr32_reasons"] if r.startswith("multivalue: this verdict is for ")]
+        assert which in note, note
+        for name, value in row.items():      # the row itself passes as it came
+            assert got[name] == value, name
+    assert (sent[-1]["seq"] in rows) == (args == [])

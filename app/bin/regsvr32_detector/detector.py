@@ -125,6 +125,8 @@ class Detector(object):
                                                         keys))
             if ev is None:
                 return NOTHING
+            if ev.multi:
+                return self._strongest(ev)
             # The verdict of an event is a function of what it did: remembered for the same
             # program, command line, parent... on another host, by another process id. A
             # regsvr32 command line seen for the first time cannot have a remembered verdict,
@@ -166,6 +168,21 @@ class Detector(object):
         if ev.image_loaded:
             ev.loaded = self.memo.get(("path", ev.image_loaded), len(ev.image_loaded),
                                       winpath.classify, ev.image_loaded)
+
+    def _strongest(self, ev):
+        """A row with multivalue fields: every value judged (fields.variants), the strongest
+        verdict (highest score, then most findings; the first of equals) kept, with a reason
+        that says which values it is for."""
+        best = said = None
+        for what, variant in fields.variants(ev):
+            verdict = self._judge(variant)
+            if best is None or (verdict.score, len(verdict.rules)) > (best.score, len(best.rules)):
+                best, said = verdict, what
+        if not (best.rules or best.allowlisted):
+            return best
+        return Verdict(best.score, best.rules, best.reasons + ("multivalue: this verdict is for %s"
+                                                               % _clip(said, MAX_REASON),),
+                       best.mitre, best.allowlisted, best.error, best.signature)
 
     def _judge(self, ev):
         self._facts(ev)

@@ -1,13 +1,16 @@
 """One event from Sysmon, Security 4688, CIM Endpoint, a persistence log or an EDR, as one Event.
 
 Field names are data: ALIASES lists, for each of our names, the source names in order; the
-first non-empty value wins and ``""`` and ``-`` count as missing. Rows that cannot concern
+first non-empty value wins and ``""`` and ``-`` count as missing (in paths, names and event
+codes, PLACEHOLDERS too). Every value of a multivalue field is judged (variants). Rows that cannot concern
 regsvr32 are rejected by one cheap test before any of that work (most rows in a real stream
 are ordinary processes). EDR telemetry (CrowdStrike, Defender for Endpoint, SentinelOne,
 Carbon Black Cloud, Elastic ECS) is read by the tables of EDR_SHAPES, picked once per kept row
 by the field that names the vendor's event type (see normalize: a placeholder there names
 nothing, and a row no reader reads raises Unreadable).
 """
+import functools
+
 from . import cmdline, winpath
 
 # Event kinds.
@@ -327,6 +330,11 @@ PLACEHOLDER_FIELDS = frozenset(("event_code", "process_name", "parent_process_na
                                 "original_file_name", "cwd") + PATH_FIELDS)
 # Paths as Windows wrote them, read as the drive paths they are (winpath.logged_path).
 LOGGED_PATHS = PATH_FIELDS + ("cwd",)
+# A multivalue field (a list from splunklib, which reads the __mv_ column) of one of these is
+# judged value by value (variants): what a verdict depends on, not which process it was.
+JUDGED = frozenset(FIELD_NAMES) - IDENTITY - frozenset(USER_AND_HOST)
+MAX_VALUES = 64           # distinct values of one multivalue field judged (the first ones)
+MAX_VARIANTS = 128        # combinations of values judged for one row
 
 
 def mentions_regsvr32(record, scanned=None):
@@ -353,8 +361,21 @@ def _flat(value):
     return str(value)
 
 
+def _present(value, strict):
+    """The distinct non-missing values of a multivalue field (a list), in order, and where each
+    is first in it (1 for the first); STRICT: a placeholder is missing too."""
+    out, where = [], []
+    for i, v in enumerate(value, 1):
+        v = str(v).strip()
+        if v not in _MISSING and v not in out and not (strict and _fold(v) in PLACEHOLDERS):
+            out.append(v)
+            where.append(i)
+    return out, where
+
+
 def _first(value):
-    """A Splunk multivalue field counts by its first non-missing value."""
+    """A Splunk multivalue field counts by its first non-missing value (where one value is
+    read: joins, selectors; the fields of an event are read by _collected, every value)."""
     if value.__class__ is str:
         value = value.strip()
         return "" if value == "-" else value
@@ -378,6 +399,8 @@ class Event(object):
 
     device_paths = ()    # (field, path as given) for each \Device\ path read as a drive path
     edr = ""             # the EDR_SHAPES name the event was read with, "" for Windows logs and CIM
+    multi = ()           # (our name, source field, distinct values, their places, count) of
+    #                      each multivalue field with more than one value: see variants
 
     def __init__(self, values, kind):
         self.__dict__.update(values)       # the others read "" from the class defaults below
@@ -486,7 +509,7 @@ def normalize(record, plan=None):
         shape, kind, claims = _choose(record, plan.selectors)
         if shape is not None:
             return _edr_event(record, shape, kind, plan)
-    values = _collected(record, plan.collect)
+    values, multi = _collected(record, plan.collect)
     code = values.get("event_code", "")
     if code:
         kind = KIND_BY_CODE.get(code)
@@ -500,6 +523,21 @@ def normalize(record, plan=None):
         if claims:
             return None
         raise Unreadable(_unread(record, plan))
+    finish = functools.partial(_windows_event, kind=kind)
+    return _judged(finish, values, multi)
+
+
+def _judged(finish, values, multi):
+    """The Event of VALUES (FINISH makes it), which remembers how to make the others of a row
+    with multivalue fields (variants)."""
+    base = dict(values) if multi else None
+    ev = finish(values)
+    if multi:
+        ev.multi, ev.base, ev.finish = multi, base, finish
+    return ev
+
+
+def _windows_event(values, kind):
     _read_logged_paths(values)
     return Event(values, kind)
 
@@ -576,24 +614,76 @@ def _shown(value):
 
 
 def _collected(record, collect):
-    """our name -> the first non-missing value of its source fields, by their rank."""
-    values = {}
+    """(our name -> the first non-missing value of its source fields, by their rank; the
+    multivalue fields of JUDGED names with more than one value, as (our name, source field,
+    values))."""
+    values, multi = {}, ()
     for name, sources, strict in collect:
         for src in sources:
             v = record[src]
-            if v:
-                v = v.strip() if v.__class__ is str else _first(v)     # _first, inlined for text
+            if not v:
+                continue
+            if v.__class__ is str:
+                v = v.strip()
                 if v and v != "-" and not (strict and _fold(v) in PLACEHOLDERS):
                     values[name] = v
                     break
-    return values
+                continue
+            if not isinstance(v, (list, tuple)):
+                v = (v,)
+            present, where = _present(v, strict)
+            if present:
+                values[name] = present[0]
+                if len(present) > 1 and name in JUDGED:
+                    multi += ((name, src, present, where, len(v)),)
+                break
+    return values, multi
+
+
+def variants(ev):
+    """(what was judged, Event) for each combination of the values of ev's multivalue fields
+    (ev.multi): every value of each, in order, the first MAX_VALUES of a field. Fields with as
+    many values each are read in step, value i with value i (the values of one row from
+    list() or transaction); otherwise every combination, or when there are more than
+    MAX_VARIANTS, each value with the other fields' first ones. At most MAX_VARIANTS."""
+    multi = [(name, src, vs[:MAX_VALUES], where, total, len(vs))
+             for name, src, vs, where, total in ev.multi]
+    counts = [len(m[2]) for m in multi]
+    if len(set(counts)) == 1:
+        picks = [[i] * len(multi) for i in range(counts[0])]
+    else:
+        picks = [[]]
+        for n in counts:
+            picks = [p + [i] for p in picks for i in range(n)]
+            if len(picks) > MAX_VARIANTS:
+                picks = [[i if f == g else 0 for g in range(len(multi))]
+                         for f, n_f in enumerate(counts) for i in range(n_f)]
+                picks = [p for k, p in enumerate(picks) if p not in picks[:k]]
+                break
+    out = []
+    for pick in picks[:MAX_VARIANTS]:
+        values = dict(ev.base)
+        said = []
+        for (name, src, vs, where, total, distinct), i in zip(multi, pick):
+            values[name] = vs[i]
+            said.append("%s value %d of %d%s (%s)" % (
+                src, where[i], total,
+                "" if distinct <= MAX_VALUES else ", the first %d distinct judged" % MAX_VALUES,
+                _clip(vs[i], 120)))
+        out.append(("; ".join(said), ev.finish(values)))
+    return out
+
+
+def _clip(text, n):
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n - 3] + "..."
 
 
 def _edr_event(record, shape, kind, plan):
     collect = plan.edr.get((shape.name, kind))
     if collect is None:
         collect = plan.edr[shape.name, kind] = _collect_plan(plan.keys, shape.sources.get(kind, {}))
-    values = _collected(record, collect)
+    values, multi = _collected(record, collect)
     for name, first, second, default in shape.joins.get(kind, ()):
         if name in values:
             continue
@@ -606,6 +696,11 @@ def _edr_event(record, shape, kind, plan):
     if kind == NETWORK:
         inbound = any(_fold(_first(record.get(f, ""))) == v for f, v in shape.inbound)
         values["initiated"] = "false" if inbound else "true"
+    return _judged(functools.partial(_shaped_event, shape=shape, kind=kind), values, multi)
+
+
+def _shaped_event(values, shape, kind):
+    """The Event of an EDR's values: folder-only paths completed, device paths read."""
     for path, name in shape.folders:
         if path in values and name in values and \
                 winpath.basename(values[path]).lower() != values[name].lower():
