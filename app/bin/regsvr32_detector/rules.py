@@ -872,7 +872,7 @@ def persistence(ev):
         text, how = ev.command_line, ev.image_name
     else:
         return None
-    for shown in [text] + cmdline.encoded_commands(text):
+    for shown in [text] + cmdline.powershell_commands(text, *_program_names(ev)):
         at = shown.lower().find("regsvr32")
         if at >= 0:
             hidden = "" if shown is text else " (in an encoded PowerShell command)"
@@ -1155,9 +1155,15 @@ def second_stage(ev):
         _clip(", ".join(sorted(mine)), 200), _clip(ev.parent_command_line, 200))
 
 
-def _regsvr32_in(text):
-    """(decoded text, where regsvr32 starts) of the first encoded PowerShell command that runs it."""
-    for decoded in cmdline.encoded_commands(text):
+def _program_names(ev):
+    """What names the program of an event: PowerShell renamed is still PowerShell by these."""
+    return (ev.image_name, ev.original_file_name, ev.description)
+
+
+def _regsvr32_in(text, names=()):
+    """(decoded text, where regsvr32 starts) of the first encoded PowerShell command that runs it
+    (a command of a text that names PowerShell, or of a program NAMES say is PowerShell)."""
+    for decoded in cmdline.powershell_commands(text, *names):
         at = decoded.lower().find("regsvr32")
         if at >= 0:
             return decoded, at
@@ -1185,7 +1191,7 @@ def encoded_launch(ev):
                       ("service", ev.service_path), ("registry value", ev.registry_data),
                       ("parent command line", ev.parent_command_line if ev.is_regsvr32 else "")):
         if text:
-            decoded, at = _regsvr32_in(text)
+            decoded, at = _regsvr32_in(text, _program_names(ev))
             if decoded is not None:
                 return "the %s holds an encoded PowerShell command that runs %s" % (
                     how, _clip(decoded[at:], 200))
