@@ -290,6 +290,8 @@ POWERSHELL_HINTS = ("powershell", "pwsh")
 def powershell_commands(text, *names):
     """encoded_commands of TEXT when it or one of NAMES (the program's name, original file
     name, description) names PowerShell, else none."""
+    if not _ENCODED_SWITCH.search(text):
+        return []                       # most texts: no switch, nothing to look for
     for t in (text,) + names:
         low = t.lower()
         if any(hint in low for hint in POWERSHELL_HINTS):

@@ -332,7 +332,7 @@ _MISSING = ("", "-")
 # names no event type; the fields of PLACEHOLDER_FIELDS holding one are missing.
 PLACEHOLDERS = frozenset(("", "-", "unknown", "null", "n/a", "na", "none", "nil", "(null)",
                           "undefined"))
-_LONGEST_PLACEHOLDER = 12          # no placeholder is longer, with blanks around it
+_LONGEST_PLACEHOLDER = max(len(p) for p in PLACEHOLDERS) + 2   # ("n / a", folded "n/a")
 PLACEHOLDER_FIELDS = frozenset(("event_code", "process_name", "parent_process_name",
                                 "original_file_name", "cwd") + PATH_FIELDS)
 # Paths as Windows wrote them, read as the drive paths they are (winpath.logged_path).
@@ -565,7 +565,7 @@ def _read_logged_paths(values):
     """\\??\\C:\\..., %SystemRoot%\\..., C:\\Windows\\Sysnative\\... as the paths they are."""
     for name in LOGGED_PATHS:
         v = values.get(name)
-        if v and (v[0] in "\\%" or v[11:20].lower() == "sysnative"):    # X:\Windows\Sysnative
+        if v and (v[0] in "\\%" or v[11:12] in "sS" and v[11:20].lower() == "sysnative"):
             values[name] = winpath.logged_path(v)
 
 
@@ -645,7 +645,7 @@ def _collected(record, collect):
             if v.__class__ is str:
                 v = v.strip()
                 if v and v != "-" and not (strict and len(v) <= _LONGEST_PLACEHOLDER
-                                           and _fold(v) in PLACEHOLDERS):
+                                           and not v.isdigit() and _fold(v) in PLACEHOLDERS):
                     values[name] = v
                     break
                 continue
