@@ -24,7 +24,6 @@ from support import edr_shapes
 from test_leanio import splunkd_body
 from test_properties import PROFILE
 
-pytestmark = pytest.mark.pure
 
 MENTIONS = fields.mentions_regsvr32
 DETECTOR = Detector()
