@@ -382,7 +382,8 @@ def _edr_records():
 
 def test_any_edr_row_is_evaluated_without_error(detector):
     # every EDR field with arbitrary values (device-path fragments, lists, 40 KB strings):
-    # no row may cost the search an error
+    # no row may cost the search an error; the only message is that no reader read a row
+    # (fields.Unreadable, README "Failure behaviour")
     from hypothesis import given
     from test_properties import PROFILE
 
@@ -390,6 +391,7 @@ def test_any_edr_row_is_evaluated_without_error(detector):
     @given(record=_edr_records())
     def check(record):
         verdict = detector.evaluate(record)
-        assert verdict.error == "", (record, verdict.error)
+        assert verdict.error == "" or verdict.error.startswith("no reader for this row: "), (
+            record, verdict.error)
         assert 0 <= verdict.score <= 100
     check()

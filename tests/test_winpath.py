@@ -90,3 +90,47 @@ def test_is_public(ip, public):
 def test_url_host_with_credentials_and_port():
     t = w.classify("https://user:pw@Evil.Example:8443/a.sct")
     assert t.host == "evil.example" and t.ip is None
+
+
+# --- paths as Windows logs write them (reliability item 7) ---------------------------------------
+@pytest.mark.parametrize("logged, path", [
+    ("\\??\\C:\\Windows\\System32\\regsvr32.exe", "C:\\Windows\\System32\\regsvr32.exe"),
+    ("\\\\?\\C:\\Windows\\system32\\regsvr32.exe", "C:\\Windows\\system32\\regsvr32.exe"),
+    ("\\\\.\\C:\\Windows\\regsvr32.exe", "C:\\Windows\\regsvr32.exe"),
+    ("\\??\\UNC\\files\\share\\x.dll", "\\\\files\\share\\x.dll"),
+    ("\\\\?\\UNC\\files\\share\\x.dll", "\\\\files\\share\\x.dll"),
+    ("%SystemRoot%\\System32\\regsvr32.exe", "C:\\Windows\\System32\\regsvr32.exe"),
+    ("%windir%\\SysWOW64\\regsvr32.exe", "C:\\Windows\\SysWOW64\\regsvr32.exe"),
+    ("%WINDIR%", "C:\\Windows"),
+    ("%ProgramFiles%\\App\\a.dll", "C:\\Program Files\\App\\a.dll"),
+    ("\\SystemRoot\\System32\\regsvr32.exe", "C:\\Windows\\System32\\regsvr32.exe"),
+    ("\\systemroot", "C:\\Windows"),
+    ("C:\\Windows\\Sysnative\\regsvr32.exe", "C:\\Windows\\System32\\regsvr32.exe"),
+    ("D:\\WINDOWS\\SYSNATIVE", "D:\\WINDOWS\\System32"),
+    ("\\??\\C:\\Windows\\Sysnative\\a.dll", "C:\\Windows\\System32\\a.dll"),
+    ("%SystemRoot%\\Sysnative\\a.dll", "C:\\Windows\\System32\\a.dll"),
+    # as they are: not these forms, or no drive to give, or the user's own folder
+    ("C:\\Windows\\SysnativeX\\a.dll", "C:\\Windows\\SysnativeX\\a.dll"),
+    ("C:\\Users\\Public\\Sysnative\\a.dll", "C:\\Users\\Public\\Sysnative\\a.dll"),
+    ("\\SystemRootX\\a.dll", "\\SystemRootX\\a.dll"),
+    ("%windir%x\\a.dll", "%windir%x\\a.dll"),
+    ("%APPDATA%\\a.dll", "%APPDATA%\\a.dll"),
+    ("\\\\?\\Volume{0b1e}\\a.dll", "\\\\?\\Volume{0b1e}\\a.dll"),
+    ("\\\\host\\share\\a.dll", "\\\\host\\share\\a.dll"),
+    ("regsvr32.exe", "regsvr32.exe"), ("", ""), ("%", "%"), ("\\", "\\"),
+])
+def test_logged_paths_are_read_as_the_paths_they_are(logged, path):
+    assert w.logged_path(logged) == path
+
+
+@pytest.mark.parametrize("path, absolute", [
+    ("C:\\x\\regsvr32.exe", True), ("c:/x/regsvr32.exe", True), ("\\\\h\\s\\regsvr32.exe", True),
+    ("regsvr32.exe", False), ("null\\regsvr32.exe", False), ("System32\\regsvr32.exe", False),
+    ("\\x\\regsvr32.exe", False), ("", False)])
+def test_is_absolute(path, absolute):
+    assert w.is_absolute(path) is absolute
+
+
+def test_sysnative_in_a_command_line_is_system32():
+    t = w.classify("C:\\Windows\\Sysnative\\Dczxlqh\\pmcm.dll")
+    assert (t.location, t.comps[1:3]) == (w.WINDOWS, ("windows", "system32"))

@@ -319,6 +319,29 @@ MAX_ENCODED = 8             # encoded arguments decoded per text
 _ENCODED_SWITCH = re.compile(r"[-/\u2013\u2014\u2015][eE]")
 
 
+# An encoded command is PowerShell's when the text names it: the rules decode only those
+# (powershell_commands), and the cheap test (fields.mentions_regsvr32) decodes only rows that
+# name it, so it sees every one the rules read.
+POWERSHELL_HINTS = ("powershell", "pwsh")
+
+
+def powershell_commands(text, *names):
+    """encoded_commands of TEXT when it or one of NAMES (the program's name, original file
+    name, description) names PowerShell, else none."""
+    if not _ENCODED_SWITCH.search(text):
+        return []                       # most texts: no switch, nothing to look for
+    for t in (text,) + names:
+        low = t.lower()
+        if any(hint in low for hint in POWERSHELL_HINTS):
+            return encoded_commands(text)
+    return []
+
+
+def has_encoded_switch(text):
+    """Whether TEXT may hold an encoded command at all (what every match of _ENCODED holds)."""
+    return _ENCODED_SWITCH.search(text) is not None
+
+
 def encoded_commands(text):
     """The decoded text of every PowerShell -EncodedCommand argument in ``text`` (attackers hide
     regsvr32 there, in scheduled tasks, services and launchers)."""

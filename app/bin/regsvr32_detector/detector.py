@@ -202,6 +202,8 @@ class Detector(object):
                 return NOTHING
             # the day a row's expiry is judged against: part of what a verdict depends on
             day = event_day(record.get("_time")) if self._expiring else None
+            if ev.multi:
+                return self._strongest(ev, day)
             # The verdict of an event is a function of what it did: remembered for the same
             # program, command line, parent... on another host, by another process id. A
             # regsvr32 command line seen for the first time cannot have a remembered verdict,
@@ -213,6 +215,8 @@ class Detector(object):
             facts = tuple([(k, v) for k, v in ev.values.items() if k not in unread])
             return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, facts, day),
                                  _verdict_cost, self._judge, ev, day)
+        except fields.Unreadable as e:  # it mentions regsvr32, but nothing here reads it: say so
+            return Verdict(error=str(e))
         except Exception as e:  # a bad row must never cost the search: say why, go on
             return Verdict(error="could not evaluate this event (%s: %s)" % (
                 e.__class__.__name__, str(e)[:200]))
@@ -241,6 +245,21 @@ class Detector(object):
         if ev.image_loaded:
             ev.loaded = self.memo.get(("path", ev.image_loaded), _path_cost, winpath.classify,
                                       ev.image_loaded)
+
+    def _strongest(self, ev, day=None):
+        """A row with multivalue fields: every value judged (fields.variants), the strongest
+        verdict (highest score, then most findings; the first of equals) kept, with a reason
+        that says which values it is for."""
+        best = said = None
+        for what, variant in fields.variants(ev):
+            verdict = self._judge(variant, day)
+            if best is None or (verdict.score, len(verdict.rules)) > (best.score, len(best.rules)):
+                best, said = verdict, what
+        if not (best.rules or best.allowlisted):
+            return best
+        return Verdict(best.score, best.rules, best.reasons + ("multivalue: this verdict is for %s"
+                                                               % _clip(said, MAX_REASON),),
+                       best.mitre, best.allowlisted, best.error, best.signature)
 
     def _judge(self, ev, day=None):
         self._facts(ev)

@@ -1,12 +1,16 @@
 """One event from Sysmon, Security 4688, CIM Endpoint, a persistence log or an EDR, as one Event.
 
 Field names are data: ALIASES lists, for each of our names, the source names in order; the
-first non-empty value wins and ``""`` and ``-`` count as missing. Rows that cannot concern
+first non-empty value wins and ``""`` and ``-`` count as missing (in paths, names and event
+codes, PLACEHOLDERS too). Every value of a multivalue field is judged (variants). Rows that cannot concern
 regsvr32 are rejected by one cheap test before any of that work (most rows in a real stream
 are ordinary processes). EDR telemetry (CrowdStrike, Defender for Endpoint, SentinelOne,
 Carbon Black Cloud, Elastic ECS) is read by the tables of EDR_SHAPES, picked once per kept row
-by the field that names the vendor's event type.
+by the field that names the vendor's event type (see normalize: a placeholder there names
+nothing, and a row no reader reads raises Unreadable).
 """
+import functools
+
 from . import cmdline, winpath
 
 # Event kinds.
@@ -79,8 +83,14 @@ _SCANNED = ("image", "process_name", "command_line", "parent_image", "parent_pro
 # the COM value that points a class at a scriptlet, and a scriptlet fetched with /i:http(s)
 # (a renamed copy in a log without OriginalFileName, such as 4688).
 MARKS = ("regsvr32", "register server", "scrobj", "scriptleturl", "i:http")
-# Attackers also hide regsvr32 in an encoded PowerShell command: such rows are decoded to look.
-ENCODED_HINTS = ("powershell", "pwsh")
+# A renamed copy is also known by a command line only regsvr32 takes (Event._runs_like_regsvr32:
+# /i: and a remote scriptlet or scrobj.dll) written with quotes anywhere ("scr""obj", /i:"http),
+# over a share (\\host, //host, \??\UNC\) or any URL scheme: a row holding "i:" is read once its
+# quotes are dropped and its slashes made backslashes (SLASHED), for one of these.
+RUNS_LIKE = ("i:", ("scrobj", "\\\\", "\\??\\unc"))
+# Attackers also hide regsvr32 in an encoded PowerShell command: a row that names PowerShell is
+# decoded to look (the rules decode only commands that name it, cmdline.powershell_commands).
+ENCODED_HINTS = cmdline.POWERSHELL_HINTS
 
 KIND_BY_CODE = {
     "1": PROCESS, "4688": PROCESS, "3": NETWORK, "7": IMAGE_LOAD, "8": REMOTE_THREAD,
@@ -111,8 +121,11 @@ class Shape(object):
     """One EDR's events: the fields naming the event type, and per kind what to read."""
 
     def __init__(self, name, type_fields, kinds, tables, host, joins=None, inbound=(), owns=True,
-                 prefixes=("",), folders=()):
+                 prefixes=("",), folders=(), foreign=()):
         self.name, self.owns = name, owns
+        # folded values of its selector that another schema writes in a field of the same name
+        # (ECS's event.type in SentinelOne's): never this vendor's, so they claim nothing
+        self.foreign = frozenset(_fold(v) for v in foreign)
         self.type_fields = tuple(p + f for f in type_fields for p in prefixes)
         self.event_types = kinds           # as the vendor spells them (for the README)
         # event type (folded: lower case, no blanks) -> kind
@@ -161,6 +174,11 @@ _CB_ACTOR = _actor(("process_path",), (), ("process_pid",), ("process_guid",),
 _ECS_ACTOR = _actor(("process.executable",), ("process.name",), ("process.pid",),
                     ("process.entity_id",))
 _ECS_USER = (("user", "user.domain", "user.name", None),)
+# ECS's event.type values (its allowed values, and Winlogbeat's older process_start/_end): an
+# ECS row carries them in the field SentinelOne names its event type by.
+ECS_EVENT_TYPES = tuple(("access admin allowed change connection creation deletion denied end "
+                         "error group indicator info installation protocol start user "
+                         "process_start process_end").split())
 
 EDR_SHAPES = (
     # CrowdStrike Falcon Data Replicator / Event Streams. No parent path or command line (only
@@ -241,7 +259,8 @@ EDR_SHAPES = (
                                ("registry_data", ("registry.value",))),
         REMOTE_THREAD: (("source_image", ("src.process.image.path",)),
                         ("target_image", ("tgt.process.image.path",))),
-    }, host="endpoint.name", inbound=(("event.network.direction", "INCOMING"),)),
+    }, host="endpoint.name", inbound=(("event.network.direction", "INCOMING"),),
+        foreign=ECS_EVENT_TYPES),
     # Carbon Black Cloud data forwarder (type endpoint.event.*). "type" is a common field name,
     # so an unknown value leaves the row to the other shapes.
     Shape("carbonblack", ("type",), {
@@ -318,34 +337,74 @@ SCAN_KEYS = frozenset(
 REGSVR32 = "regsvr32.exe"
 REGSVR32_DESCRIPTION = "microsoft(c) register server"
 _MISSING = ("", "-")
+# Values that say nothing (folded: lower case, no blanks): Splunk's fillnull (N/A, unknown), an
+# export's null, a join's missing side. An event-type selector or an event code holding one
+# names no event type; the fields of PLACEHOLDER_FIELDS holding one are missing.
+PLACEHOLDERS = frozenset(("", "-", "unknown", "null", "n/a", "na", "none", "nil", "(null)",
+                          "undefined"))
+_LONGEST_PLACEHOLDER = max(len(p) for p in PLACEHOLDERS) + 2   # ("n / a", folded "n/a")
+PLACEHOLDER_FIELDS = frozenset(("event_code", "process_name", "parent_process_name",
+                                "original_file_name", "cwd") + PATH_FIELDS)
+# Paths as Windows wrote them, read as the drive paths they are (winpath.logged_path).
+LOGGED_PATHS = PATH_FIELDS + ("cwd",)
+# A multivalue field (a list from splunklib, which reads the __mv_ column) of one of these is
+# judged value by value (variants): what a verdict depends on, not which process it was.
+JUDGED = frozenset(FIELD_NAMES) - IDENTITY - frozenset(USER_AND_HOST)
+MAX_VALUES = 64           # distinct values of one multivalue field judged (the first ones)
+MAX_VARIANTS = 128        # combinations of values judged for one row
 
 
 def mentions_regsvr32(record, scanned=None):
     """The cheap test: could this row concern regsvr32 at all? SCANNED: the row's fields that
-    are in SCAN_KEYS, when the caller knows them (a Plan)."""
+    are in SCAN_KEYS, when the caller knows them (a Plan). Every row a rule flags passes it
+    (tests/test_cheap_test.py); regsvr32_fastpath marks at least the rows that pass it."""
     if scanned is None:
         scanned = [k for k in record if k in SCAN_KEYS]
     try:
-        text = "\n".join([v for v in map(record.__getitem__, scanned) if v])
-    except TypeError:                      # a multivalue (list) field: flatten it
-        text = "\n".join(_flat(record[k]) for k in scanned if record[k])
+        values = [v for v in map(record.__getitem__, scanned) if v]
+        text = "\n".join(values)
+    except TypeError:                      # a multivalue (list) field: each of its values
+        values = [v for k in scanned if record[k] for v in _each(record[k])]
+        text = "\n".join(values)
     low = text.lower()
     for mark in MARKS:
         if mark in low:
             return True
-    if "-e" in low and any(hint in low for hint in ENCODED_HINTS):
-        return any("regsvr32" in d.lower() for d in cmdline.encoded_commands(text))   # base64: as written
+    if RUNS_LIKE[0] in low:
+        slashed = low.replace('"', "").replace("/", "\\")
+        for mark in RUNS_LIKE[1]:
+            if mark in slashed:
+                return True
+    for hint in ENCODED_HINTS:
+        if hint in low:
+            if not cmdline.has_encoded_switch(text):
+                return False
+            # base64 as written, each field alone (as the rules decode them)
+            return any("regsvr32" in d.lower() for v in values for d in cmdline.encoded_commands(v))
     return False
 
 
-def _flat(value):
+def _each(value):
     if isinstance(value, (list, tuple)):
-        return "\n".join(str(v) for v in value)
-    return str(value)
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _present(value, strict):
+    """The distinct non-missing values of a multivalue field (a list), in order, and where each
+    is first in it (1 for the first); STRICT: a placeholder is missing too."""
+    out, where = [], []
+    for i, v in enumerate(value, 1):
+        v = str(v).strip()
+        if v not in _MISSING and v not in out and not (strict and _fold(v) in PLACEHOLDERS):
+            out.append(v)
+            where.append(i)
+    return out, where
 
 
 def _first(value):
-    """A Splunk multivalue field counts by its first non-missing value."""
+    """A Splunk multivalue field counts by its first non-missing value (where one value is
+    read: joins, selectors; the fields of an event are read by _collected, every value)."""
     if value.__class__ is str:
         value = value.strip()
         return "" if value == "-" else value
@@ -369,6 +428,8 @@ class Event(object):
 
     device_paths = ()    # (field, path as given) for each \Device\ path read as a drive path
     edr = ""             # the EDR_SHAPES name the event was read with, "" for Windows logs and CIM
+    multi = ()           # (our name, source field, distinct values, their places, count) of
+    #                      each multivalue field with more than one value: see variants
 
     def __init__(self, values, kind):
         self.__dict__.update(values)       # the others read "" from the class defaults below
@@ -418,27 +479,34 @@ class Plan(object):
     """What normalize reads of rows with one set of field names (every row of a chunk has the
     same): worked out once per header, not once per row."""
 
-    __slots__ = ("keys", "scanned", "typed", "collect", "edr")
+    __slots__ = ("keys", "scanned", "selectors", "collect", "edr", "own_scanned")
 
     def __init__(self, keys):
         self.keys = keys
         present = frozenset(keys)
         self.scanned = [k for k in keys if k in SCAN_KEYS]
-        # (shape, field naming its event type) in the order normalize asks them
-        self.typed = tuple((shape, f) for shape in EDR_SHAPES for f in shape.type_fields
-                           if f in present)
+        # READERS as this header has them: (shape, its selector fields present, most specific
+        # first), in the order the readers are asked
+        self.selectors = tuple((shape, fields) for shape, fields in (
+            (shape, tuple(f for f in shape.type_fields if f in present)) for shape in EDR_SHAPES)
+            if fields)
         self.collect = _collect_plan(keys, SOURCES)
         self.edr = {}           # (shape name, kind) -> its collect plan, made on first use
+        # the scanned fields the Windows/CIM reader reads; None when that is all of them (the
+        # cheap test has then already shown that this reader's own fields mention regsvr32)
+        own = [k for k in self.scanned if k in SOURCES]
+        self.own_scanned = None if len(own) == len(self.scanned) else own
 
 
 def _collect_plan(keys, sources):
-    """((our name, (source fields present, by rank)), ...) for rows with these field names."""
+    """((our name, (source fields present, by rank), whether a placeholder counts as missing),
+    ...) for rows with these field names."""
     ranked = {}
     for src in keys:
         hit = sources.get(src)
         if hit is not None:
             ranked.setdefault(hit[0], []).append((hit[1], src))
-    return tuple((name, tuple(src for _, src in sorted(found)))
+    return tuple((name, tuple(src for _, src in sorted(found)), name in PLACEHOLDER_FIELDS)
                  for name, found in ranked.items())
 
 
@@ -446,31 +514,134 @@ def plan_of(record):
     return Plan(list(record))
 
 
+class Unreadable(ValueError):
+    """A row that mentions regsvr32 but that no reader reads: the message says why."""
+
+
 def normalize(record, plan=None):
-    """The Event of one record, or None when it cannot concern regsvr32. PLAN: the record's
-    Plan (plan_of), when the caller remembers it per set of field names."""
+    """The Event of one record, or None when it cannot concern regsvr32 or is an event type no
+    rule reads. Raises Unreadable for a row that mentions regsvr32 but that no reader takes.
+    PLAN: the record's Plan (plan_of), when the caller remembers it per set of field names.
+
+    Which reader reads a row (README "EDR telemetry"): the first EDR shape whose selector names
+    an event type it reads; else the Windows/CIM reader (by EventCode, else by the fields
+    present) if its own fields mention regsvr32. A selector that holds a placeholder (PLACEHOLDERS:
+    fillnull's N/A, an export's null, "-") says nothing, and a vendor's event type that no rule
+    reads (CrowdStrike's UserLogon) vetoes only the Windows/CIM reading without an EventCode:
+    neither takes a row away from a reader that reads it."""
     if plan is None:
         plan = plan_of(record)
     if not mentions_regsvr32(record, plan.scanned):
         return None
-    for shape, field in plan.typed:
-        value = record[field]
-        if value:
-            kind = shape.kinds.get(_fold(_first(value)))
-            if kind is not None:
-                return _edr_event(record, shape, kind, plan)
-            if shape.owns:
-                return None             # an event type we have no logic for
-    values = _collected(record, plan.collect)
+    claims = ()
+    if plan.selectors:
+        shape, kind, claims = _choose(record, plan.selectors)
+        if shape is not None:
+            return _edr_event(record, shape, kind, plan)
+    values, multi = _collected(record, plan.collect)
     code = values.get("event_code", "")
-    kind = KIND_BY_CODE.get(code) if code else None
-    if kind is None:
-        if code:
-            return None                     # an event type we have no logic for
+    if code:
+        kind = KIND_BY_CODE.get(code)
+        if kind is None:
+            return None                     # a Windows event type that no rule reads
+    elif claims:
+        return None                         # a vendor's event type that no rule reads
+    else:
         kind = next((k for field, k in KIND_BY_FIELD if field in values), PROCESS)
+    if plan.own_scanned is not None and not mentions_regsvr32(record, plan.own_scanned):
+        if claims:
+            return None
+        raise Unreadable(_unread(record, plan))
     if code in WFP_CODES:
         return _wfp_event(values)
+    if multi:
+        return _judged(functools.partial(_windows_event, kind=kind), values, multi)
+    return _windows_event(values, kind)
+
+
+def _judged(finish, values, multi):
+    """The Event of VALUES (FINISH makes it), which remembers how to make the others of a row
+    with multivalue fields (variants)."""
+    base = dict(values)
+    ev = finish(values)
+    ev.multi, ev.base, ev.finish = multi, base, finish
+    return ev
+
+
+def _windows_event(values, kind):
+    _read_logged_paths(values)
     return Event(values, kind)
+
+
+def _read_logged_paths(values):
+    """\\??\\C:\\..., %SystemRoot%\\..., C:\\Windows\\Sysnative\\... as the paths they are."""
+    for name in LOGGED_PATHS:
+        v = values.get(name)
+        if v and (v[0] in "\\%" or v[11:12] in "sS" and v[11:20].lower() == "sysnative"):
+            values[name] = winpath.logged_path(v)
+
+
+def _choose(record, selectors):
+    """(shape, kind, ()) of the first EDR reader whose selector names a kind it reads, else
+    (None, None, claims): the vendors whose own event type (no placeholder, not another
+    schema's) names none. A shape's selectors are asked most specific first, and the first that
+    holds a value decides for that shape; of a multivalue selector (ECS's event.category
+    ["configuration", "registry"]), the first value that names a kind."""
+    claims = []
+    for shape, fields in selectors:
+        for field in fields:
+            values = _selector_values(record[field])
+            if not values:
+                continue                    # a placeholder: the shape's next selector
+            kinds = shape.kinds
+            for v in values:
+                if v in kinds:
+                    return shape, kinds[v], ()
+            if shape.owns and not shape.foreign.issuperset(values):
+                claims.append((shape.name, field))
+            break
+    return None, None, claims
+
+
+def _selector_values(value):
+    """The folded values of a selector field that say something: none for a placeholder. A
+    multivalue arrives as a list, or as one text when it lost its __mv_ column (one value a
+    line, or a JSON array as text)."""
+    if value.__class__ is str:
+        if "\n" not in value and value[:1] != "[":
+            v = _fold(value.strip())
+            return () if v in PLACEHOLDERS else (v,)
+        value = value.strip("[] \r\n").replace(",", "\n").split("\n")
+    elif not isinstance(value, (list, tuple)):
+        value = (str(value),)
+    out = []
+    for v in value:
+        v = _fold(str(v).strip().strip("\"'"))
+        if v not in PLACEHOLDERS:
+            out.append(v)
+    return out
+
+
+def _unread(record, plan):
+    """Why no reader read a row that mentions regsvr32 (for regsvr32_error)."""
+    where = [k for k in plan.scanned if k not in SOURCES and mentions_regsvr32(record, [k])]
+    owners = [shape.name for shape in EDR_SHAPES
+              if any(k in table for k in where for table in shape.sources.values())]
+    said = ["%s=%s" % (f, _shown(record[f])) for _, fields in plan.selectors for f in fields]
+    return ("no reader for this row: regsvr32 is in %s (%s fields), but %s, and no Sysmon, "
+            "Security or CIM field of it mentions regsvr32" % (
+                ", ".join(where[:3]) or "?", "/".join(owners) or "EDR",
+                "no event type this app reads is named (%s)" % ", ".join(said[:4]) if said else
+                "no field names its event type (%s)" % ", ".join(
+                    sorted(set(f for shape in EDR_SHAPES if shape.name in owners
+                               for f in shape.type_fields))[:4])))
+
+
+def _shown(value):
+    if isinstance(value, (list, tuple)):
+        return "[%s]" % ", ".join(_shown(v) for v in value[:4])
+    value = str(value)
+    return repr(value if len(value) <= 40 else value[:37] + "...")
 
 
 def _wfp_event(values):
@@ -492,24 +663,77 @@ def _wfp_event(values):
 
 
 def _collected(record, collect):
-    """our name -> the first non-missing value of its source fields, by their rank."""
-    values = {}
-    for name, sources in collect:
+    """(our name -> the first non-missing value of its source fields, by their rank; the
+    multivalue fields of JUDGED names with more than one value, as (our name, source field,
+    values))."""
+    values, multi = {}, ()
+    for name, sources, strict in collect:
         for src in sources:
             v = record[src]
-            if v:
-                v = v.strip() if v.__class__ is str else _first(v)     # _first, inlined for text
-                if v and v != "-":
+            if not v:
+                continue
+            if v.__class__ is str:
+                v = v.strip()
+                if v and v != "-" and not (strict and len(v) <= _LONGEST_PLACEHOLDER
+                                           and not v.isdigit() and _fold(v) in PLACEHOLDERS):
                     values[name] = v
                     break
-    return values
+                continue
+            if not isinstance(v, (list, tuple)):
+                v = (v,)
+            present, where = _present(v, strict)
+            if present:
+                values[name] = present[0]
+                if len(present) > 1 and name in JUDGED:
+                    multi += ((name, src, present, where, len(v)),)
+                break
+    return values, multi
+
+
+def variants(ev):
+    """(what was judged, Event) for each combination of the values of ev's multivalue fields
+    (ev.multi): every value of each, in order, the first MAX_VALUES of a field. Fields with as
+    many values each are read in step, value i with value i (the values of one row from
+    list() or transaction); otherwise every combination, or when there are more than
+    MAX_VARIANTS, each value with the other fields' first ones. At most MAX_VARIANTS."""
+    multi = [(name, src, vs[:MAX_VALUES], where, total, len(vs))
+             for name, src, vs, where, total in ev.multi]
+    counts = [len(m[2]) for m in multi]
+    if len(set(counts)) == 1:
+        picks = [[i] * len(multi) for i in range(counts[0])]
+    else:
+        picks = [[]]
+        for n in counts:
+            picks = [p + [i] for p in picks for i in range(n)]
+            if len(picks) > MAX_VARIANTS:
+                picks = [[i if f == g else 0 for g in range(len(multi))]
+                         for f, n_f in enumerate(counts) for i in range(n_f)]
+                picks = [p for k, p in enumerate(picks) if p not in picks[:k]]
+                break
+    out = []
+    for pick in picks[:MAX_VARIANTS]:
+        values = dict(ev.base)
+        said = []
+        for (name, src, vs, where, total, distinct), i in zip(multi, pick):
+            values[name] = vs[i]
+            said.append("%s value %d of %d%s (%s)" % (
+                src, where[i], total,
+                "" if distinct <= MAX_VALUES else ", the first %d distinct judged" % MAX_VALUES,
+                _clip(vs[i], 120)))
+        out.append(("; ".join(said), ev.finish(values)))
+    return out
+
+
+def _clip(text, n):
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n - 3] + "..."
 
 
 def _edr_event(record, shape, kind, plan):
     collect = plan.edr.get((shape.name, kind))
     if collect is None:
         collect = plan.edr[shape.name, kind] = _collect_plan(plan.keys, shape.sources.get(kind, {}))
-    values = _collected(record, collect)
+    values, multi = _collected(record, collect)
     for name, first, second, default in shape.joins.get(kind, ()):
         if name in values:
             continue
@@ -522,6 +746,13 @@ def _edr_event(record, shape, kind, plan):
     if kind == NETWORK:
         inbound = any(_fold(_first(record.get(f, ""))) == v for f, v in shape.inbound)
         values["initiated"] = "false" if inbound else "true"
+    if multi:
+        return _judged(functools.partial(_shaped_event, shape=shape, kind=kind), values, multi)
+    return _shaped_event(values, shape, kind)
+
+
+def _shaped_event(values, shape, kind):
+    """The Event of an EDR's values: folder-only paths completed, device paths read."""
     for path, name in shape.folders:
         if path in values and name in values and \
                 winpath.basename(values[path]).lower() != values[name].lower():
@@ -534,6 +765,7 @@ def _edr_event(record, shape, kind, plan):
             if path != v:                    # other devices (CdRom0 ...) have no drive to give
                 values[name] = path
                 mapped.append((name, v))
+    _read_logged_paths(values)
     ev = Event(values, kind)
     ev.edr = shape.name
     if mapped:

@@ -578,8 +578,9 @@ def renamed_binary(ev):
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s x.dll"},))
 def unexpected_home(ev):
+    # (an image without its folder, or a relative one, is an unknown folder, not an unexpected one)
     image = ev.image.lower().replace("/", "\\")
-    if ev.image_name != REGSVR32 or "\\" not in image or image.startswith(REGSVR32_HOMES, 1):
+    if ev.image_name != REGSVR32 or not winpath.is_absolute(image) or image.startswith(REGSVR32_HOMES, 1):
         return None
     return "regsvr32.exe runs from %s, not from System32 or SysWOW64" % ev.image
 
@@ -920,7 +921,7 @@ def persistence(ev):
         text, how = ev.command_line, ev.image_name
     else:
         return None
-    for shown in [text] + cmdline.encoded_commands(text):
+    for shown in [text] + cmdline.powershell_commands(text, *_program_names(ev)):
         at = shown.lower().find("regsvr32")
         if at >= 0:
             hidden = "" if shown is text else " (in an encoded PowerShell command)"
@@ -1203,9 +1204,15 @@ def second_stage(ev):
         _clip(", ".join(sorted(mine)), 200), _clip(ev.parent_command_line, 200))
 
 
-def _regsvr32_in(text):
-    """(decoded text, where regsvr32 starts) of the first encoded PowerShell command that runs it."""
-    for decoded in cmdline.encoded_commands(text):
+def _program_names(ev):
+    """What names the program of an event: PowerShell renamed is still PowerShell by these."""
+    return (ev.image_name, ev.original_file_name, ev.description)
+
+
+def _regsvr32_in(text, names=()):
+    """(decoded text, where regsvr32 starts) of the first encoded PowerShell command that runs it
+    (a command of a text that names PowerShell, or of a program NAMES say is PowerShell)."""
+    for decoded in cmdline.powershell_commands(text, *names):
         at = decoded.lower().find("regsvr32")
         if at >= 0:
             return decoded, at
@@ -1233,7 +1240,7 @@ def encoded_launch(ev):
                       ("service", ev.service_path), ("registry value", ev.registry_data),
                       ("parent command line", ev.parent_command_line if ev.is_regsvr32 else "")):
         if text:
-            decoded, at = _regsvr32_in(text)
+            decoded, at = _regsvr32_in(text, _program_names(ev))
             if decoded is not None:
                 return "the %s holds an encoded PowerShell command that runs %s" % (
                     how, _clip(decoded[at:], 200))

