@@ -4,7 +4,7 @@
 #   ./package.sh          vendor splunklib, build dist/regsvr32detect-<version>.tgz, run AppInspect
 #   ./package.sh lib      only vendor splunklib into app/bin/lib (to run the command from a checkout)
 #   ./package.sh build    vendor splunklib and build the .tgz, no AppInspect
-#   ./package.sh bench [options]   vendor splunklib, run tests/bench_command.py (streams a, b and c; a long run, see README Performance)
+#   ./package.sh bench [options]   vendor splunklib, run tests/bench_command.py (streams a, b and c; a long run, see docs/performance.md)
 #
 # Fails (non-zero) when AppInspect reports any failure, error or future failure.
 # Python tools (splunk-sdk, splunk-appinspect) are installed with and run by $PYTHON (default

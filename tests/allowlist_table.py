@@ -1,8 +1,8 @@
-"""The README's allowlist column table, generated from the column table so the two cannot drift.
+"""The allowlist column table, generated from the column table so the two cannot drift.
 
     python3 tests/allowlist_table.py           # print the table
-    python3 tests/allowlist_table.py --write   # rewrite README.md between the columns markers
-tests/test_allowlist.py fails when README.md and the column table disagree.
+    python3 tests/allowlist_table.py --write   # rewrite docs/allowlists.md between the columns markers
+tests/test_allowlist.py fails when docs/allowlists.md and the column table disagree.
 """
 import os
 import sys
@@ -14,8 +14,8 @@ from regsvr32_detector.allowlist_columns import BY_NAME, COLUMNS, FOLDS, OTHER_C
 from regsvr32_detector.fields import ALIASES  # noqa: E402
 from support import readme_blocks  # noqa: E402
 
-README = os.path.join(ROOT, "README.md")
 BEGIN, END = "<!-- allowlist-columns:begin -->", "<!-- allowlist-columns:end -->"
+README = readme_blocks.target(BEGIN)   # the doc that holds the table
 
 
 def _fields(sources):

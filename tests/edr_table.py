@@ -1,9 +1,9 @@
-"""The README's list of the fields read from each EDR, generated from fields.EDR_SHAPES so the
+"""The list of the fields read from each EDR, generated from fields.EDR_SHAPES so the
 two cannot drift.
 
     python3 tests/edr_table.py           # print the list
-    python3 tests/edr_table.py --write   # rewrite README.md between the edr-fields markers
-tests/test_edr_shapes.py fails when README.md and EDR_SHAPES disagree.
+    python3 tests/edr_table.py --write   # rewrite docs/edr.md between the edr-fields markers
+tests/test_edr_shapes.py fails when docs/edr.md and EDR_SHAPES disagree.
 """
 import os
 import sys
@@ -14,8 +14,8 @@ sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
 from regsvr32_detector import fields  # noqa: E402
 from support import readme_blocks  # noqa: E402
 
-README = os.path.join(ROOT, "README.md")
 BEGIN, END = "<!-- edr-fields:begin -->", "<!-- edr-fields:end -->"
+README = readme_blocks.target(BEGIN)   # the doc that holds the table
 TITLES = {"crowdstrike": "CrowdStrike Falcon (FDR, Event Streams)",
           "defender": "Microsoft Defender for Endpoint (advanced hunting)",
           "sentinelone": "SentinelOne (Deep Visibility, Cloud Funnel)",

@@ -1,8 +1,8 @@
-"""The README's rule table, generated from the rule registry so the two cannot drift.
+"""The rule table, generated from the rule registry so the two cannot drift.
 
     python3 tests/rules_table.py           # print the table
-    python3 tests/rules_table.py --write   # rewrite README.md between the rules markers
-tests/test_readme.py fails when README.md and the registry disagree.
+    python3 tests/rules_table.py --write   # rewrite docs/rules.md between the rules markers
+tests/test_readme.py fails when docs/rules.md and the registry disagree.
 """
 import os
 import sys
@@ -13,8 +13,8 @@ sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
 from regsvr32_detector import RULES  # noqa: E402
 from support import readme_blocks  # noqa: E402
 
-README = os.path.join(ROOT, "README.md")
 BEGIN, END = "<!-- rules:begin -->", "<!-- rules:end -->"
+README = readme_blocks.target(BEGIN)   # the doc that holds the table
 
 
 def _cell(text):

@@ -126,9 +126,10 @@ def test_app_bin_needs_no_python_newer_than_3_7():
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout
 
 
-def test_readme_allowlist_example_loads_cleanly(tmp_path):
+@pytest.mark.parametrize("doc", ["README.md", "docs/allowlists.md"])
+def test_the_allowlist_example_loads_cleanly(tmp_path, doc):
     from regsvr32_detector import load_allowlists
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
         text = f.read()
     block = re.search(r"```\n\s*(rule_id,[^\n]*\n\s*R32[^\n]*)\n\s*```", text).group(1)
     path = tmp_path / "example.csv"

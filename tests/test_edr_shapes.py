@@ -247,7 +247,7 @@ def expand(spl, macros=None):
     raise AssertionError("macros nest too deep")
 
 
-# The process searches as shipped, and with EDR enabled as README "EDR telemetry" says.
+# The process searches as shipped, and with EDR enabled as docs/edr.md says.
 CONFIGS = {"data model only": {}, "with EDR": {"regsvr32_process_starts": "`regsvr32_process_starts_with_edr`",
                                                "regsvr32_edr_events": "index=edr `regsvr32_edr_crowdstrike`"}}
 SUBSEARCH = re.compile(r"\b(?:append|appendcols|appendpipe|join|union)\b|\[\s*(?:search\b|\|)")
@@ -303,7 +303,7 @@ def test_entities_read_each_edr_host_before_the_forwarder_host():
         assert any(h in names and names.index(h) < names.index("host") for h in hosts), shape.name
 
 
-def test_readme_lists_the_fields_read_from_each_edr():
+def test_the_docs_list_the_fields_read_from_each_edr():
     import edr_table
     with open(edr_table.README, encoding="utf-8") as f:
         assert edr_table.section(f.read()) == edr_table.table(), "run: python3 tests/edr_table.py --write"
@@ -383,7 +383,7 @@ def _edr_records():
 def test_any_edr_row_is_evaluated_without_error(detector):
     # every EDR field with arbitrary values (device-path fragments, lists, 40 KB strings):
     # no row may cost the search an error; the only message is that no reader read a row
-    # (fields.Unreadable, README "Failure behaviour")
+    # (fields.Unreadable, docs/failure-behaviour.md)
     from hypothesis import given
     from test_properties import PROFILE
 

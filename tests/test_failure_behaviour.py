@@ -1,5 +1,5 @@
-"""README "Failure behaviour", through the real protocol: each input of issue 12 that once lost
-rows, ended a search without a message or passed garbage on, reproduced as splunkd would send it.
+"""docs/failure-behaviour.md, through the real protocol: each input that could lose rows, end a
+search without a message or pass garbage on, sent as splunkd would send it.
 
 Floors: no input here loses a row outside the bad chunk itself, and none ends a search without a
 message in the job inspector."""

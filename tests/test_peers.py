@@ -195,7 +195,7 @@ VENDOR_ENGINES = [title for title, _ in efficacy.ENGINES]
 NOISY = (peers.SIGMA, peers.ESCU, "all public rules together")
 QUIET = (peers.SIEM, peers.EP, "Elastic SIEM + EP", peers.CAR)
 
-# (our engine, column, "at least" or "at most", the engines compared with): the README's claims.
+# (our engine, column, "at least" or "at most", the engines compared with): docs/efficacy.md's claims.
 CLAIMS = [(OURS_40, ("attack", "alert"), "at least", VENDOR_ENGINES),
           (OURS_60, ("attack", "alert"), "at least", VENDOR_ENGINES),
           (OURS_40, ("attack", "any"), "at least", VENDOR_ENGINES),
@@ -204,8 +204,8 @@ CLAIMS = [(OURS_40, ("attack", "alert"), "at least", VENDOR_ENGINES),
           (OURS_40, ("benign", "any"), "at most", NOISY)]
 
 
-def test_the_readme_table_is_what_a_run_measures():
-    with open(os.path.join(os.path.dirname(efficacy.HERE), "README.md"), encoding="utf-8") as f:
+def test_the_docs_table_is_what_a_run_measures():
+    with open(os.path.join(os.path.dirname(efficacy.HERE), "docs", "efficacy.md"), encoding="utf-8") as f:
         text = f.read()
     table = text[text.index("| engine | attack flagged |"):].split("\n\n")[0].splitlines()[2:]
     columns = (("attack", "any"), ("attack", "alert"), ("benign", "any"), ("benign", "alert"))
@@ -214,7 +214,7 @@ def test_the_readme_table_is_what_a_run_measures():
     assert table == measured
 
 
-def test_the_engines_compared_are_the_ones_the_readme_names():
+def test_the_engines_compared_are_the_ones_the_docs_name():
     assert set(NOISY + QUIET) == set(VENDOR_ENGINES)
 
 

@@ -1,4 +1,4 @@
-"""Which reader reads a row (fields.normalize, README "EDR telemetry" and "Failure behaviour").
+"""Which reader reads a row (fields.normalize, docs/edr.md and docs/failure-behaviour.md).
 
 The readers are the EDR shapes of fields.EDR_SHAPES, asked in order by the field that names each
 vendor's event type, then the Windows/CIM reader. A selector holding a placeholder (N/A, null,

@@ -290,8 +290,8 @@ def test_targets_macro_reads_modules_and_remotes_back_out_of_signatures(signatur
 
 
 def readme_search_rows():
-    """(search, type, earliest, latest) of each row of the README's table of saved searches."""
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    """(search, type, earliest, latest) of each row of the table of saved searches in docs/es.md."""
+    with open(os.path.join(ROOT, "docs", "es.md"), encoding="utf-8") as f:
         text = f.read()
     return re.findall(r"^\| ([^|]+?) \| (TTP|Anomaly|Hunting|) ?\| [^|]+ \| `([^`]+)`\.\.`([^`]+)` \|",
                       text, re.M)
@@ -321,7 +321,7 @@ def expand_rule_cell(cell):
 
 def test_readme_names_each_family_searchs_rules():
     from regsvr32_detector.families import FAMILIES
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    with open(os.path.join(ROOT, "docs", "es.md"), encoding="utf-8") as f:
         rows = dict(re.findall(r"^\| ([^|]+?) \| (?:[^|]*\|){3} (R32-[\d, -]+) \|$", f.read(), re.M))
     assert sorted(rows) == sorted(f.title for f in FAMILIES)
     for family in FAMILIES:

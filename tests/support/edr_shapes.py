@@ -1,6 +1,6 @@
 """Sysmon-shaped events rewritten as each EDR puts them into Splunk, for tests and the samples.
 
-Written from the vendors' public field documentation (see README "EDR telemetry"), apart from
+Written from the vendors' public field documentation (see docs/edr.md), apart from
 regsvr32_detector.fields on purpose: a wrong field name in either place makes the verdicts
 differ. ``convert(shape, record)`` takes a Sysmon (or Security 4688) record as the rules'
 examples are written and returns the same event in that shape, or None where the vendor has

@@ -1,0 +1,94 @@
+"""The docs say what the code does: generated tables match their source, every test a promise
+names exists, and the option defaults both READMEs state are the command's own."""
+import io
+import os
+import re
+
+import pytest
+
+from rules_table import README as RULES_DOC, section, table
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.join(ROOT, "tests")
+
+
+def read(*parts):
+    with io.open(os.path.join(ROOT, *parts), encoding="utf-8") as f:
+        return f.read()
+
+
+def test_the_rule_table_matches_the_registry():
+    with io.open(RULES_DOC, encoding="utf-8") as f:
+        assert section(f.read()) == table(), "run: python3 tests/gen_content.py --write"
+
+
+def named_tests(text):
+    """(file or None, test name) of every test a doc names in backticks."""
+    found = re.findall(r"`(?:(tests/test_\w+\.py)::)?(test_\w+)`", text)
+    return [(path or None, name) for path, name in found]
+
+
+def defined_tests():
+    """{file: set of test names defined in it} over tests/test_*.py."""
+    found = {}
+    for name in os.listdir(TESTS):
+        if name.startswith("test_") and name.endswith(".py"):
+            with io.open(os.path.join(TESTS, name), encoding="utf-8") as f:
+                found["tests/" + name] = set(re.findall(r"^\s*def (test_\w+)\(", f.read(), re.M))
+    return found
+
+
+def test_every_test_the_failure_promises_name_exists():
+    text = read("docs", "failure-behaviour.md")
+    named, defined = named_tests(text), defined_tests()
+    assert len(named) >= 20                  # the parse found the names: not vacuous
+    anywhere = set().union(*defined.values())
+    missing = [(path, name) for path, name in named
+               if name not in (defined.get(path, set()) if path else anywhere)]
+    assert missing == []
+    files = set(re.findall(r"`(tests/test_\w+\.py)`", text))
+    assert files and files <= set(defined), files - set(defined)
+
+
+def command_options():
+    """{option name: its default as SPL spells it}, read from the command's Option declarations."""
+    from regsvr32detect import Regsvr32DetectCommand
+    from splunklib.searchcommands import Option
+
+    def spl(value):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    inherited = set(name for base in Regsvr32DetectCommand.__mro__[1:] for name in vars(base))
+    return dict((name, spl(value.default)) for name, value in vars(Regsvr32DetectCommand).items()
+                if isinstance(value, Option) and name not in inherited)   # not splunklib's own
+
+
+def stated_defaults(text):
+    """{option: default} from a table | `option` | values | `default` | meaning |."""
+    return dict((name, default.strip("`")) for name, default in
+                re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+?) \| [^|]+\|$", text, re.M))
+
+
+@pytest.mark.parametrize("doc", ["README.md", "app/README.md"])
+def test_the_stated_option_defaults_are_the_commands(doc):
+    options = command_options()
+    assert set(options) == {"mode", "min_score", "allowlists", "include_allowlisted"}
+    assert stated_defaults(read(doc)) == options
+
+
+def test_the_shipped_readme_names_the_edr_sources_and_the_scanner():
+    text = read("app", "README.md")
+    from regsvr32_detector.fields import EDR_SHAPES
+    for shape in EDR_SHAPES:
+        assert "regsvr32_edr_%s" % shape.name in text, shape.name
+    assert "python3 -m regsvr32_detector scan" in text
+
+
+HISTORY = re.compile(r"\bbefore issue\b|\bissue \d+\b|\bround (one|two|three|four)\b|\bonce:|"
+                     r"\bmain at [0-9a-f]{7}\b", re.I)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "app/README.md"] + sorted(
+    "docs/" + name for name in os.listdir(os.path.join(ROOT, "docs")) if name.endswith(".md")))
+def test_the_docs_describe_the_app_not_its_history(doc):
+    assert [m.group(0) for m in HISTORY.finditer(read(doc))] == []
