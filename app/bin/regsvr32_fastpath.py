@@ -1,4 +1,4 @@
-"""Byte-level path for the rows of a chunk that cannot concern regsvr32 (issue 11).
+"""Byte-level path for the rows of a chunk that cannot concern regsvr32: most rows of a real stream.
 
 Most rows of a mixed stream carry no marker (``fields.MARKS``; "i:" with a share or scrobj once
 quotes are dropped, ``fields.RUNS_LIKE``; or an encoded PowerShell command: ``fields.ENCODED_HINTS``

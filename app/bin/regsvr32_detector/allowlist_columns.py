@@ -2,7 +2,7 @@
 
 For a matcher column: how a cell and an event's values are folded before they are compared
 (the same fold on both sides), and which of the event's values it is matched against. The
-loader's header check, the matching (``Facts``) and the README's column table
+loader's header check, the matching (``Facts``) and the column table in docs/allowlists.md
 (``tests/allowlist_table.py``) all read this table, so a column cannot exist in one and not
 the others.
 """
@@ -62,7 +62,7 @@ def _folded(fold, value):
 Column = collections.namedtuple("Column", "name fold sources values doc")
 # Matcher columns in header order: how cells and values are folded, the event values (fields.py
 # names) read, values(ev) -> the raw values (None: the first non-empty source alone), and for
-# the README what they are (the generator adds the source field names from fields.ALIASES).
+# docs/allowlists.md what they are (the generator adds the source field names from fields.ALIASES).
 MATCHER_TABLE = tuple(Column(*row) for row in (
     ("image", "path", ("image", "process_name"), None, "the process's image path, else its name"),
     ("parent_image", "path", ("parent_image", "parent_process_name"), None,

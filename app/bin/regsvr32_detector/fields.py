@@ -110,8 +110,8 @@ KIND_BY_FIELD = (("image_loaded", IMAGE_LOAD), ("dest_ip", NETWORK), ("query_nam
                  ("target_filename", FILE))
 
 # ---------------------------------------------------------------------------------------
-# EDR telemetry as it lands in Splunk (issue 13; names from the vendors' public schemas, see
-# README "EDR telemetry"). The same vendor field means different things in different events
+# EDR telemetry as it lands in Splunk, read without a CIM mapping (names from the vendors' public
+# schemas, see docs/edr.md). The same vendor field means different things in different events
 # (Defender's FolderPath is the new process in DeviceProcessEvents and the loaded module in
 # DeviceImageLoadEvents), and SentinelOne and Carbon Black name the parent as the actor of a
 # process start (src.* / process_*, the new process is tgt.* / childproc_*), so each shape has
@@ -127,7 +127,7 @@ class Shape(object):
         # (ECS's event.type in SentinelOne's): never this vendor's, so they claim nothing
         self.foreign = frozenset(_fold(v) for v in foreign)
         self.type_fields = tuple(p + f for f in type_fields for p in prefixes)
-        self.event_types = kinds           # as the vendor spells them (for the README)
+        self.event_types = kinds           # as the vendor spells them (for docs/edr.md)
         # event type (folded: lower case, no blanks) -> kind
         self.kinds = dict((_fold(k), kind) for k, kind in kinds.items())
         # kind -> {source field: (our name, rank)}, the same form as SOURCES
@@ -523,7 +523,7 @@ def normalize(record, plan=None):
     rule reads. Raises Unreadable for a row that mentions regsvr32 but that no reader takes.
     PLAN: the record's Plan (plan_of), when the caller remembers it per set of field names.
 
-    Which reader reads a row (README "EDR telemetry"): the first EDR shape whose selector names
+    Which reader reads a row (docs/edr.md): the first EDR shape whose selector names
     an event type it reads; else the Windows/CIM reader (by EventCode, else by the fields
     present) if its own fields mention regsvr32. A selector that holds a placeholder (PLACEHOLDERS:
     fillnull's N/A, an export's null, "-") says nothing, and a vendor's event type that no rule

@@ -28,7 +28,7 @@ from .fields import (DNS, FILE, IMAGE_LOAD, KIND_BY_CODE, NETWORK, PERSISTENCE, 
 
 KINDS = (PROCESS, NETWORK, IMAGE_LOAD, REMOTE_THREAD, FILE, REGISTRY, DNS, PERSISTENCE)
 
-# score -> severity: (lowest score, name), highest first. What each band means: README.
+# score -> severity: (lowest score, name), highest first. What each band means: docs/rules.md.
 SEVERITIES = ((80, "critical"), (60, "high"), (40, "medium"), (20, "low"), (1, "informational"),
               (0, "none"))
 

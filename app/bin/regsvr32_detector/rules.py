@@ -1444,7 +1444,8 @@ def user_files(inv):
 
 
 # ---------------------------------------------------------------------------------------
-# Names made up by a machine, and folders made up by a loader (issue "Coverage that generalises").
+# Names made up by a machine, and folders made up by a loader: loaders name their payloads and
+# folders at random, so the shape of a name generalises where a list of known names cannot.
 
 _VOWELS = frozenset("aeiouyAEIOUY")
 _LOWER_RUN = re.compile(r"[a-z]+")
