@@ -255,7 +255,7 @@ def test_each_form_alone_over_every_example(form):
     assert still > total // 5
 
 
-@pytest.mark.parametrize("record", [
+FORM_RECORDS = [
     # a renamed copy (4688: no OriginalFileName) fetching its scriptlet every way regsvr32 reads
     {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\jabber.exe", "CommandLine": line}
     for line in [
@@ -276,7 +276,10 @@ def test_each_form_alone_over_every_example(form):
      "CommandLine": "powershell.exe %senc cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA==" % prefix}
     for prefix in PREFIXES] + [
     {"EventCode": "4698", "TaskContent": "<Command>pwsh</Command><Arguments>-NoP /ec 'cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA=='</Arguments>"},
-])
+]
+
+
+@pytest.mark.parametrize("record", FORM_RECORDS)
 def test_the_forms_a_renamed_copy_and_powershell_take(record):
     assert flagged(record), record
     assert _check(record)
