@@ -162,8 +162,12 @@ class Shape(object):
     """One EDR's events: the fields naming the event type, and per kind what to read."""
 
     def __init__(self, name, type_fields, kinds, tables, host, joins=None, inbound=(), owns=True,
-                 prefixes=("",), folders=(), foreign=()):
+                 prefixes=("",), folders=(), foreign=(), ends=()):
         self.name, self.owns = name, owns
+        # (field, folded values): a process event that says one of these ended, not started: no
+        # rule reads a process end, and read as a start it would give every finding twice
+        self.ends = tuple((p + f, frozenset(_fold(v) for v in values))
+                          for f, values in ends for p in prefixes)
         # folded values of its selector that another schema writes in a field of the same name
         # (ECS's event.type in SentinelOne's): never this vendor's, so they claim nothing
         self.foreign = frozenset(_fold(v) for v in foreign)
@@ -357,7 +361,11 @@ EDR_SHAPES = (
                                         "winlog.event_data.ServiceFileName"))),
     }, host="host.name",
         joins=dict((kind, _ECS_USER) for kind in (PROCESS, IMAGE_LOAD, NETWORK, DNS, FILE, REGISTRY)),
-        inbound=(("network.direction", "inbound"), ("network.direction", "ingress"))),
+        inbound=(("network.direction", "inbound"), ("network.direction", "ingress")),
+        # Elastic Defend's process end (event.category process, event.type end, event.action end;
+        # Auditbeat's process_stopped; Winlogbeat's older process_end)
+        ends=(("event.type", ("end", "process_end")), ("event.type{}", ("end", "process_end")),
+              ("event.action", ("end", "process_end", "process_stopped")))),
 )
 
 # Fields that hold a Windows path: an NT device path there is read as a drive path.
@@ -578,6 +586,8 @@ def normalize(record, plan=None):
     if plan.selectors:
         shape, kind, claims = _choose(record, plan.selectors)
         if shape is not None:
+            if kind == PROCESS and shape.ends and _ended(record, shape):
+                return None                 # a process end: nothing a rule reads
             return _edr_event(record, shape, kind, plan)
     values, multi = _collected(record, plan.collect)
     code = values.get("event_code", "")
@@ -642,6 +652,15 @@ def _choose(record, selectors):
                 claims.append((shape.name, field))
             break
     return None, None, claims
+
+
+def _ended(record, shape):
+    """Whether a process event of SHAPE says the process ended (Shape.ends), in any value."""
+    for field, values in shape.ends:
+        value = record.get(field)
+        if value and not values.isdisjoint(_selector_values(value)):
+            return True
+    return False
 
 
 def _selector_values(value):
