@@ -7,8 +7,9 @@ Generates, so that adding a rule touches one file plus this output:
   - default/savedsearches.conf: the family correlation searches (between the "generated" marks),
     the ES keys (annotations, metadata, drilldowns) of the other detections and the rule ids
     each step of the follow-up correlation tests for;
-  - default/macros.conf: the `<search>_filter` macros and `regsvr32_min_score`, and the EDR
-    process-start event types `regsvr32_edr_process_starts` (fields.py EDR_SHAPES; between marks);
+  - default/macros.conf: the `<search>_filter` macros and `regsvr32_min_score`, the EDR
+    process-start event types `regsvr32_edr_process_starts` (fields.py EDR_SHAPES; between marks),
+    and the raw pre-filter's terms `regsvr32_marks` (fields.py SPL_MARKS);
   - default/analyticstories.conf: the analytic story and each detection's ES metadata;
   - sigma/: one Sigma rule per rule a field match can express (tests/support/sigma_export.py) and an
     ATT&CK Navigator layer of all rules, and the tables in docs/ (support/readme_blocks.TARGETS
@@ -29,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
 
 from regsvr32_detector import RULES, severity_for  # noqa: E402
+from regsvr32_detector import fields  # noqa: E402
 from regsvr32_detector.fields import EDR_SHAPES, PROCESS  # noqa: E402
 from regsvr32_detector.families import (  # noqa: E402
     FAMILIES, OTHER_SEARCHES, STORY, THREAT_OBJECT_TYPES)
@@ -283,6 +285,37 @@ def edr_macros(text):
         "[regsvr32_edr_process_starts]\ndefinition = %s\niseval = 0\n") % edr_process_starts())
 
 
+def spl_marks():
+    """fields.SPL_MARKS as SPL: the clauses ORed, a clause's groups side by side (AND)."""
+    def group(terms):
+        return terms[0] if len(terms) == 1 else "(%s)" % " OR ".join(terms)
+    alternatives = []
+    for clause in fields.SPL_MARKS:
+        if len(clause) == 1:
+            alternatives += clause[0]           # a clause of one group: its terms
+        else:
+            alternatives.append("(%s)" % " ".join(group(g) for g in clause))
+    return "(%s)" % " OR ".join(alternatives)
+
+
+MARKS_DESCRIPTION = (
+    "The raw terms of regsvr32 activity that the detector looks for (regsvr32_detector/fields.py "
+    "SPL_MARKS): regsvr32, scrobj, ScriptletURL, \"Register Server\" (the file description a "
+    "renamed copy keeps); every /i: (also after a Unicode dash), since a renamed copy's scriptlet "
+    "argument (any URL scheme, a share, WebDAV, quotes anywhere: /i:\"http://..., scr\"\"obj) "
+    "cannot be searched as text: the few other programs that write /i: pass too; and a word naming "
+    "PowerShell with a switch PowerShell reads as -EncodedCommand (-e, -ec, -en ... -EncodedCommand "
+    "after - or /, any word after a Unicode dash that starts with e), which the detector decodes "
+    "to look for regsvr32: encoded PowerShell passes, other PowerShell events do not (a word e, "
+    "en or enc elsewhere in one lets it by).")
+
+
+def marks_macros(text):
+    return replace_block(text, "raw marks", (
+        "# The raw terms every relevant event carries, from fields.SPL_MARKS.\n"
+        "[regsvr32_marks]\ndefinition = %s\ndescription = %s\niseval = 0\n") % (spl_marks(), MARKS_DESCRIPTION))
+
+
 def macros(text):
     stanzas = ["[%s]\ndefinition = search *\niseval = 0\n" % d[1] for d in detections()]
     stanzas.append("# The family searches alert from this score up (medium, %d); lower findings still show in\n"
@@ -322,7 +355,7 @@ def outputs():
         saved = f.read()
     with open(MACROS, encoding="utf-8") as f:
         macro_text = f.read()
-    found = {SAVED: savedsearches(saved), MACROS: edr_macros(macros(macro_text)), STORIES: analyticstories()}
+    found = {SAVED: savedsearches(saved), MACROS: marks_macros(edr_macros(macros(macro_text))), STORIES: analyticstories()}
     found.update(sigma_export.outputs())
     docs = {}
 

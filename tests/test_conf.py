@@ -1,5 +1,6 @@
 """The conf files Splunk reads, and Python 3.7 compatibility of everything in app/bin."""
 import configparser
+import json
 import os
 import re
 import subprocess
@@ -96,11 +97,145 @@ def test_events_macro_lets_through_every_event_the_detector_reads():
     for group in re.findall(r"EventCode IN \(([\d, ]+)\)|EventCode=(\d+)", definition):
         codes.update(c.strip() for c in ",".join(group).split(",") if c.strip())
     assert codes == set(fields.KIND_BY_CODE)
-    terms = definition[definition.rindex(")) (") + 4:].lower()
+    assert definition.endswith(") (%s)" % macros["regsvr32_marks"]["definition"])
+    marks = spl_marks()
     for mark in fields.MARKS:
-        assert (mark if mark.isalnum() else '"%s"' % mark) in terms
-    for hint in fields.ENCODED_HINTS[:1]:
-        assert "(%s (encodedcommand or enc or ec))" % hint in terms   # decoded by the detector
+        assert marks(render_text({"x": "a " + mark + " b"})), mark
+
+
+# --- the raw terms of regsvr32_marks, as Splunk matches them --------------------------------------
+# Splunk indexes an event's raw text as tokens: the segments between major breakers and their
+# pieces between minor breakers (segmenters.conf defaults, ASCII only: a Unicode dash breaks
+# nothing), in any case. A word matches a token (a trailing * any token it starts); a quoted
+# phrase matches where its pieces are tokens and its text is in the raw text.
+MAJOR = re.compile(r"""[\s\[\]<>(){}|!;,'"*&?+]+|--""")
+MINOR = re.compile(r"[/:=@.\-$#%\\_]+")
+
+
+def tokens(raw, segments=True):
+    out = set()
+    for segment in MAJOR.split(raw.lower()):
+        if segment:
+            if segments:
+                out.add(segment)
+            out.update(piece for piece in MINOR.split(segment) if piece)
+    return out
+
+
+def _term(term):
+    if term[:1] == '"':
+        phrase = re.sub(r"\\(.)", r"\1", term[1:-1]).lower()
+        pieces = tokens(phrase, segments=False)
+        return lambda raw, low, toks: bool(pieces) and pieces <= toks and phrase in low
+    word = term.lower()
+    if word.endswith("*"):
+        return lambda raw, low, toks: any(t.startswith(word[:-1]) for t in toks)
+    return lambda raw, low, toks: word in toks
+
+
+def spl_search(definition):
+    """A predicate on raw text for an SPL search of words, quoted phrases, OR, AND and brackets."""
+    items = re.findall(r'\(|\)|"(?:[^"\\]|\\.)*"|[^\s()]+', definition)
+
+    def expression(at):
+        alternatives, at = [], at
+        while True:
+            conjunction = []
+            while at < len(items) and items[at] not in ("OR", ")"):
+                if items[at] == "(":
+                    inner, at = expression(at + 1)
+                    assert items[at] == ")", definition
+                    conjunction.append(inner)
+                    at += 1
+                elif items[at] == "AND":
+                    at += 1
+                else:
+                    conjunction.append(_term(items[at]))
+                    at += 1
+            assert conjunction, definition
+            alternatives.append(conjunction)
+            if at < len(items) and items[at] == "OR":
+                at += 1
+                continue
+            return (lambda raw, low, toks: any(all(t(raw, low, toks) for t in c) for c in alternatives)), at
+
+    match, end = expression(0)
+    assert end == len(items), definition
+    return lambda raw: match(raw, raw.lower(), tokens(raw))
+
+
+def spl_marks():
+    return spl_search(conf("macros.conf")["regsvr32_marks"]["definition"])
+
+
+def _value(v):
+    return "\n".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
+
+def render_text(record):
+    """The raw text of an event as classic WinEventLog or key=value sources write it."""
+    return "\n".join("%s=%s" % (k, _value(v)) for k, v in record.items())
+
+
+def render_xml(record):
+    """... as XmlWinEventLog writes it (quotes as &quot;)."""
+    from xml.sax.saxutils import escape
+    return "<Event><EventData>%s</EventData></Event>" % "".join(
+        "<Data Name='%s'>%s</Data>" % (k, escape(_value(v), {'"': "&quot;", "'": "&apos;"}))
+        for k, v in record.items())
+
+
+def render_json(record):
+    """... as JSON (EDR telemetry): quotes, backslashes, tabs and line breaks escaped."""
+    return json.dumps(record, ensure_ascii=False)
+
+
+def render_json_ascii(record):
+    """... as JSON with every non-ASCII character escaped (\\u2013)."""
+    return json.dumps(record)
+
+
+RENDERINGS = (render_text, render_xml, render_json, render_json_ascii)
+
+
+def _flagged_rows():
+    import test_cheap_test as cheap
+    rows = [record for _, record in cheap.EXAMPLES]
+    rows += [cheap.variant(seed, record) for seed, (_, record) in enumerate(cheap.EXAMPLES * 6)]
+    rows += cheap.FORM_RECORDS
+    detector = cheap.Detector()
+    return [r for r in rows if detector.evaluate(r).rules]
+
+
+def test_marks_macro_lets_through_every_row_the_detector_flags():
+    # every rule's examples in every EDR shape, thousands of generated forms of them (a renamed
+    # copy with a remote or quoted /i: or a quote-split scr""obj, PowerShell's -e, /e, /enc, -ec,
+    # -EncodedCommand and its Unicode-dash spellings ...), in each raw rendering: all pass
+    marks = spl_marks()
+    rows = _flagged_rows()
+    assert len(rows) > 1000
+    missed = [(render.__name__, row) for row in rows for render in RENDERINGS if not marks(render(row))]
+    assert not missed, (len(missed), missed[:3])
+
+
+@pytest.mark.parametrize("line", [
+    "powershell.exe -NoProfile -ExecutionPolicy Bypass -File C:\\ProgramData\\inv.ps1",
+    "powershell.exe -Command Get-Date; Get-Culture",
+    "pwsh -NoLogo -NonInteractive -c \"Get-Service | Export-Csv C:\\t\\s.csv\"",
+    "powershell.exe -w hidden -nop -c iex(iwr http://intranet/x.ps1)",
+    "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -Version 5.1 -Sta",
+    "msiexec.exe /i C:\\Temp\\agent.msi /qn",
+])
+def test_marks_macro_does_not_pull_every_powershell_event(line):
+    # PowerShell is one of the busiest process starts: only its encoded commands pass
+    marks = spl_marks()
+    row = {"EventCode": "1", "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+           "Description": "Windows PowerShell", "CommandLine": line,
+           "ParentImage": "C:\\Windows\\explorer.exe"}
+    assert not any(marks(render(row)) for render in RENDERINGS), line
+    # the price of -en (a prefix PowerShell takes): a PowerShell event with the word en passes
+    row["CommandLine"] += " # en-US"
+    assert marks(render_text(row))
 
 
 @pytest.mark.parametrize(("stanza", "export"), [

@@ -3,6 +3,7 @@ search without a message or pass garbage on, sent as splunkd would send it.
 
 Floors: no input here loses a row outside the bad chunk itself, and none ends a search without a
 message in the job inspector."""
+import base64
 import csv
 import glob
 import io
@@ -14,6 +15,7 @@ import subprocess
 
 import pytest
 
+from regsvr32_detector import OUTPUT_FIELDS
 from support import chunked
 from support.allowlists import HEADER
 from support.dashboard_data import entities
@@ -360,3 +362,48 @@ def test_a_renamed_copy_or_encoded_powershell_is_not_skipped_unread(args):
     assert "R32-019" in rows[flagged[0]["seq"]]["regsvr32_rules"]
     assert "R32-045" in rows[flagged[-1]["seq"]]["regsvr32_rules"]
     assert len(rows) == (len(flagged) + len(benign) if args == [] else len(flagged))
+
+
+def _b64(text):
+    return base64.b64encode(text.encode("utf-16-le")).decode("ascii")
+
+
+# PowerShell running Squiblydoo, behind decoys: encoded commands that decode to nothing of regsvr32
+# (long enough to be decoded), in a folder name of the parent (a legal one: no / or + in them) and
+# as the earlier actions of a scheduled task.
+SHELL = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+DECOYS = ["-e " + _b64("Write-Output %d" % i) for i in range(12)]
+HIDDEN_SQUIBLYDOO = [
+    {"EventCode": "1", "Image": SHELL, "CommandLine": "powershell.exe -nop -e " + _b64(SQUIBLYDOO),
+     "ParentImage": "C:\\Users\\bob\\%s\\launcher.exe" % " ".join(DECOYS)},
+    {"EventCode": "4698", "TaskName": "\\Updater", "TaskContent": "<Actions>%s</Actions>" % "".join(
+        "<Exec><Command>powershell.exe</Command><Arguments>-NoP %s</Arguments></Exec>" % a
+        for a in DECOYS + ["-ec " + _b64(SQUIBLYDOO)])},
+]
+
+
+@pytest.mark.parametrize("args", [[], ["mode=filter"]])
+def test_a_verdict_depends_on_neither_column_order_nor_other_rows(args):
+    # Once: the cheap test joined a row's fields in header order and decoded its first 8 encoded
+    # commands only, and the rules decoded a text's first 8: eight decoys before the real one (in
+    # a parent's folder name, in a task's earlier actions) hid an encoded Squiblydoo. Alone it
+    # scored 80; after a clean row whose header put ParentImage first, 0 (and filter mode
+    # dropped it). Each attack row alone, and after a clean row of each header order.
+    def clean(first):
+        row = {"ParentImage": "C:\\Windows\\explorer.exe", "EventCode": "1",
+               "Image": "C:\\Windows\\System32\\notepad.exe", "CommandLine": "notepad.exe",
+               "TaskContent": ""}
+        return dict([(first, row.pop(first))] + list(row.items()))
+    for attack in HIDDEN_SQUIBLYDOO:
+        alone = chunked.run(args, [[dict(attack, seq="1")]])
+        assert alone.returncode == 0, alone.stderr[-2000:]
+        (want,) = alone.rows
+        assert int(want["regsvr32_score"]) >= 80 and "R32-045" in want["regsvr32_rules"], want
+        for first in ("ParentImage", "TaskContent", "CommandLine"):
+            for chunks in ([[dict(clean(first), seq="0"), dict(attack, seq="1")]],
+                           [[dict(clean(first), seq="0")], [dict(attack, seq="1")]]):
+                result = chunked.run(args, chunks)
+                assert result.returncode == 0, result.stderr[-2000:]
+                got = dict((r["seq"], r) for r in result.rows)
+                assert ("0" in got) == (args == []), got.keys()
+                assert {k: got["1"][k] for k in OUTPUT_FIELDS} == {k: want[k] for k in OUTPUT_FIELDS}, (first, chunks)

@@ -199,7 +199,9 @@ BLOB_PROOF_PINS = {
     "cmdline.has_encoded_switch": (lambda: inspect.getsource(cmdline.has_encoded_switch), "04e7a7530efe53a5"),
     "cmdline._ENCODED_SWITCH": (lambda: "%s %d" % (cmdline._ENCODED_SWITCH.pattern, cmdline._ENCODED_SWITCH.flags),
                                 "5199b6d089c3b005"),
-    "cmdline.encoded_commands": (lambda: inspect.getsource(cmdline.encoded_commands), "9d122b9db6a599f0"),
+    "cmdline.encoded_commands": (lambda: inspect.getsource(cmdline.encoded_commands), "06523f3ff57f65c6"),
+    # decoded from this many base64 characters: at most BLOB's 22 (else BLOB marks fewer rows)
+    "cmdline.MIN_ENCODED_CHARS": (lambda: repr(cmdline.MIN_ENCODED_CHARS), "785f3ec7eb32f30b"),
     "cmdline._ENCODED": (lambda: "%s %d" % (cmdline._ENCODED.pattern, cmdline._ENCODED.flags),
                          "fb973374bbf16f29"),
 }

@@ -76,7 +76,8 @@ def test_ecs_event_code_decides_before_event_category():
     # Winlogbeat's Sysmon 5 (process ended) is in category process: not a process start
     record = dict(ECS, **{"event.code": "5", "event.category": ["process"], "event.type": ["end"]})
     assert fields.normalize(record) is None
-    assert _read(dict(record, **{"event.code": "N/A"})) == ("ecs", "process")
+    assert _read(dict(record, **{"event.code": "N/A", "event.type": ["start"]})) == ("ecs", "process")
+    assert _read(dict(record, **{"event.code": "N/A"})) is None         # an end, by event.type
 
 
 @pytest.mark.parametrize("record", [
@@ -190,3 +191,27 @@ def test_a_module_under_sysnative_is_under_system32(plain):
     record = {"EventCode": "1", "Image": "C:\\Windows\\SysWOW64\\regsvr32.exe",
               "CommandLine": "regsvr32.exe /s C:\\Windows\\Sysnative\\Dczxlqhzar\\pmcm.dll"}
     assert "R32-043" in plain.evaluate(record).rules
+
+
+@pytest.mark.parametrize("said", [
+    {"event.type": "end"}, {"event.type": ["end"]}, {"event.type": "END"}, {"event.type": "process_end"},
+    {"event.type{}": ["end"]}, {"event.type": '["end"]'}, {"event.action": "end"},
+    {"event.type": ["info", "end"]}, {"event.type": "start", "event.action": "end"},
+    {"event.type": "N/A", "event.action": "end"}, {"event.action": "process_stopped"}])
+def test_an_ecs_process_end_is_no_second_start(plain, said):
+    # once: Elastic Defend's process end (event.category process, event.type end) was read as a
+    # process start: every finding of a process twice, once when it started, once when it ended
+    start = dict(ECS, **{"event.category": ["process"], "event.type": ["start"], "event.action": "start"})
+    assert "R32-001" in plain.evaluate(start).rules
+    end = dict(start, **said)
+    assert fields.normalize(end) is None
+    verdict = plain.evaluate(end)
+    assert (verdict.score, verdict.rules, verdict.error) == (0, (), "")
+
+
+@pytest.mark.parametrize("said", [{"event.type": "start"}, {"event.type": ["change", "info"]},
+                                  {"event.type": "null"}, {"event.action": "exec"}, {"event.action": "fork"}])
+def test_an_ecs_process_event_that_is_not_an_end_is_read(plain, said):
+    record = dict(ECS, **{"event.category": "process"}, **said)
+    assert _read(record) == ("ecs", "process")
+    assert "R32-001" in plain.evaluate(record).rules

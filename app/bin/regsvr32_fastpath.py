@@ -52,7 +52,8 @@ NEEDLES = tuple(m for m in MARKS if RUNS_LIKE not in m) + (RUNS_LIKE,) + HINTS
 WITH_RUNS_LIKE = tuple(m for m in MARKS if RUNS_LIKE in m)
 # A row with a hint but no mark concerns regsvr32 only if one of its encoded commands
 # (cmdline.encoded_commands: a switch - / or a Unicode dash, then e and letters, blanks, maybe a
-# quote, then the blob [a-z0-9+/]{8,}={0,2}; a blob with a non-ASCII letter is not decoded)
+# quote, then the blob [a-z0-9+/]{8,}={0,2}, each of a text, decoded from MIN_ENCODED_CHARS
+# characters; a blob with a non-ASCII letter is not decoded)
 # holds "regsvr32" in some case: 16 bytes, so at least 22 base64 characters in a row, which (no
 # quote, comma or line break among them) are in the row's bytes as they are in its value. This
 # pattern holds for every such command, in the lower-cased row's bytes: any switch prefix (the

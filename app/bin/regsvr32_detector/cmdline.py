@@ -5,7 +5,6 @@ Unicode dash as the switch prefix, quotes anywhere (also around a whole ``"/i:..
 switches in any order or run together, command lines logged without the program name.
 Work is linear in the length of the line: attackers write it.
 """
-import base64
 import binascii
 import re
 
@@ -313,7 +312,14 @@ def _read_switches(arg, inv, flags, unknown, anomalies, spelled=None):
 # PowerShell takes any prefix of -EncodedCommand (-e, -ec, -en, -enc, ...): base64 of UTF-16LE.
 _ENCODED = re.compile(r"(?:^|[\s\"'])[-/\u2013\u2014\u2015](?:ec|e(?:n[a-z]*)?)[ \t]+[\"']?([a-z0-9+/]{8,}={0,2})",
                       re.I)
-MAX_ENCODED = 8             # encoded arguments decoded per text
+# Every encoded argument of a text that can hold regsvr32 is decoded, however many come before it:
+# a budget of the first N would let N decoys (in a folder name, in earlier actions of a task) hide
+# the one that runs it, and make a verdict depend on the order of a text's parts (reliability item
+# 19). The work stays linear: each match consumes its own text, and decoding yields less than it
+# reads. "regsvr32" in UTF-16LE is 16 bytes, so at least 22 base64 characters (what
+# regsvr32_fastpath.BLOB relies on too): a shorter argument cannot hold it and is not decoded (a
+# text of many short decoys costs the regular expression only).
+MIN_ENCODED_CHARS = 22
 # What every match of _ENCODED holds: a switch prefix right before an "e". Searched first, since
 # most command lines have none and this pattern starts with a set of characters, not a blank.
 _ENCODED_SWITCH = re.compile(r"[-/\u2013\u2014\u2015][eE]")
@@ -343,18 +349,19 @@ def has_encoded_switch(text):
 
 
 def encoded_commands(text):
-    """The decoded text of every PowerShell -EncodedCommand argument in ``text`` (attackers hide
-    regsvr32 there, in scheduled tasks, services and launchers)."""
+    """The decoded text of every PowerShell -EncodedCommand argument in ``text`` long enough to
+    hold regsvr32 (attackers hide regsvr32 there, in scheduled tasks, services and launchers),
+    wherever it stands among the others."""
     out = []
     if not _ENCODED_SWITCH.search(text):
         return out
     for m in _ENCODED.finditer(text):
         blob = m.group(1)
+        if len(blob) - blob.count("=") < MIN_ENCODED_CHARS:
+            continue
         try:
-            raw = base64.b64decode(blob + "=" * (-len(blob) % 4))
+            raw = binascii.a2b_base64(blob + "=" * (-len(blob) % 4))   # b64decode, less overhead
         except (binascii.Error, ValueError):
             continue
         out.append(raw.decode("utf-16-le", "replace"))
-        if len(out) >= MAX_ENCODED:
-            break
     return out

@@ -92,6 +92,47 @@ RUNS_LIKE = ("i:", ("scrobj", "\\\\", "\\??\\unc"))
 # decoded to look (the rules decode only commands that name it, cmdline.powershell_commands).
 ENCODED_HINTS = cmdline.POWERSHELL_HINTS
 
+
+def _prefixes(word, shortest=1):
+    return tuple(word[:n] for n in range(shortest, len(word) + 1))
+
+
+def _after_blank(*terms):
+    """TERMS, and each as JSON raw text writes it after a tab or line break (\\t glues a t to the
+    word: \\tscrobj is the token tscrobj) or with its Unicode dash escaped (\\u2013e: u2013e)."""
+    out = []
+    for term in terms:
+        quote = '"' if term[:1] == '"' else ""
+        word = term.strip('"')
+        out += [term] + [quote + c + word + quote for c in "tnr"]
+        if word[:1] in cmdline.UNICODE_DASHES:
+            out.append(quote + "u%04x" % ord(word[0]) + word[1:] + quote)
+    return tuple(out)
+
+
+# The same, as SPL's raw pre-filter searches it (macros.conf regsvr32_marks, which
+# tests/gen_content.py writes from this table; tests/test_conf.py checks that every row a rule
+# flags passes it, as text, XML and JSON). Splunk matches a word against the tokens of an event's
+# raw text (the pieces between blanks, quotes, brackets, ; , & ? + and between / : = @ . - $ # % \
+# _ within them; a Unicode dash breaks nothing), a word* against the tokens it starts, and a quoted
+# phrase where its pieces are tokens and its text is in the raw text. Each entry is a clause, the
+# macro their OR; a clause's groups must all match, a group by any of its terms.
+_DASHES = tuple(sorted(cmdline.UNICODE_DASHES))
+SPL_MARKS = (
+    # the name, the scriptlet runtime, the COM value, the file description a renamed copy keeps
+    (_after_blank("regsvr32", "scrobj", "ScriptletURL") + ('"Register Server"',),),
+    # a renamed copy without OriginalFileName is read by its /i: (RUNS_LIKE): the one switch of
+    # regsvr32 with a colon. Its argument cannot be searched as text (any URL scheme, a share, quotes
+    # anywhere), so every /i: passes: after / or - (which split words), or a Unicode dash (part of
+    # the word it starts)
+    (('"i:"',) + _after_blank(*('"%si:"' % d for d in _DASHES)),),
+    # an encoded command in a row that names PowerShell: the switch as PowerShell takes it (-ec or
+    # any prefix of -EncodedCommand after / or -; any word after a Unicode dash that starts with e),
+    # not every PowerShell event
+    (_after_blank("powershell", "pwsh", "WindowsPowerShell"),
+     ("ec",) + _prefixes("encodedcommand") + _after_blank(*(d + "e*" for d in _DASHES))),
+)
+
 KIND_BY_CODE = {
     "1": PROCESS, "4688": PROCESS, "3": NETWORK, "7": IMAGE_LOAD, "8": REMOTE_THREAD,
     "11": FILE, "12": REGISTRY, "13": REGISTRY, "14": REGISTRY, "22": DNS,
@@ -121,8 +162,12 @@ class Shape(object):
     """One EDR's events: the fields naming the event type, and per kind what to read."""
 
     def __init__(self, name, type_fields, kinds, tables, host, joins=None, inbound=(), owns=True,
-                 prefixes=("",), folders=(), foreign=()):
+                 prefixes=("",), folders=(), foreign=(), ends=()):
         self.name, self.owns = name, owns
+        # (field, folded values): a process event that says one of these ended, not started: no
+        # rule reads a process end, and read as a start it would give every finding twice
+        self.ends = tuple((p + f, frozenset(_fold(v) for v in values))
+                          for f, values in ends for p in prefixes)
         # folded values of its selector that another schema writes in a field of the same name
         # (ECS's event.type in SentinelOne's): never this vendor's, so they claim nothing
         self.foreign = frozenset(_fold(v) for v in foreign)
@@ -316,7 +361,11 @@ EDR_SHAPES = (
                                         "winlog.event_data.ServiceFileName"))),
     }, host="host.name",
         joins=dict((kind, _ECS_USER) for kind in (PROCESS, IMAGE_LOAD, NETWORK, DNS, FILE, REGISTRY)),
-        inbound=(("network.direction", "inbound"), ("network.direction", "ingress"))),
+        inbound=(("network.direction", "inbound"), ("network.direction", "ingress")),
+        # Elastic Defend's process end (event.category process, event.type end, event.action end;
+        # Auditbeat's process_stopped; Winlogbeat's older process_end)
+        ends=(("event.type", ("end", "process_end")), ("event.type{}", ("end", "process_end")),
+              ("event.action", ("end", "process_end", "process_stopped")))),
 )
 
 # Fields that hold a Windows path: an NT device path there is read as a drive path.
@@ -537,6 +586,8 @@ def normalize(record, plan=None):
     if plan.selectors:
         shape, kind, claims = _choose(record, plan.selectors)
         if shape is not None:
+            if kind == PROCESS and shape.ends and _ended(record, shape):
+                return None                 # a process end: nothing a rule reads
             return _edr_event(record, shape, kind, plan)
     values, multi = _collected(record, plan.collect)
     code = values.get("event_code", "")
@@ -601,6 +652,15 @@ def _choose(record, selectors):
                 claims.append((shape.name, field))
             break
     return None, None, claims
+
+
+def _ended(record, shape):
+    """Whether a process event of SHAPE says the process ended (Shape.ends), in any value."""
+    for field, values in shape.ends:
+        value = record.get(field)
+        if value and not values.isdisjoint(_selector_values(value)):
+            return True
+    return False
 
 
 def _selector_values(value):
