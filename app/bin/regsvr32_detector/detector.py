@@ -6,7 +6,7 @@ import re
 from . import cmdline, fields, signature, winpath
 from . import score as score_model
 from .allowlist import Allowlist
-from .allowlist_columns import Facts, facts  # noqa: F401 (facts: part of this module's API)
+from .allowlist_columns import BY_NAME, Facts, facts  # noqa: F401 (facts: part of this module's API)
 from .bounded import Bounded, text_bytes
 from .registry import severity_for
 from .rules import RULES_FOR
@@ -189,9 +189,10 @@ class Detector(object):
         self.today = today or datetime.datetime.now(datetime.timezone.utc).date()
         self._expiring = any(e.expires is not None for e in self.allowlist.entries)
         self.memo = Memo()
-        # values a verdict does not depend on (see fields.IDENTITY)
-        self._unread = fields.IDENTITY.union(
-            name for name in fields.USER_AND_HOST if name not in self.allowlist.columns)
+        # values a verdict does not depend on: those no rule reads (fields.IDENTITY) that no
+        # allowlist column in use reads either (each column declares what it reads)
+        self._unread = fields.IDENTITY.difference(
+            name for column in self.allowlist.columns for name in BY_NAME[column].sources)
 
     def evaluate(self, record):
         try:

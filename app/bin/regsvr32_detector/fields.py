@@ -63,13 +63,13 @@ ALIASES = (
     ("service_path", ("ImagePath", "ServiceFileName", "Service_File_Name")),
 )
 FIELD_NAMES = tuple(name for name, _ in ALIASES)
-# Values that say which process an event is, not what it did: no rule, score, signature or
-# allowlist reads them, so the detector leaves them out of the key it remembers a verdict under
-# (a process id or GUID never repeats). USER_AND_HOST are read by the allowlist alone
-# (allowlist_columns), and left out too while no allowlist row has a cell in their column.
+# Values no rule, score or signature reads: which process an event is (a process id or GUID
+# never repeats), who ran it and where. Only an allowlist column may read one (each column
+# declares the values it reads: allowlist_columns.MATCHER_TABLE sources), so the detector
+# leaves out of the key it remembers a verdict under exactly these values minus those the
+# columns in use read (Detector.__init__): never a list of names kept by hand.
 IDENTITY = frozenset(("event_code", "process_guid", "process_id", "parent_guid", "parent_id",
-                      "hashes", "integrity"))
-USER_AND_HOST = ("user", "host")
+                      "hashes", "integrity", "user", "host"))
 # source field -> (our name, rank): one dict look-up per field of the row
 SOURCES = dict((src, (name, rank)) for name, sources in ALIASES
                for rank, src in enumerate(sources))
@@ -349,7 +349,7 @@ PLACEHOLDER_FIELDS = frozenset(("event_code", "process_name", "parent_process_na
 LOGGED_PATHS = PATH_FIELDS + ("cwd",)
 # A multivalue field (a list from splunklib, which reads the __mv_ column) of one of these is
 # judged value by value (variants): what a verdict depends on, not which process it was.
-JUDGED = frozenset(FIELD_NAMES) - IDENTITY - frozenset(USER_AND_HOST)
+JUDGED = frozenset(FIELD_NAMES) - IDENTITY
 MAX_VALUES = 64           # distinct values of one multivalue field judged (the first ones)
 MAX_VARIANTS = 128        # combinations of values judged for one row
 
