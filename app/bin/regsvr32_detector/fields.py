@@ -121,8 +121,11 @@ class Shape(object):
     """One EDR's events: the fields naming the event type, and per kind what to read."""
 
     def __init__(self, name, type_fields, kinds, tables, host, joins=None, inbound=(), owns=True,
-                 prefixes=("",), folders=(), foreign=()):
+                 prefixes=("",), folders=(), foreign=(), title="", about=""):
         self.name, self.owns = name, owns
+        # for the docs and the regsvr32_edr_<name> macro (tools/build.py): the product, and
+        # which of its exports the macro's description names
+        self.title, self.about = title or name, about or name
         # folded values of its selector that another schema writes in a field of the same name
         # (ECS's event.type in SentinelOne's): never this vendor's, so they claim nothing
         self.foreign = frozenset(_fold(v) for v in foreign)
@@ -202,7 +205,9 @@ EDR_SHAPES = (
     }, host="ComputerName",
         joins={REGISTRY: (("registry_path", "RegObjectName", "RegValueName", "(Default)"),)},
         inbound=(("event_simpleName", "NetworkReceiveAcceptIP4"),
-                 ("event_simpleName", "NetworkReceiveAcceptIP6"))),
+                 ("event_simpleName", "NetworkReceiveAcceptIP6")),
+        title='CrowdStrike Falcon (FDR, Event Streams)',
+        about='CrowdStrike Falcon Data Replicator / Event Streams events regsvr32detect reads.'),
     # Microsoft Defender for Endpoint advanced hunting, as exported (columns as they are) or
     # streamed through Event Hub (properties.<Column>). The kind comes from ActionType, which
     # every table has. original_file_name is the new process's own (ProcessVersionInfo...),
@@ -234,7 +239,9 @@ EDR_SHAPES = (
                REGISTRY: _MDE_ACTOR_USER + (
                    ("registry_path", "RegistryKey", "RegistryValueName", "(Default)"),)},
         inbound=(("ActionType", "InboundConnectionAccepted"),), prefixes=("", "properties."),
-        folders=(("image", "process_name"), ("parent_image", "parent_process_name"))),
+        folders=(("image", "process_name"), ("parent_image", "parent_process_name")),
+        title='Microsoft Defender for Endpoint (advanced hunting)',
+        about='Microsoft Defender for Endpoint advanced-hunting rows (as exported, or streamed through Event Hub as properties.*) regsvr32detect reads.'),
     # SentinelOne Deep Visibility / Cloud Funnel 2.0 (event.type "Process Creation" ...).
     Shape("sentinelone", ("event.type",), {
         "Process Creation": PROCESS, "Module Load": IMAGE_LOAD, "IP Connect": NETWORK,
@@ -260,7 +267,9 @@ EDR_SHAPES = (
         REMOTE_THREAD: (("source_image", ("src.process.image.path",)),
                         ("target_image", ("tgt.process.image.path",))),
     }, host="endpoint.name", inbound=(("event.network.direction", "INCOMING"),),
-        foreign=ECS_EVENT_TYPES),
+        foreign=ECS_EVENT_TYPES,
+        title='SentinelOne (Deep Visibility, Cloud Funnel)',
+        about='SentinelOne Deep Visibility / Cloud Funnel events regsvr32detect reads (event types as the console spells them and run together, as some exports do).'),
     # Carbon Black Cloud data forwarder (type endpoint.event.*). "type" is a common field name,
     # so an unknown value leaves the row to the other shapes.
     Shape("carbonblack", ("type",), {
@@ -279,7 +288,9 @@ EDR_SHAPES = (
                               ("dest_host", ("netconn_domain",))),
         FILE: _CB_ACTOR + (("target_filename", ("filemod_name",)),),
         REGISTRY: _CB_ACTOR + (("registry_path", ("regmod_name",)),),
-    }, host="device_name", inbound=(("netconn_inbound", "true"),), owns=False),
+    }, host="device_name", inbound=(("netconn_inbound", "true"),), owns=False,
+        title='Carbon Black Cloud (data forwarder)',
+        about='Carbon Black Cloud data forwarder events regsvr32detect reads.'),
     # Elastic Common Schema: Winlogbeat (event.code is the Sysmon or Security event id) or
     # Elastic Defend (event.category). Arrays arrive from Splunk's JSON extraction as "name{}".
     Shape("ecs", ("event.code", "event.category", "event.category{}"), dict(
@@ -316,7 +327,9 @@ EDR_SHAPES = (
                                         "winlog.event_data.ServiceFileName"))),
     }, host="host.name",
         joins=dict((kind, _ECS_USER) for kind in (PROCESS, IMAGE_LOAD, NETWORK, DNS, FILE, REGISTRY)),
-        inbound=(("network.direction", "inbound"), ("network.direction", "ingress"))),
+        inbound=(("network.direction", "inbound"), ("network.direction", "ingress")),
+        title='Elastic Common Schema (Winlogbeat, Elastic Defend)',
+        about="Elastic Common Schema events (Winlogbeat's Sysmon and Security events, Elastic Defend) regsvr32detect reads."),
 )
 
 # Fields that hold a Windows path: an NT device path there is read as a drive path.

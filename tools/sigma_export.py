@@ -1,4 +1,4 @@
-"""Sigma rules and an ATT&CK Navigator layer generated from the rule registry (see gen_content.py).
+"""Sigma rules and an ATT&CK Navigator layer rendered from the rule registry (tools/build.py).
 
 The detector parses command lines as Windows does; a Sigma rule can only match field values.
 So each rule that a field match can express gets a Sigma translation here, marked:
@@ -14,15 +14,15 @@ import ipaddress
 import json
 import os
 import re
-import sys
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "app", "bin"))
+from regsvr32_detector import RULES, rules, winpath
+from regsvr32_detector.families import FAMILIES_BY_KEY, STORY
 
-from regsvr32_detector import RULES, rules, winpath  # noqa: E402
-from regsvr32_detector.families import FAMILIES_BY_KEY, STORY  # noqa: E402
+from tools.es_content import stable_id
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SIGMA = os.path.join(ROOT, "sigma")
 LAYER = os.path.join(SIGMA, "regsvr32detect-attack-layer.json")
@@ -279,11 +279,10 @@ def sigmahq_related(rule):
 
 
 def sigma_rule(rule, s):
-    import gen_content
     how = "exactly" if s["fidelity"] == "exact" else "approximately (%s)" % s["why"]
     doc = {
         "title": "regsvr32 %s - %s" % (rule.id, rule.title),
-        "id": gen_content.stable_id(rule.id),
+        "id": stable_id(rule.id),
     }
     related = sigmahq_related(rule)
     if related:

@@ -1,0 +1,84 @@
+"""Render every generated file from the declarations (rules, families, fields, allowlist columns).
+
+    python3 tools/build.py           # rewrite the generated files
+    python3 tools/build.py --check   # list the stale ones, exit 1 if any (tests/test_build.py)
+
+What is rendered, and from what:
+  - app/default/savedsearches.conf, macros.conf, analyticstories.conf, transforms.conf
+    (tools/es_content.py: families.py, the rules, fields.EDR_SHAPES, the allowlist columns);
+  - sigma/*.yml and the ATT&CK Navigator layer (tools/sigma_export.py: each rule's Sigma spec);
+  - the documentation blocks between markers, listed in TARGETS below (tools/tables.py and
+    tools/sigma_export.py), and the rules column of the README's table of saved searches.
+Adding a rule, an EDR shape, an allowlist column or an output field is its declaration plus
+this command.
+"""
+import io
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for _path in (ROOT, os.path.join(ROOT, "app", "bin")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from tools import es_content, sigma_export, tables  # noqa: E402
+
+README = os.path.join(ROOT, "README.md")
+
+# Where each documentation block goes: (file, marker name) -> what renders it. The file holds
+# "<!-- name:begin -->" and "<!-- name:end -->"; re-point a block by editing its file here.
+TARGETS = (
+    (README, "rules", tables.rules_table),
+    (README, "edr-fields", tables.edr_table),
+    (README, "sigma", sigma_export.readme_table),
+    (README, "allowlist-columns", tables.allowlist_table),
+)
+# Files whose saved-search table names each family's rules (es_content.readme_search_rules).
+SEARCH_TABLES = (README,)
+
+
+def _read(path):
+    with io.open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def outputs():
+    """{path: text} of every generated file, as the declarations say it should be."""
+    found = es_content.outputs(_read)
+    found.update(sigma_export.outputs())
+    for path, name, render in TARGETS:
+        text = found[path] if path in found else _read(path)
+        found[path] = tables.replace(text, "<!-- %s:begin -->" % name, "<!-- %s:end -->" % name,
+                                     render())
+    for path in SEARCH_TABLES:
+        found[path] = es_content.readme_search_rules(found[path] if path in found else _read(path))
+    return found
+
+
+def stale(found=None):
+    """The generated files whose text differs from what the declarations render."""
+    found = outputs() if found is None else found
+    return sorted(path for path, text in found.items()
+                  if not os.path.exists(path) or _read(path) != text)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    found = outputs()
+    out_of_date = stale(found)
+    if "--check" in argv:
+        for path in out_of_date:
+            print("stale: %s" % os.path.relpath(path, ROOT))
+        if out_of_date:
+            print("run python3 tools/build.py")
+        return 1 if out_of_date else 0
+    for path in out_of_date:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with io.open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(found[path])
+        print("wrote %s" % os.path.relpath(path, ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
