@@ -29,6 +29,7 @@ README = os.path.join(ROOT, "README.md")
 # "<!-- name:begin -->" and "<!-- name:end -->"; re-point a block by editing its file here.
 TARGETS = (
     (README, "rules", tables.rules_table),
+    (README, "output-fields", tables.output_table),
     (README, "edr-fields", tables.edr_table),
     (README, "sigma", sigma_export.readme_table),
     (README, "allowlist-columns", tables.allowlist_table),

@@ -3,7 +3,7 @@
 Each function returns the text of one block; tools/build.py puts it between its markers (the
 (file, marker) pairs are in build.TARGETS, the one place to re-point them).
 """
-from regsvr32_detector import RULES, fields
+from regsvr32_detector import OUTPUTS, RULES, fields
 from regsvr32_detector.allowlist_columns import BY_NAME, COLUMNS, FOLDS, OTHER_COLUMNS
 
 
@@ -92,3 +92,10 @@ def edr_table():
             lines.append("- %s (%s): %s" % (kind.replace("_", " "), _code(types), _read(shape, kind)))
         lines.append("")
     return "\n".join(lines).rstrip("\n")
+
+
+def output_table():
+    lines = ["| Field | Multivalue | What it holds |", "|---|---|---|"]
+    for o in OUTPUTS:
+        lines.append("| `%s` | %s | %s |" % (o.name, "yes" if o.multivalue else "no", _cell(o.meaning)))
+    return "\n".join(lines)
