@@ -389,3 +389,9 @@ def test_any_edr_row_is_evaluated_without_error(detector):
             record, verdict.error)
         assert 0 <= verdict.score <= 100
     check()
+
+
+def test_the_independent_converters_cover_exactly_the_declared_shapes():
+    # tests/support/edr_shapes.py is written apart from fields.py on purpose; a shape declared
+    # in one and not the other would go unchecked.
+    assert set(edr_shapes.SHAPES) == {shape.name for shape in fields.EDR_SHAPES}
