@@ -29,8 +29,9 @@ def _with_other_identity(record, n):
 
 
 def _cell(column, records):
-    """(a cell value of this column taken from a flagged example, that example), or None."""
-    for record in records:
+    """(a cell value of this column taken from a flagged example, that example), or None.
+    Examples with every identity value set come last, for a column that reads one of those."""
+    for record in records + [_with_other_identity(r, 0) for r in records]:
         ev = fields.normalize(record)
         if ev is None or not Detector().evaluate(record).score:
             continue
