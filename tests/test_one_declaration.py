@@ -30,9 +30,7 @@ def dummy(inv):
     if ("module name", "zzdummy99.dll") in inv.first:
         return "module zzdummy99.dll registered"
     return None
-
-
-RULES, RULES_BY_ID, RULES_FOR ='''
+'''
 
 SHAPE = '''
     Shape("dummyedr", ("dummy_event",), {"DummyProcessStart": PROCESS}, {
@@ -84,7 +82,8 @@ def copy(tmp_path_factory):
         ".git", "node_modules", "__pycache__", ".pytest_cache", ".hypothesis", "lib", "dist",
         "corpus", "render"))
     os.symlink(LIB, os.path.join(dest, "app", "bin", "lib"))
-    _edit(os.path.join(dest, DETECTOR, "rules.py"), "\n\nRULES, RULES_BY_ID, RULES_FOR =", RULE)
+    with open(os.path.join(dest, DETECTOR, "rules", "command_line.py"), "a", encoding="utf-8") as f:
+        f.write(RULE)
     _add_shape(os.path.join(dest, DETECTOR, "fields.py"))
     _edit(os.path.join(dest, DETECTOR, "allowlist_columns.py"), "))\nMATCHERS =", COLUMN)
     _edit(os.path.join(dest, DETECTOR, "detector.py"), ")\nOUTPUT_FIELDS =", OUTPUT)

@@ -1,4 +1,6 @@
-"""The rule registry: each rule is declared once, with its metadata, next to its check.
+"""The rule registry: each rule is declared once, with its metadata, next to its check (in
+the rules package, by what it reads: rules/command_line.py, lineage.py, telemetry.py,
+persistence.py).
 
     @rule("R32-001", "Scriptlet run through scrobj.dll (Squiblydoo)", COMMAND_LINE, risk=85,
           family="scriptlets_and_remote_payloads", evidence="scriptlet", techniques=(T,),
