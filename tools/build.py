@@ -7,8 +7,9 @@ What is rendered, and from what:
   - app/default/savedsearches.conf, macros.conf, analyticstories.conf, transforms.conf
     (tools/es_content.py: families.py, the rules, fields.EDR_SHAPES, the allowlist columns);
   - sigma/*.yml and the ATT&CK Navigator layer (tools/sigma_export.py: each rule's Sigma spec);
-  - the documentation blocks between markers, listed in TARGETS below (tools/tables.py and
-    tools/sigma_export.py), and the rules column of the README's table of saved searches.
+  - the documentation blocks between markers, listed in TARGETS below (tools/tables.py,
+    tools/sigma_export.py, and the efficacy run and peer comparison measured on tests/corpus/
+    by tests/efficacy.py), and the rules column of the README's table of saved searches.
 Adding a rule, an EDR shape, an allowlist column or an output field is its declaration plus
 this command.
 """
@@ -24,6 +25,26 @@ for _path in (ROOT, os.path.join(ROOT, "app", "bin")):
 from tools import es_content, sigma_export, tables  # noqa: E402
 
 README = os.path.join(ROOT, "README.md")
+TESTS = os.path.join(ROOT, "tests")
+CORPUS = os.path.join(TESTS, "corpus")
+
+
+def _efficacy():
+    """tests/efficacy.py, which scores the corpora (tests/corpus/) with the shipped allowlist."""
+    if TESTS not in sys.path:
+        sys.path.append(TESTS)
+    import efficacy
+    return efficacy
+
+
+def efficacy_run():
+    e = _efficacy()
+    return "```\n%s\n```" % e.summary(e.scored(), e.scored_events())
+
+
+def peer_table():
+    e = _efficacy()
+    return e.peer_markdown(e.scored())
 
 # Where each documentation block goes: (file, marker name) -> what renders it. The file holds
 # "<!-- name:begin -->" and "<!-- name:end -->"; re-point a block by editing its file here.
@@ -33,7 +54,11 @@ TARGETS = (
     (README, "edr-fields", tables.edr_table),
     (README, "sigma", sigma_export.readme_table),
     (README, "allowlist-columns", tables.allowlist_table),
+    (README, "efficacy", efficacy_run),
+    (README, "peers", peer_table),
 )
+# Blocks measured on the corpora: left as they are in a copy without tests/corpus/.
+MEASURED = (efficacy_run, peer_table)
 # Files whose saved-search table names each family's rules (es_content.readme_search_rules).
 SEARCH_TABLES = (README,)
 
@@ -48,6 +73,8 @@ def outputs():
     found = es_content.outputs(_read)
     found.update(sigma_export.outputs())
     for path, name, render in TARGETS:
+        if render in MEASURED and not os.path.isdir(CORPUS):
+            continue
         text = found[path] if path in found else _read(path)
         found[path] = tables.replace(text, "<!-- %s:begin -->" % name, "<!-- %s:end -->" % name,
                                      render())
