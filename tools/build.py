@@ -18,13 +18,14 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _path in (ROOT, os.path.join(ROOT, "app", "bin")):
+for _path in (ROOT, os.path.join(ROOT, "app", "bin"), os.path.join(ROOT, "app", "bin", "lib")):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
 from tools import es_content, sigma_export, tables  # noqa: E402
 
 README = os.path.join(ROOT, "README.md")
+APP_README = os.path.join(ROOT, "app", "README.md")
 TESTS = os.path.join(ROOT, "tests")
 CORPUS = os.path.join(TESTS, "corpus")
 
@@ -54,6 +55,7 @@ TARGETS = (
     (README, "edr-fields", tables.edr_table),
     (README, "sigma", sigma_export.readme_table),
     (README, "allowlist-columns", tables.allowlist_table),
+    (APP_README, "options", tables.option_list),
     (README, "efficacy", efficacy_run),
     (README, "peers", peer_table),
 )

@@ -99,3 +99,26 @@ def output_table():
     for o in OUTPUTS:
         lines.append("| `%s` | %s | %s |" % (o.name, "yes" if o.multivalue else "no", _cell(o.meaning)))
     return "\n".join(lines)
+
+
+def option_list():
+    """The command's options as regsvr32detect.py declares them: name, default and doc (read
+    from the declarations' source: splunklib's Configuration drops the docs at import)."""
+    import ast
+    import regsvr32detect                    # needs splunklib (app/bin/lib) on the path
+    with open(regsvr32detect.__file__, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    command = next(n for n in tree.body if isinstance(n, ast.ClassDef)
+                   and n.name == "Regsvr32DetectCommand")
+    lines = []
+    for node in command.body:
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "id", None) == "Option"):
+            continue
+        name = node.targets[0].id
+        doc = next(k.value for k in node.value.keywords if k.arg == "doc")
+        doc = eval(compile(ast.Expression(doc), "regsvr32detect.py", "eval"), vars(regsvr32detect))
+        default = getattr(regsvr32detect.Regsvr32DetectCommand, name).default
+        default = str(default).lower() if isinstance(default, bool) else default
+        lines.append("- `%s` (default `%s`): %s" % (name, default, doc))
+    return "\n".join(lines)
