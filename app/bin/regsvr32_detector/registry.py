@@ -15,7 +15,7 @@ A declaration is checked when it is made (a ValueError names the rule and what i
 is R32-NNN, the risk an integer from 0 to 100, each ATT&CK id Tnnnn or Tnnnn.nnn, the family one
 of FAMILY_KEYS, the evidence one of EVIDENCE, each lowering context one of LOWERING, and
 ``sigma`` either a Sigma translation (sigma_spec.spec) or sigma_spec.not_exportable(why): every
-rule says how it exports. The Rule it makes is frozen.
+rule says how it exports. The Rule it makes is a frozen dataclass.
 
 A rule's scope says what its check reads and which events it runs on, and the registry
 enforces it (the detector only calls a check on events of its scope):
@@ -31,8 +31,9 @@ Examples are data: a string is the command line of a regsvr32 process creation; 
 Sysmon fields, the rest filled from EXAMPLE_DEFAULTS for its event kind (None: absent). ``Rule.positives`` and
 ``Rule.negatives`` are the complete events.
 """
-import collections
+import dataclasses
 import re
+import typing
 
 from .sigma_spec import NotExportable, is_spec
 from .fields import (DNS, FILE, IMAGE_LOAD, KIND_BY_CODE, NETWORK, PERSISTENCE, PROCESS,
@@ -128,30 +129,39 @@ LOWERING = {
 RULE_ID = re.compile(r"R32-[0-9]{3}\Z")
 TECHNIQUE = re.compile(r"T[0-9]{4}(?:\.[0-9]{3})?\Z")
 
-_RuleFields = collections.namedtuple("_RuleFields", (
-    "id", "title", "scope", "check", "risk", "family", "evidence", "techniques", "sources",
-    "description", "positives", "negatives", "sigma", "false_positives", "lowered_by"))
+@dataclasses.dataclass(frozen=True, eq=False)      # eq=False: compared and hashed by identity
+class Rule(object):
+    """One rule: its metadata, its check and its examples, typed and frozen, checked when made
+    (validate). Made by the rule() decorator."""
 
+    id: str                         # R32-NNN
+    title: str
+    scope: Scope                    # what the check reads, and which events it runs on
+    check: typing.Callable          # Invocation or Event -> the reason (str) or None
+    risk: int                       # 0-100
+    family: str                     # one of FAMILY_KEYS
+    evidence: str                   # one of EVIDENCE
+    techniques: typing.Tuple[str, ...]      # ATT&CK ids
+    sources: typing.Tuple[str, ...]         # the seed analytics and public rules it reproduces
+    description: str
+    positives: typing.Tuple[dict, ...]      # complete events it must fire on
+    negatives: typing.Tuple[dict, ...]      # complete events it must not fire on
+    sigma: object                   # sigma_spec.spec(...) or sigma_spec.not_exportable(why)
+    false_positives: str = ""
+    lowered_by: typing.Tuple[str, ...] = ()     # LOWERING keys
 
-class Rule(_RuleFields):
-    """One rule: its metadata, its check and its examples, frozen (a named tuple, compared and
-    hashed by identity). Made by the rule() decorator; validate() says what is wrong."""
-
-    __slots__ = ()
-    __eq__, __ne__, __hash__ = object.__eq__, object.__ne__, object.__hash__
-
-    def __new__(cls, id, title, scope, check, risk, family, evidence, techniques, sources,
-                description, positives, negatives, sigma, false_positives="", lowered_by=()):
-        validate(id, scope, risk, family, evidence, techniques, sources, lowered_by, sigma)
-        return _RuleFields.__new__(
-            cls, id, title, scope, check, risk, family, evidence, tuple(techniques),
-            tuple(sources), description, tuple(example_event(scope, e) for e in positives),
-            tuple(example_event(scope, e) for e in negatives), sigma, false_positives,
-            tuple(lowered_by))
+    def __post_init__(self):
+        validate(self.id, self.scope, self.risk, self.family, self.evidence, self.techniques,
+                 self.sources, self.lowered_by, self.sigma)
+        for name in ("techniques", "sources", "lowered_by"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name in ("positives", "negatives"):
+            object.__setattr__(self, name, tuple(example_event(self.scope, e)
+                                                 for e in getattr(self, name)))
 
     def replace(self, **changes):
-        """A copy with these fields changed (validated again)."""
-        return Rule(**dict(self._asdict(), **changes))
+        """A copy with these fields changed (checked again)."""
+        return dataclasses.replace(self, **changes)
 
     @property
     def kinds(self):
@@ -204,9 +214,11 @@ def rule(id, title, scope, risk, family, evidence, techniques, sources, descript
     validate(id, scope, risk, family, evidence, techniques, sources, lowered_by, sigma)
 
     def declare(check):
-        RULES_IN_ORDER.append(Rule(id, title, scope, check, risk, family, evidence, techniques,
-                                   sources, description, positives, negatives, sigma,
-                                   false_positives, lowered_by))
+        RULES_IN_ORDER.append(Rule(
+            id=id, title=title, scope=scope, check=check, risk=risk, family=family,
+            evidence=evidence, techniques=techniques, sources=sources, description=description,
+            positives=positives, negatives=negatives, sigma=sigma,
+            false_positives=false_positives, lowered_by=lowered_by))
         return check
     return declare
 
