@@ -113,6 +113,8 @@ def test_the_build_renders_each_new_declaration(copy):
     lookup = _read(copy, "app", "lookups", "regsvr32_allowlist_default.csv")
     assert lookup.startswith(",".join(("rule_id", "image")) + ",") and ",host,process_hash,reason," in lookup
     assert "R32-099" in _read(copy, "app", "default", "savedsearches.conf")
+    assert "regsvr32_rule_count (how many rules found something" in _read(
+        copy, "app", "default", "searchbnf.conf")
 
 
 def test_the_tests_that_read_the_declarations_pass_in_the_copy(copy):

@@ -8,6 +8,7 @@
     types `regsvr32_edr_process_starts`, and the host fields of `regsvr32_entities` (dest) and
     of the drilldown `regsvr32_process_activity(1)`;
   - default/analyticstories.conf: the analytic story and each detection's ES metadata;
+  - default/searchbnf.conf: the output fields in the command's description (detector.OUTPUTS);
   - default/transforms.conf: the allowlist lookups' match_type, and the header of the shipped
     lookups/regsvr32_allowlist_default.csv (allowlist_columns.COLUMNS).
 Rendered by tools/build.py. Ids are stable: uuid5 of the rule id or search name in the
@@ -19,9 +20,10 @@ import io
 import json
 import os
 import re
+import textwrap
 import uuid
 
-from regsvr32_detector import RULES, severity_for
+from regsvr32_detector import OUTPUTS, RULES, severity_for
 from regsvr32_detector.allowlist_columns import COLUMNS, MATCHERS
 from regsvr32_detector.fields import ALIASES, EDR_SHAPES, PROCESS
 from regsvr32_detector.families import FAMILIES, OTHER_SEARCHES, STORY, THREAT_OBJECT_TYPES
@@ -30,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DEFAULT = os.path.join(ROOT, "app", "default")
 SAVED = os.path.join(DEFAULT, "savedsearches.conf")
+SEARCHBNF = os.path.join(DEFAULT, "searchbnf.conf")
 MACROS = os.path.join(DEFAULT, "macros.conf")
 STORIES = os.path.join(DEFAULT, "analyticstories.conf")
 TRANSFORMS = os.path.join(DEFAULT, "transforms.conf")
@@ -421,9 +424,29 @@ def allowlist_csv(text):
     return out.getvalue()
 
 
+def output_sentence():
+    """The command's output fields for searchbnf.conf, from detector.OUTPUTS."""
+    return ", ".join("%s (%s%s)" % (o.name, "multivalue: " if o.multivalue else "",
+                                    o.meaning.replace("`", "")) for o in OUTPUTS) + "."
+
+
+def searchbnf(text):
+    """The command's description with its output fields as declared, wrapped as conf
+    continuation lines."""
+    m = re.search(r"(^\[regsvr32detect-command\]\n(?:.*\n)*?description = )((?:.*\\\n)*.*)$",
+                  text, re.M)
+    value = m.group(2).replace("\\\n    ", "")
+    begin, end = "adds to every row: ", " Input fields pass through"
+    start, stop = value.index(begin) + len(begin), value.index(end)
+    value = value[:start] + output_sentence() + value[stop:]
+    lines = textwrap.wrap(value, width=116, break_long_words=False, break_on_hyphens=False)
+    return text[:m.start(2)] + " \\\n    ".join(lines) + text[m.end(2):]
+
+
 def outputs(read):
     """{path: text} of the conf files and the shipped allowlist, from their current text
     (read(path))."""
     return {SAVED: savedsearches(read(SAVED)), MACROS: edr_macros(macros(read(MACROS))),
             STORIES: analyticstories(), TRANSFORMS: transforms(read(TRANSFORMS)),
+            SEARCHBNF: searchbnf(read(SEARCHBNF)),
             ALLOWLIST: allowlist_csv(read(ALLOWLIST))}

@@ -42,8 +42,9 @@ OUTPUTS = (
     Output("regsvr32_allowlisted", "the findings an allowlist cleared, with the row's reason and "
                                    "`file:line`", True),
     Output("regsvr32_error", "empty, or why the row could not be evaluated"),
-    Output("regsvr32_signature", "what the regsvr32 event did, folded for the baseline (below); "
-                                 "empty for rows that are not regsvr32 activity"),
+    Output("regsvr32_signature", "what the regsvr32 event did, with users, versions and temp "
+                                 "names folded: what the baseline compares; empty for rows that "
+                                 "are not regsvr32 activity"),
 )
 OUTPUT_FIELDS = tuple(o.name for o in OUTPUTS)
 _STORED = tuple(o for o in OUTPUTS if o.derive is None)       # the Verdict's attributes
