@@ -5,7 +5,7 @@
 Runs ``| regsvr32detect`` (annotate) under cProfile through the real protocol on streams a, b
 and c of tests/bench_command.py, and prints the share of its own CPU time (cProfile "tottime",
 so every function counts once) spent per stage: normalize (fields.py), parse (cmdline.py,
-winpath.py), rules (rules.py, registry.py, families.py), signature, allowlist, score and verdict
+winpath.py), rules (rules/*.py, registry.py, sigma_spec.py), signature, allowlist, score and verdict
 (detector.py, score.py), and I/O (splunklib, the lean and byte-level paths, csv, the protocol).
 --app runs another checkout's app folder (e.g. main's, for a before/after table).
 """
@@ -25,7 +25,8 @@ from support import chunked  # noqa: E402
 STAGES = (  # (stage, file names whose functions count for it); the first match wins
     ("normalize", ("fields.py",)),
     ("parse", ("cmdline.py", "winpath.py")),
-    ("rules", ("rules.py", "registry.py", "families.py")),
+    ("rules", ("command_line.py", "lineage.py", "telemetry.py", "persistence.py", "tables.py",
+               "registry.py", "sigma_spec.py")),
     ("signature", ("signature.py",)),
     ("allowlist", ("allowlist.py",)),
     ("score and verdict", ("detector.py", "score.py")),

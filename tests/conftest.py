@@ -1,4 +1,5 @@
-"""Puts app/bin (the detector and the command) and app/bin/lib (vendored splunklib) on sys.path."""
+"""Puts app/bin (the detector and the command), app/bin/lib (vendored splunklib) and the
+repository root (tools/, the build) on sys.path."""
 import os
 import shutil
 import sys
@@ -12,6 +13,8 @@ LIB = os.path.join(BIN, "lib")
 for path in (BIN, LIB):
     if path not in sys.path:
         sys.path.insert(0, path)
+if ROOT not in sys.path:            # tools/: the build, whose content the tests read
+    sys.path.append(ROOT)
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ LAYERS = {
     "unit": (
         "test_allowlist.py", "test_bounded.py", "test_cases_attacks.py", "test_cases_benign.py",
         "test_cheap_test.py", "test_cmdline.py", "test_detector.py", "test_edr_shapes.py",
-        "test_efficacy.py", "test_fields.py", "test_memory.py", "test_multivalue.py",
+        "test_efficacy.py", "test_fields.py", "test_memo_key.py", "test_memory.py", "test_multivalue.py",
         "test_peers.py", "test_properties.py", "test_readers.py", "test_registry.py",
         "test_rules.py", "test_scan.py", "test_score.py", "test_seeds.py", "test_signature.py",
         "test_verdict_snapshot.py", "test_winpath.py"),
@@ -50,8 +53,8 @@ LAYERS = {
         "test_failure_behaviour.py", "test_fastpath.py", "test_fuzz_protocol.py",
         "test_hostile_text.py", "test_leanio.py", "test_lookup_abuse.py"),
     "content": (
-        "test_app_safety.py", "test_conf.py", "test_dashboard_render.py", "test_demo.py",
-        "test_docs.py", "test_es_content.py", "test_package.py", "test_readme.py",
+        "test_app_safety.py", "test_build.py", "test_conf.py", "test_dashboard_render.py", "test_demo.py",
+        "test_docs.py", "test_es_content.py", "test_one_declaration.py", "test_package.py", "test_readme.py",
         "test_searches.py", "test_sigma.py", "test_upgrade.py"),
 }
 LAYER_OF = dict((name, layer) for layer, names in LAYERS.items() for name in names)

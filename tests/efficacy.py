@@ -200,6 +200,28 @@ def table(results):
     return "\n".join(lines)
 
 
+def summary(results, events):
+    """What the README shows of a run: the bands, the floors and the event floors."""
+    lines = [table(results), ""]
+    for label, at, floor, sense, measured, holds in floors(results):
+        lines.append("%-7s lines scoring %2d or more: %5.1f%% (%s %.0f%%) %s" % (
+            label, at, 100 * measured, sense, 100 * floor, "PASS" if holds else "FAIL"))
+    lines.append("")
+    for what, n, broken in event_floors(events):
+        lines.append("%-80s %3d events %s" % (what, n, "PASS" if not broken else "FAIL %s" % broken))
+    return "\n".join(lines)
+
+
+def peer_markdown(results):
+    """The README's side-by-side table of ours and the public rule sets."""
+    columns = (("attack", "any"), ("attack", "alert"), ("benign", "any"), ("benign", "alert"))
+    lines = ["| engine | attack flagged | attack alerted | benign flagged | benign alerted |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    lines += ["| %s | %s |" % (title, " | ".join("%.1f%%" % (100 * share_of[c]) for c in columns))
+              for title, share_of in comparison(results)]
+    return "\n".join(lines)
+
+
 def main(argv):
     results = scored()
     print(table(results))

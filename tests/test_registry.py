@@ -6,6 +6,8 @@ from regsvr32_detector import Detector, RULES
 from regsvr32_detector import fields, registry, score
 from regsvr32_detector.cmdline import Invocation
 from regsvr32_detector.families import FAMILIES_BY_KEY
+from regsvr32_detector.rules import RULES_FOR
+from regsvr32_detector.sigma_spec import not_exportable, spec
 from support.samples import SAMPLES
 
 pytestmark = pytest.mark.pure
@@ -34,8 +36,12 @@ def test_every_check_is_called_only_on_events_of_its_scope(monkeypatch):
             return check(arg)
         return wrapped
 
-    for r in RULES:
-        monkeypatch.setattr(r, "check", spy(r, r.check))
+    from regsvr32_detector import detector as detector_module
+    spied = dict((r.id, r.replace(check=spy(r, r.check))) for r in RULES)    # rules are frozen
+    monkeypatch.setattr(detector_module, "COMMAND_LINE_RULES", tuple(
+        spied[r.id] for r in detector_module.COMMAND_LINE_RULES))
+    monkeypatch.setattr(detector_module, "EVENT_RULES", dict(
+        (key, tuple(spied[r.id] for r in rules)) for key, rules in detector_module.EVENT_RULES.items()))
     detector = Detector()
     events = []
     for record in _every_example():
@@ -68,17 +74,47 @@ def test_each_rule_names_a_family_and_every_family_has_rules():
     assert {r.family for r in RULES} == set(FAMILIES_BY_KEY)
 
 
-def test_a_declaration_with_an_unknown_family_is_refused():
-    with pytest.raises(ValueError):
-        registry.rule("R32-999", "x", registry.COMMAND_LINE, 10, "no_such_family", "location", ("T1218.010",),
-                      ("L01",), "x.", ("regsvr32 x.dll",), ("regsvr32 y.dll",))
+GOOD = dict(id="R32-999", title="x", scope=registry.COMMAND_LINE, risk=10, family="parent_lineage",
+            evidence="location", techniques=("T1218.010",), sources=("L01",), description="x.",
+            positives=("regsvr32 x.dll",), negatives=("regsvr32 y.dll",),
+            sigma=not_exportable("a test"))
 
 
-@pytest.mark.parametrize("lowered_by", [("no such context",), "agent"])
-def test_a_declaration_lowered_by_an_unknown_context_is_refused(lowered_by):
+def test_a_good_declaration_makes_a_frozen_rule():
+    registry.rule(**GOOD)
+    made = registry.Rule(check=len, **GOOD)
+    assert made.id == "R32-999" and made.positives[0]["CommandLine"] == "regsvr32 x.dll"
+    with pytest.raises(AttributeError):
+        made.risk = 90
+    assert made.replace(risk=90).risk == 90 and made.risk == 10
+
+
+@pytest.mark.parametrize("change", [
+    {"family": "no_such_family"}, {"lowered_by": ("no such context",)}, {"lowered_by": "agent"},
+    {"id": "R32-1"}, {"id": "r32-001"}, {"id": "X-001"}, {"risk": 101}, {"risk": -1},
+    {"risk": 5.5}, {"risk": True}, {"techniques": ("T1218.10",)}, {"techniques": "T1218.010"},
+    {"techniques": ()}, {"evidence": "hunch"}, {"sigma": None}, {"sigma": {"fidelity": "exact"}},
+    {"scope": "command line"},
+], ids=str)
+def test_a_bad_declaration_is_refused_when_declared(change):
+    with pytest.raises(ValueError) as e:
+        registry.rule(**dict(GOOD, **change))
+    assert str(e.value).startswith((change.get("id") or "R32-999") + ":")
+
+
+def test_a_rule_without_a_sigma_part_is_refused():
+    with pytest.raises(TypeError):
+        registry.rule(**dict((k, v) for k, v in GOOD.items() if k != "sigma"))
+
+
+@pytest.mark.parametrize("args", [
+    ("exactly", "process_creation", {"s": {}}, "s", ""), ("exact", "process", {"s": {}}, "s", ""),
+    ("approximate", "process_creation", {"s": {}}, "s", ""), ("exact", "process_creation", {}, "s", "")])
+def test_a_bad_sigma_translation_is_refused(args):
     with pytest.raises(ValueError):
-        registry.rule("R32-999", "x", registry.COMMAND_LINE, 10, "parent_lineage", "location", ("T1218.010",),
-                      ("L01",), "x.", ("regsvr32 x.dll",), ("regsvr32 y.dll",), lowered_by=lowered_by)
+        spec(*args)
+    with pytest.raises(ValueError):
+        not_exportable("")
 
 
 def test_a_context_lowers_exactly_the_rules_declared_lowered_by_it():

@@ -14,8 +14,7 @@ from sigma.pipelines.splunk import splunk_cim_data_model, splunk_windows_pipelin
 from sigma.validation import SigmaValidator
 from sigma.validators.core import validators
 
-import gen_content
-from support import sigma_export
+from tools import es_content as gen_content, sigma_export
 from regsvr32_detector import RULES, RULES_BY_ID
 
 EXPORTED = [r for r in RULES if r.id in sigma_export.SPECS]

@@ -73,10 +73,8 @@ def detector():
 
 
 def verdict_fields(verdict):
-    return {"score": verdict.score, "severity": verdict.severity, "rules": list(verdict.rules),
-            "reasons": list(verdict.reasons), "mitre": list(verdict.mitre),
-            "allowlisted": list(verdict.allowlisted), "error": verdict.error,
-            "signature": verdict.signature}
+    """Every output field (detector.OUTPUTS), as the Verdict holds it."""
+    return verdict.values()
 
 
 def load():

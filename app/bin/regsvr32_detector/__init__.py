@@ -17,11 +17,11 @@ Public API::
     verdict.fields()              # {name: str or list of str} for every OUTPUT_FIELDS name
 """
 from .allowlist import Allowlist, Problem, load_allowlists as _load_allowlists
-from .detector import OUTPUT_FIELDS, Detector, Verdict
+from .detector import OUTPUT_FIELDS, OUTPUTS, Detector, Verdict
 from .registry import severity_for
 from .rules import RULES, RULES_BY_ID
 
-__all__ = ["Allowlist", "Detector", "OUTPUT_FIELDS", "Problem", "RULES", "RULES_BY_ID",
+__all__ = ["Allowlist", "Detector", "OUTPUT_FIELDS", "OUTPUTS", "Problem", "RULES", "RULES_BY_ID",
            "Verdict", "load_allowlists", "severity_for"]
 
 

@@ -2,9 +2,9 @@
 
 For a matcher column: how a cell and an event's values are folded before they are compared
 (the same fold on both sides), and which of the event's values it is matched against. The
-loader's header check, the matching (``Facts``) and the column table in docs/allowlists.md
-(``tests/allowlist_table.py``) all read this table, so a column cannot exist in one and not
-the others.
+loader's header check, the matching (``Facts``), the verdict memo's key (the values the columns
+in use read), and the build's column table (docs/allowlists.md) and lookups' match_type (tools/build.py) all read
+this table, so a column cannot exist in one and not the others.
 """
 import collections
 import difflib

@@ -1,25 +1,64 @@
 """Evaluate one event: findings from the rules, allowlist suppression, score and verdict."""
+import collections
 import datetime
 import math
+import operator
 import re
 
 from . import cmdline, fields, signature, winpath
 from . import score as score_model
 from .allowlist import Allowlist
-from .allowlist_columns import Facts, facts  # noqa: F401 (facts: part of this module's API)
+from .allowlist_columns import BY_NAME, Facts, facts  # noqa: F401 (facts: part of this module's API)
 from .bounded import Bounded, text_bytes
 from .registry import severity_for
 from .rules import RULES_FOR
 
-OUTPUT_FIELDS = ("regsvr32_score", "regsvr32_severity", "regsvr32_rules", "regsvr32_reasons",
-                 "regsvr32_mitre", "regsvr32_allowlisted", "regsvr32_error", "regsvr32_signature")
+class Output(collections.namedtuple("Output", "name meaning multivalue derive")):
+    """One output field: its name, what it holds (for the docs), whether it is multivalue, and
+    for a field worked out from the others, derive(verdict) -> its value (str, or a list of
+    str). The Verdict attribute that holds a stored field is the name without "regsvr32_"."""
+
+    __slots__ = ()
+
+    def __new__(cls, name, meaning, multivalue=False, derive=None):
+        if not name.startswith("regsvr32_"):
+            raise ValueError("output field %r: the command's fields start with regsvr32_" % name)
+        return super(Output, cls).__new__(cls, name, meaning, multivalue, derive)
+
+    @property
+    def attr(self):
+        return self.name[len("regsvr32_"):]
+
+
+# The output fields, in the order the command adds them: the one declaration the command, the
+# Verdict, the verdict snapshot and the docs (tools/build.py) read.
+OUTPUTS = (
+    Output("regsvr32_score", "0-100; 0 when nothing suspicious remains after the allowlists"),
+    Output("regsvr32_severity", "`none`, `informational`, `low`, `medium`, `high`, `critical`"),
+    Output("regsvr32_rules", "the ids of the rules that found something", True),
+    Output("regsvr32_reasons", "each finding with its evidence, and how the score was raised "
+                               "or lowered", True),
+    Output("regsvr32_mitre", "the ATT&CK ids of the findings", True),
+    Output("regsvr32_allowlisted", "the findings an allowlist cleared, with the row's reason and "
+                                   "`file:line`", True),
+    Output("regsvr32_error", "empty, or why the row could not be evaluated"),
+    Output("regsvr32_signature", "what the regsvr32 event did, with users, versions and temp "
+                                 "names folded: what the baseline compares; empty for rows that "
+                                 "are not regsvr32 activity"),
+)
+OUTPUT_FIELDS = tuple(o.name for o in OUTPUTS)
+_STORED = tuple(o for o in OUTPUTS if o.derive is None)       # the Verdict's attributes
+_VALUES = operator.attrgetter(*(o.attr for o in _STORED))
+_MULTI = tuple(i for i, o in enumerate(_STORED) if o.multivalue)
+_SINGLE = tuple(i for i, o in enumerate(_STORED) if not o.multivalue)
+_DERIVED = tuple((i, o.derive) for i, o in enumerate(OUTPUTS) if o.derive is not None)
+_ALLOWLISTED = OUTPUT_FIELDS.index("regsvr32_allowlisted")
 
 
 class Verdict(object):
-    """What the detector says of one event."""
+    """What the detector says of one event: an attribute per output field (OUTPUTS)."""
 
-    __slots__ = ("score", "severity", "rules", "reasons", "mitre", "allowlisted", "error",
-                 "signature")
+    __slots__ = tuple(o.attr for o in _STORED)
 
     def __init__(self, score=0, rules=(), reasons=(), mitre=(), allowlisted=(), error="",
                  signature=""):
@@ -31,13 +70,26 @@ class Verdict(object):
 
     def row(self, include_allowlisted=True):
         """The output values in OUTPUT_FIELDS order: str, or lists of str for multivalue."""
-        return [str(self.score), self.severity, list(self.rules), list(self.reasons),
-                list(self.mitre), list(self.allowlisted) if include_allowlisted else [],
-                self.error, self.signature]
+        out = list(_VALUES(self))
+        for i in _MULTI:
+            out[i] = list(out[i])
+        for i in _SINGLE:
+            out[i] = str(out[i])
+        for i, derive in _DERIVED:
+            out.insert(i, derive(self))
+        if not include_allowlisted:
+            out[_ALLOWLISTED] = []
+        return out
 
     def fields(self):
         """The output fields, the same names on every row: str, or lists for multivalue."""
         return dict(zip(OUTPUT_FIELDS, self.row()))
+
+    def values(self):
+        """{attribute: value} of every stored output field, as the Verdict holds it (the
+        snapshot; derived fields follow from these)."""
+        return dict((o.attr, list(getattr(self, o.attr)) if o.multivalue else getattr(self, o.attr))
+                    for o in _STORED)
 
     def __repr__(self):
         return "Verdict(%d %s %s)" % (self.score, self.severity, ",".join(self.rules))
@@ -189,9 +241,10 @@ class Detector(object):
         self.today = today or datetime.datetime.now(datetime.timezone.utc).date()
         self._expiring = any(e.expires is not None for e in self.allowlist.entries)
         self.memo = Memo()
-        # values a verdict does not depend on (see fields.IDENTITY)
-        self._unread = fields.IDENTITY.union(
-            name for name in fields.USER_AND_HOST if name not in self.allowlist.columns)
+        # values a verdict does not depend on: those no rule reads (fields.IDENTITY) that no
+        # allowlist column in use reads either (each column declares what it reads)
+        self._unread = fields.IDENTITY.difference(
+            name for column in self.allowlist.columns for name in BY_NAME[column].sources)
 
     def evaluate(self, record):
         try:
@@ -286,4 +339,4 @@ class Detector(object):
                        allowlisted, signature=sig)
 
 
-__all__ = ["Detector", "Verdict", "OUTPUT_FIELDS", "NOTHING"]
+__all__ = ["Detector", "Verdict", "OUTPUT_FIELDS", "OUTPUTS", "NOTHING"]

@@ -3,12 +3,14 @@
 The correlation searches in ``default/savedsearches.conf``, the analytic story in
 ``default/analyticstories.conf``, the ``_filter`` macros, the Sigma rules in ``sigma/`` and the
 ATT&CK Navigator layer are generated from this table, the other searches below and the rules'
-own metadata: ``python3 tests/gen_content.py --write``; tests/test_es_content.py fails when the
-files and the generator disagree.
+own metadata: ``python3 tools/build.py``; tests/test_build.py fails when the files and the
+declarations disagree.
 
 Enterprise Security metadata follows Splunk ESCU (contentctl): a detection's type decides what
 it raises. TTP: a finding (notable) and risk; Anomaly: risk only; Hunting: neither.
 """
+
+from .registry import FAMILY_KEYS
 
 APP_LABEL = "regsvr32"
 
@@ -59,7 +61,7 @@ class Family(object):
                  "minute", "data_sources", "how_to_implement", "known_false_positives",
                  "threat_objects")
 
-    def __init__(self, key, title, summary, type, prefilter, minute, data_sources,
+    def __init__(self, *, key, title, summary, type, prefilter, minute, data_sources,
                  how_to_implement, known_false_positives, threat_objects=("process", "parent")):
         self.key, self.title, self.summary = key, title, summary
         self.search_name = "%s - %s - Rule" % (APP_LABEL, title)
@@ -86,81 +88,137 @@ THREAT_OBJECT_TYPES = {
 }
 
 FAMILIES = (
-    Family("scriptlets_and_remote_payloads", "Scriptlets And Remote Payloads",
-           "regsvr32 runs a scriptlet through scrobj.dll (Squiblydoo) or a renamed copy, or "
-           "loads a module or scriptlet from a URL, a raw or encoded IP address, an SMB share or "
-           "WebDAV (L01-L04, L13).", "TTP", "tstats", 5, PROCESS_SOURCES, "",
-           "Few: some installers register a local scriptlet with scrobj.dll; software "
-           "deployment from a file share (R32-012) is the commonest benign case. Allowlist "
-           "them in regsvr32_allowlist_local.",
-           ("process", "parent", "module", "remote", "process_hash")),
-    Family("suspicious_paths_and_disguised_extensions", "Suspicious Paths And Disguised Extensions",
-           "regsvr32 registers a module from a user-writable or malware-favoured folder, another "
-           "drive or an unusual folder, or a module disguised as an image, document, log or temp "
-           "file; known campaign patterns (L09-L12, L28, L31).", "Anomaly", "tstats", 10,
-           PROCESS_SOURCES, "The working directory (Sysmon CurrentDirectory) resolves relative "
-           "module paths; without it only absolute paths are judged.",
-           "Per-user software (Teams, WebEx, Zoom, browser plug-ins) and installers unpacking "
-           "to Temp or ProgramData register modules there; line-of-business software lives in "
-           "unusual folders. The shipped allowlist clears the common ones.",
-           ("process", "parent", "module", "process_hash")),
-    Family("implicit_dllregisterserver_and_odd_invocations",
-           "Implicit DllRegisterServer And Odd Invocations",
-           "Silent DllRegisterServer calls on modules outside Windows and Program Files, /i "
-           "without /n, regsvr32 with no arguments (sacrificial process), and path or switch "
-           "syntax that only serves to evade string rules (L05-L08, L21, L29, L30).", "Anomaly",
-           "tstats", 15, PROCESS_SOURCES, "",
-           "Administrators' scripts and installers call regsvr32 /s on their own modules, "
-           "sometimes with /i; scores are low to medium for that reason.",
-           ("process", "parent", "module", "process_hash")),
-    Family("parent_lineage", "Parent Lineage",
-           "regsvr32 started by a script host, an Office application, or a server or "
-           "remote-execution host (L14-L16).", "TTP", "tstats", 20, PROCESS_SOURCES, "",
-           "Logon scripts and software deployment (SCCM, Intune, GPO scripts run by cmd, "
-           "PowerShell or services) register modules this way; allowlist by parent and module.",
-           ("process", "parent", "module", "process_hash")),
-    Family("children_of_regsvr32", "Children Of Regsvr32",
-           "Processes started by regsvr32 and threads it creates in other processes: the "
-           "registered code is running commands or injecting (L17, L34).", "TTP", "events", 25,
-           (SYSMON % 1, SYSMON % 8, "Windows Event Log Security 4688"),
-           "Sysmon 8 (CreateRemoteThread) is needed for the injection rule.",
-           "Registration code of some installers starts helper processes; WerFault after a "
-           "crash is already ignored.", ("process", "parent", "process_hash")),
-    Family("renamed_or_relocated_binary", "Renamed Or Relocated Binary",
-           "A renamed copy of regsvr32 (OriginalFileName or file description) or regsvr32.exe "
-           "running outside System32 and SysWOW64 (L18, L19).", "TTP", "tstats", 30,
-           PROCESS_SOURCES, "Renamed copies are found by OriginalFileName, which Sysmon and "
-           "EDRs log and Security 4688 does not.",
-           "Software that ships its own copy of regsvr32 (rare; allowlist by image path).",
-           ("process", "parent", "process_hash")),
-    Family("image_loads", "Image Loads",
-           "Sysmon image loads: regsvr32 loads an unsigned or untrusted module, a module from a "
-           "user-writable folder or with an odd extension, the scriptlet runtime or the .NET "
-           "runtime (L12, L22, L24, L25).", "Anomaly", "events", 35, (SYSMON % 7,),
-           "Needs Sysmon 7 (image load) with signature fields for regsvr32.exe; a configuration "
-           "that logs every image load is costly, so include regsvr32 and scrobj.dll loads.",
-           "Unsigned in-house or legacy COM modules; .NET COM servers load the CLR.",
-           ("ImageLoaded", "module_hash")),
-    Family("network", "Network",
-           "regsvr32 connects to a public or internal address or resolves a host name (L20).",
-           "Anomaly", "events", 40, (SYSMON % 3, SYSMON % 22),
-           "Needs Sysmon 3 (network connection) and 22 (DNS query).",
-           "Modules that check for updates or licences during registration; certificate "
-           "revocation lookups.", ("DestinationIp", "QueryName")),
-    Family("registry_persistence_and_scrobj_com_hijack",
-           "Registry Persistence And Scrobj COM Hijack",
-           "A COM class pointed at scrobj.dll or a scriptlet URL, an icon-overlay handler "
-           "registered by regsvr32, or a scheduled task, service or autorun value that launches "
-           "regsvr32 (L26, L33).", "TTP", "events", 45,
-           (SYSMON % 12, SYSMON % 13, SYSMON % 14, "Windows Event Log Security 4698",
-            "Windows Event Log Security 4702", "Windows Event Log Security 4697",
-            "Windows Event Log System 7045"),
-           "Needs Sysmon registry events (12-14) and task and service auditing (4697, 4698, "
-           "4702, 7045).",
-           "Legitimate scriptlet components registered with scrobj.dll; scheduled tasks of "
-           "software that re-registers its modules.", ("process", "TargetObject")),
+    Family(
+        key="scriptlets_and_remote_payloads",
+        title="Scriptlets And Remote Payloads",
+        summary="regsvr32 runs a scriptlet through scrobj.dll (Squiblydoo) or a renamed copy, or "
+                "loads a module or scriptlet from a URL, a raw or encoded IP address, an SMB share or "
+                "WebDAV (L01-L04, L13).",
+        type="TTP",
+        prefilter="tstats",
+        minute=5,
+        data_sources=PROCESS_SOURCES,
+        how_to_implement="",
+        known_false_positives="Few: some installers register a local scriptlet with scrobj.dll; software "
+                              "deployment from a file share (R32-012) is the commonest benign case. Allowlist "
+                              "them in regsvr32_allowlist_local.",
+        threat_objects=("process", "parent", "module", "remote", "process_hash")),
+    Family(
+        key="suspicious_paths_and_disguised_extensions",
+        title="Suspicious Paths And Disguised Extensions",
+        summary="regsvr32 registers a module from a user-writable or malware-favoured folder, another "
+                "drive or an unusual folder, or a module disguised as an image, document, log or temp "
+                "file; known campaign patterns (L09-L12, L28, L31).",
+        type="Anomaly",
+        prefilter="tstats",
+        minute=10,
+        data_sources=PROCESS_SOURCES,
+        how_to_implement="The working directory (Sysmon CurrentDirectory) resolves relative "
+                         "module paths; without it only absolute paths are judged.",
+        known_false_positives="Per-user software (Teams, WebEx, Zoom, browser plug-ins) and installers unpacking "
+                              "to Temp or ProgramData register modules there; line-of-business software lives in "
+                              "unusual folders. The shipped allowlist clears the common ones.",
+        threat_objects=("process", "parent", "module", "process_hash")),
+    Family(
+        key="implicit_dllregisterserver_and_odd_invocations",
+        title="Implicit DllRegisterServer And Odd Invocations",
+        summary="Silent DllRegisterServer calls on modules outside Windows and Program Files, /i "
+                "without /n, regsvr32 with no arguments (sacrificial process), and path or switch "
+                "syntax that only serves to evade string rules (L05-L08, L21, L29, L30).",
+        type="Anomaly",
+        prefilter="tstats",
+        minute=15,
+        data_sources=PROCESS_SOURCES,
+        how_to_implement="",
+        known_false_positives="Administrators' scripts and installers call regsvr32 /s on their own modules, "
+                              "sometimes with /i; scores are low to medium for that reason.",
+        threat_objects=("process", "parent", "module", "process_hash")),
+    Family(
+        key="parent_lineage",
+        title="Parent Lineage",
+        summary="regsvr32 started by a script host, an Office application, or a server or "
+                "remote-execution host (L14-L16).",
+        type="TTP",
+        prefilter="tstats",
+        minute=20,
+        data_sources=PROCESS_SOURCES,
+        how_to_implement="",
+        known_false_positives="Logon scripts and software deployment (SCCM, Intune, GPO scripts run by cmd, "
+                              "PowerShell or services) register modules this way; allowlist by parent and module.",
+        threat_objects=("process", "parent", "module", "process_hash")),
+    Family(
+        key="children_of_regsvr32",
+        title="Children Of Regsvr32",
+        summary="Processes started by regsvr32 and threads it creates in other processes: the "
+                "registered code is running commands or injecting (L17, L34).",
+        type="TTP",
+        prefilter="events",
+        minute=25,
+        data_sources=(SYSMON % 1, SYSMON % 8, "Windows Event Log Security 4688"),
+        how_to_implement="Sysmon 8 (CreateRemoteThread) is needed for the injection rule.",
+        known_false_positives="Registration code of some installers starts helper processes; WerFault after a "
+                              "crash is already ignored.",
+        threat_objects=("process", "parent", "process_hash")),
+    Family(
+        key="renamed_or_relocated_binary",
+        title="Renamed Or Relocated Binary",
+        summary="A renamed copy of regsvr32 (OriginalFileName or file description) or regsvr32.exe "
+                "running outside System32 and SysWOW64 (L18, L19).",
+        type="TTP",
+        prefilter="tstats",
+        minute=30,
+        data_sources=PROCESS_SOURCES,
+        how_to_implement="Renamed copies are found by OriginalFileName, which Sysmon and "
+                         "EDRs log and Security 4688 does not.",
+        known_false_positives="Software that ships its own copy of regsvr32 (rare; allowlist by image path).",
+        threat_objects=("process", "parent", "process_hash")),
+    Family(
+        key="image_loads",
+        title="Image Loads",
+        summary="Sysmon image loads: regsvr32 loads an unsigned or untrusted module, a module from a "
+                "user-writable folder or with an odd extension, the scriptlet runtime or the .NET "
+                "runtime (L12, L22, L24, L25).",
+        type="Anomaly",
+        prefilter="events",
+        minute=35,
+        data_sources=(SYSMON % 7,),
+        how_to_implement="Needs Sysmon 7 (image load) with signature fields for regsvr32.exe; a configuration "
+                         "that logs every image load is costly, so include regsvr32 and scrobj.dll loads.",
+        known_false_positives="Unsigned in-house or legacy COM modules; .NET COM servers load the CLR.",
+        threat_objects=("ImageLoaded", "module_hash")),
+    Family(
+        key="network",
+        title="Network",
+        summary="regsvr32 connects to a public or internal address or resolves a host name (L20).",
+        type="Anomaly",
+        prefilter="events",
+        minute=40,
+        data_sources=(SYSMON % 3, SYSMON % 22),
+        how_to_implement="Needs Sysmon 3 (network connection) and 22 (DNS query).",
+        known_false_positives="Modules that check for updates or licences during registration; certificate "
+                              "revocation lookups.",
+        threat_objects=("DestinationIp", "QueryName")),
+    Family(
+        key="registry_persistence_and_scrobj_com_hijack",
+        title="Registry Persistence And Scrobj COM Hijack",
+        summary="A COM class pointed at scrobj.dll or a scriptlet URL, an icon-overlay handler "
+                "registered by regsvr32, or a scheduled task, service or autorun value that launches "
+                "regsvr32 (L26, L33).",
+        type="TTP",
+        prefilter="events",
+        minute=45,
+        data_sources=(SYSMON % 12, SYSMON % 13, SYSMON % 14, "Windows Event Log Security 4698",
+                     "Windows Event Log Security 4702", "Windows Event Log Security 4697",
+                     "Windows Event Log System 7045"),
+        how_to_implement="Needs Sysmon registry events (12-14) and task and service auditing (4697, 4698, "
+                         "4702, 7045).",
+        known_false_positives="Legitimate scriptlet components registered with scrobj.dll; scheduled tasks of "
+                              "software that re-registers its modules.",
+        threat_objects=("process", "TargetObject")),
 )
 FAMILIES_BY_KEY = dict((f.key, f) for f in FAMILIES)
+if tuple(FAMILIES_BY_KEY) != FAMILY_KEYS:
+    raise ValueError("families.py and registry.FAMILY_KEYS name different families")
 
 
 class Search(object):

@@ -63,13 +63,13 @@ ALIASES = (
     ("service_path", ("ImagePath", "ServiceFileName", "Service_File_Name")),
 )
 FIELD_NAMES = tuple(name for name, _ in ALIASES)
-# Values that say which process an event is, not what it did: no rule, score, signature or
-# allowlist reads them, so the detector leaves them out of the key it remembers a verdict under
-# (a process id or GUID never repeats). USER_AND_HOST are read by the allowlist alone
-# (allowlist_columns), and left out too while no allowlist row has a cell in their column.
+# Values no rule, score or signature reads: which process an event is (a process id or GUID
+# never repeats), who ran it and where. Only an allowlist column may read one (each column
+# declares the values it reads: allowlist_columns.MATCHER_TABLE sources), so the detector
+# leaves out of the key it remembers a verdict under exactly these values minus those the
+# columns in use read (Detector.__init__): never a list of names kept by hand.
 IDENTITY = frozenset(("event_code", "process_guid", "process_id", "parent_guid", "parent_id",
-                      "hashes", "integrity"))
-USER_AND_HOST = ("user", "host")
+                      "hashes", "integrity", "user", "host"))
 # source field -> (our name, rank): one dict look-up per field of the row
 SOURCES = dict((src, (name, rank)) for name, sources in ALIASES
                for rank, src in enumerate(sources))
@@ -111,7 +111,7 @@ def _after_blank(*terms):
 
 
 # The same, as SPL's raw pre-filter searches it (macros.conf regsvr32_marks, which
-# tests/gen_content.py writes from this table; tests/test_conf.py checks that every row a rule
+# tools/build.py writes from this table; tests/test_conf.py checks that every row a rule
 # flags passes it, as text, XML and JSON). Splunk matches a word against the tokens of an event's
 # raw text (the pieces between blanks, quotes, brackets, ; , & ? + and between / : = @ . - $ # % \
 # _ within them; a Unicode dash breaks nothing), a word* against the tokens it starts, and a quoted
@@ -162,12 +162,15 @@ class Shape(object):
     """One EDR's events: the fields naming the event type, and per kind what to read."""
 
     def __init__(self, name, type_fields, kinds, tables, host, joins=None, inbound=(), owns=True,
-                 prefixes=("",), folders=(), foreign=(), ends=()):
+                 prefixes=("",), folders=(), foreign=(), ends=(), title="", about=""):
         self.name, self.owns = name, owns
         # (field, folded values): a process event that says one of these ended, not started: no
         # rule reads a process end, and read as a start it would give every finding twice
         self.ends = tuple((p + f, frozenset(_fold(v) for v in values))
                           for f, values in ends for p in prefixes)
+        # for the docs and the regsvr32_edr_<name> macro (tools/build.py): the product, and
+        # which of its exports the macro's description names
+        self.title, self.about = title or name, about or name
         # folded values of its selector that another schema writes in a field of the same name
         # (ECS's event.type in SentinelOne's): never this vendor's, so they claim nothing
         self.foreign = frozenset(_fold(v) for v in foreign)
@@ -247,7 +250,9 @@ EDR_SHAPES = (
     }, host="ComputerName",
         joins={REGISTRY: (("registry_path", "RegObjectName", "RegValueName", "(Default)"),)},
         inbound=(("event_simpleName", "NetworkReceiveAcceptIP4"),
-                 ("event_simpleName", "NetworkReceiveAcceptIP6"))),
+                 ("event_simpleName", "NetworkReceiveAcceptIP6")),
+        title='CrowdStrike Falcon (FDR, Event Streams)',
+        about='CrowdStrike Falcon Data Replicator / Event Streams events regsvr32detect reads.'),
     # Microsoft Defender for Endpoint advanced hunting, as exported (columns as they are) or
     # streamed through Event Hub (properties.<Column>). The kind comes from ActionType, which
     # every table has. original_file_name is the new process's own (ProcessVersionInfo...),
@@ -279,7 +284,9 @@ EDR_SHAPES = (
                REGISTRY: _MDE_ACTOR_USER + (
                    ("registry_path", "RegistryKey", "RegistryValueName", "(Default)"),)},
         inbound=(("ActionType", "InboundConnectionAccepted"),), prefixes=("", "properties."),
-        folders=(("image", "process_name"), ("parent_image", "parent_process_name"))),
+        folders=(("image", "process_name"), ("parent_image", "parent_process_name")),
+        title='Microsoft Defender for Endpoint (advanced hunting)',
+        about='Microsoft Defender for Endpoint advanced-hunting rows (as exported, or streamed through Event Hub as properties.*) regsvr32detect reads.'),
     # SentinelOne Deep Visibility / Cloud Funnel 2.0 (event.type "Process Creation" ...).
     Shape("sentinelone", ("event.type",), {
         "Process Creation": PROCESS, "Module Load": IMAGE_LOAD, "IP Connect": NETWORK,
@@ -305,7 +312,9 @@ EDR_SHAPES = (
         REMOTE_THREAD: (("source_image", ("src.process.image.path",)),
                         ("target_image", ("tgt.process.image.path",))),
     }, host="endpoint.name", inbound=(("event.network.direction", "INCOMING"),),
-        foreign=ECS_EVENT_TYPES),
+        foreign=ECS_EVENT_TYPES,
+        title='SentinelOne (Deep Visibility, Cloud Funnel)',
+        about='SentinelOne Deep Visibility / Cloud Funnel events regsvr32detect reads (event types as the console spells them and run together, as some exports do).'),
     # Carbon Black Cloud data forwarder (type endpoint.event.*). "type" is a common field name,
     # so an unknown value leaves the row to the other shapes.
     Shape("carbonblack", ("type",), {
@@ -324,7 +333,9 @@ EDR_SHAPES = (
                               ("dest_host", ("netconn_domain",))),
         FILE: _CB_ACTOR + (("target_filename", ("filemod_name",)),),
         REGISTRY: _CB_ACTOR + (("registry_path", ("regmod_name",)),),
-    }, host="device_name", inbound=(("netconn_inbound", "true"),), owns=False),
+    }, host="device_name", inbound=(("netconn_inbound", "true"),), owns=False,
+        title='Carbon Black Cloud (data forwarder)',
+        about='Carbon Black Cloud data forwarder events regsvr32detect reads.'),
     # Elastic Common Schema: Winlogbeat (event.code is the Sysmon or Security event id) or
     # Elastic Defend (event.category). Arrays arrive from Splunk's JSON extraction as "name{}".
     Shape("ecs", ("event.code", "event.category", "event.category{}"), dict(
@@ -365,7 +376,9 @@ EDR_SHAPES = (
         # Elastic Defend's process end (event.category process, event.type end, event.action end;
         # Auditbeat's process_stopped; Winlogbeat's older process_end)
         ends=(("event.type", ("end", "process_end")), ("event.type{}", ("end", "process_end")),
-              ("event.action", ("end", "process_end", "process_stopped")))),
+              ("event.action", ("end", "process_end", "process_stopped"))),
+        title='Elastic Common Schema (Winlogbeat, Elastic Defend)',
+        about="Elastic Common Schema events (Winlogbeat's Sysmon and Security events, Elastic Defend) regsvr32detect reads."),
 )
 
 # Fields that hold a Windows path: an NT device path there is read as a drive path.
@@ -398,7 +411,7 @@ PLACEHOLDER_FIELDS = frozenset(("event_code", "process_name", "parent_process_na
 LOGGED_PATHS = PATH_FIELDS + ("cwd",)
 # A multivalue field (a list from splunklib, which reads the __mv_ column) of one of these is
 # judged value by value (variants): what a verdict depends on, not which process it was.
-JUDGED = frozenset(FIELD_NAMES) - IDENTITY - frozenset(USER_AND_HOST)
+JUDGED = frozenset(FIELD_NAMES) - IDENTITY
 MAX_VALUES = 64           # distinct values of one multivalue field judged (the first ones)
 MAX_VARIANTS = 128        # combinations of values judged for one row
 

