@@ -1,0 +1,135 @@
+#!/usr/bin/env python
+"""``| regsvr32allowlist candidate="<cells>"``: a candidate allowlist row, before it is written.
+
+mode=preview (default): each row is scored as ``| regsvr32detect`` scores it, and again with the
+candidate row added after every row of the lists; regsvr32_candidate_clears names the findings
+the candidate would newly clear (a finding an existing row already clears is not the
+candidate's). mode=check: the row itself, as it would be appended to regsvr32_allowlist_local,
+with regsvr32_row_status ok or refused and the loader's own message: the write search keeps only
+an ok row (``| where regsvr32_row_status="ok" | outputlookup append=true ...``).
+
+The candidate is one option of URL-encoded cells, ``rule_id=R32-007&module=C%3A%5CTools%5C*``
+(Dashboard Studio's ``$token|u$``): Splunk hands a command its arguments without their quotes,
+and splunklib reads a backslash in them as an escape, so a path or a reason with spaces cannot
+travel as an option of its own. who added the row and when are the search's: its user and UTC day.
+"""
+import csv
+import datetime
+import os
+import sys
+
+sys.dont_write_bytecode = True
+
+BIN_DIR = os.path.dirname(os.path.abspath(__file__))
+LOOKUPS_DIR = os.path.join(os.path.dirname(BIN_DIR), "lookups")
+sys.path.insert(0, os.path.join(BIN_DIR, "lib"))
+
+try:                                    # Python 3 (Splunk's), as splunklib needs
+    from urllib.parse import parse_qsl
+except ImportError:                     # pragma: no cover
+    from urlparse import parse_qsl
+
+from splunklib.searchcommands import (  # noqa: E402
+    Configuration, Option, StreamingCommand, dispatch, validators)
+
+from regsvr32_detector import OUTPUT_FIELDS, Detector  # noqa: E402
+from regsvr32_detector import tuning  # noqa: E402
+from regsvr32_detector.allowlist_columns import COLUMNS  # noqa: E402
+
+DEFAULT_LIST = "regsvr32_allowlist_default"
+LOCAL_LIST = "regsvr32_allowlist_local"     # the only list the form writes
+CHECK_FIELDS = ("regsvr32_row_status", "regsvr32_row_message", "regsvr32_row_list")
+PREVIEW_FIELDS = ("regsvr32_candidate_clears", "regsvr32_candidate_score",
+                  "regsvr32_candidate_error")
+
+
+def parse_candidate(text):
+    """'rule_id=R32-007&module=...' -> {column: cell}; a column named twice keeps its last."""
+    return dict((k.strip().lower(), v.strip()) for k, v in parse_qsl(text or "",
+                                                                        keep_blank_values=True))
+
+
+def lookup_path(name):
+    return os.path.join(LOOKUPS_DIR, name + ".csv")
+
+
+def local_header(path):
+    """The columns of the admin's list as it is, or None when it does not exist yet."""
+    try:
+        with open(path, "r", encoding="utf-8-sig", newline="") as f:
+            first = f.readline()
+    except (IOError, OSError):
+        return None
+    return [h.strip().lower() for h in next(csv.reader([first]), [])]
+
+
+@Configuration()
+class Regsvr32AllowlistCommand(StreamingCommand):
+    """Previews or checks a candidate allowlist row.
+
+    ##Syntax
+
+    regsvr32allowlist candidate=<url-encoded cells> [mode=preview|check]
+    """
+
+    candidate = Option(
+        doc="The row's cells, URL-encoded: rule_id=R32-007&module=C%3A%5CTools%5C*&reason=...",
+        require=True)
+    mode = Option(doc="preview (default): what the row would clear; check: the row as it would "
+                      "be written, with the loader's verdict", default="preview",
+                  validate=validators.Set("preview", "check"))
+
+    def prepare(self):
+        cells = parse_candidate(self.candidate)
+        self.today = datetime.datetime.now(datetime.timezone.utc).date()
+        user = getattr(self.metadata.searchinfo, "username", None) or ""
+        # who and when are the search's, never the URL's
+        cells["added_by"], cells["added_on"] = user, self.today.isoformat()
+        paths = [p for p in (lookup_path(DEFAULT_LIST), lookup_path(LOCAL_LIST))
+                 if os.path.exists(p)]
+        header = local_header(lookup_path(LOCAL_LIST))
+        if header is not None and "added_by" not in header:
+            # an older list without the columns: the attribution goes into source, not lost
+            note = "added by %s on %s" % (user or "?", cells["added_on"])
+            cells["source"] = "%s; %s" % (cells["source"], note) if cells.get("source") else note
+        self.cells = cells
+        self.allowlist, self.entry, self.message = tuning.check(paths, cells)
+        # the row is written under the list's own header (all the columns for a new list)
+        self.columns = [c for c in header if c in COLUMNS] if header else list(COLUMNS)
+        if self.mode == "preview":
+            self.before = Detector(self.allowlist)
+            self.after = Detector(tuning.with_candidate(self.allowlist, self.entry)) \
+                if self.entry is not None else None
+            if self.entry is None:
+                self.write_warning("regsvr32allowlist: the candidate row is refused: {}",
+                                   self.message)
+
+    def stream(self, records):
+        if self.mode == "check":
+            for record in records:
+                for c in self.columns:
+                    record[c] = self.cells.get(c, "")
+                record["regsvr32_row_status"] = "ok" if self.entry is not None else "refused"
+                record["regsvr32_row_message"] = self.message or (
+                    "the loader reads this row as %s after the rows already in the lists"
+                    % LOCAL_LIST)
+                record["regsvr32_row_list"] = LOCAL_LIST
+                yield record
+            return
+        for record in records:
+            verdict = self.before.evaluate(record)
+            for name, value in zip(OUTPUT_FIELDS, verdict.row(True)):
+                record[name] = value
+            if self.after is None:
+                record["regsvr32_candidate_clears"] = []
+                record["regsvr32_candidate_score"] = verdict.score
+                record["regsvr32_candidate_error"] = self.message
+            else:
+                after = self.after.evaluate(record)
+                record["regsvr32_candidate_clears"] = tuning.newly_cleared(after.allowlisted)
+                record["regsvr32_candidate_score"] = after.score
+                record["regsvr32_candidate_error"] = ""
+            yield record
+
+
+dispatch(Regsvr32AllowlistCommand, sys.argv, sys.stdin, sys.stdout, __name__)
