@@ -15,7 +15,9 @@ travel as an option of its own. who added the row and when are the search's: its
 """
 import csv
 import datetime
+import hashlib
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True
@@ -38,7 +40,9 @@ from regsvr32_detector.allowlist_columns import COLUMNS  # noqa: E402
 
 DEFAULT_LIST = "regsvr32_allowlist_default"
 LOCAL_LIST = "regsvr32_allowlist_local"     # the only list the form writes
-CHECK_FIELDS = ("regsvr32_row_status", "regsvr32_row_message", "regsvr32_row_list")
+CHECK_FIELDS = ("regsvr32_row_status", "regsvr32_row_message", "regsvr32_row_list",
+                "regsvr32_row_key")
+_RELATIVE = re.compile(r"^\+(\d{1,4})d$")       # expires=+90d: that many days from today
 PREVIEW_FIELDS = ("regsvr32_candidate_clears", "regsvr32_candidate_score",
                   "regsvr32_candidate_error")
 
@@ -74,17 +78,36 @@ class Regsvr32AllowlistCommand(StreamingCommand):
 
     candidate = Option(
         doc="The row's cells, URL-encoded: rule_id=R32-007&module=C%3A%5CTools%5C*&reason=...",
-        require=True)
+        default="")
     mode = Option(doc="preview (default): what the row would clear; check: the row as it would "
-                      "be written, with the loader's verdict", default="preview",
-                  validate=validators.Set("preview", "check"))
+                      "be written, with the loader's verdict; cells: a finding's cells, to "
+                      "prefill the form", default="preview",
+                  validate=validators.Set("preview", "check", "cells"))
 
     def prepare(self):
+        if self.mode == "cells":
+            paths = [p for p in (lookup_path(DEFAULT_LIST), lookup_path(LOCAL_LIST))
+                     if os.path.exists(p)]
+            self.before = Detector(tuning.check(paths, {})[0])
+            return
+        if not self.candidate:
+            self.write_error("regsvr32allowlist: candidate=<cells> is required in mode=%s, e.g. "
+                             "candidate=\"rule_id=R32-007&module=C%%3A%%5CTools%%5C*&reason=...\""
+                             % self.mode)
+            sys.exit(1)
         cells = parse_candidate(self.candidate)
         self.today = datetime.datetime.now(datetime.timezone.utc).date()
         user = getattr(self.metadata.searchinfo, "username", None) or ""
         # who and when are the search's, never the URL's
         cells["added_by"], cells["added_on"] = user, self.today.isoformat()
+        relative = _RELATIVE.match(cells.get("expires", ""))
+        if relative:
+            days = datetime.timedelta(days=int(relative.group(1)))
+            cells["expires"] = (self.today + days).isoformat()
+        # What the admin confirms: the write search writes the row only if its key is this one,
+        # so a row changed after it was selected is not written until it is selected again.
+        self.key = hashlib.sha1(tuning.candidate_text(
+            dict(cells, added_on="")).encode("utf-8")).hexdigest()[:16]
         paths = [p for p in (lookup_path(DEFAULT_LIST), lookup_path(LOCAL_LIST))
                  if os.path.exists(p)]
         header = local_header(lookup_path(LOCAL_LIST))
@@ -105,6 +128,16 @@ class Regsvr32AllowlistCommand(StreamingCommand):
                                    self.message)
 
     def stream(self, records):
+        if self.mode == "cells":
+            for record in records:
+                verdict = self.before.evaluate(record)
+                for name, value in zip(OUTPUT_FIELDS, verdict.row(True)):
+                    record[name] = value
+                cells = tuning.cells_of(self.before, record)
+                for name in ("rule_id",) + tuning.PREFILL:
+                    record["regsvr32_cell_" + name] = cells.get(name, "")
+                yield record
+            return
         if self.mode == "check":
             for record in records:
                 for c in self.columns:
@@ -114,6 +147,7 @@ class Regsvr32AllowlistCommand(StreamingCommand):
                     "the loader reads this row as %s after the rows already in the lists"
                     % LOCAL_LIST)
                 record["regsvr32_row_list"] = LOCAL_LIST
+                record["regsvr32_row_key"] = self.key
                 yield record
             return
         for record in records:

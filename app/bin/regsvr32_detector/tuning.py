@@ -14,7 +14,8 @@ import io
 import os
 
 from .allowlist import Allowlist, Problem, _parse, _read_text, load_allowlists
-from .allowlist_columns import COLUMNS, MATCHERS
+from . import fields
+from .allowlist_columns import BY_NAME, COLUMNS, MATCHERS, Either
 from .rules import RULES_BY_ID
 
 CANDIDATE = "candidate"         # the candidate row's "file": its findings say "(candidate:2)"
@@ -143,6 +144,41 @@ def list_rows(paths, today=None, known_rules=None, soon_days=SOON_DAYS, absent=(
         for row in out:
             row.setdefault("status", "refused")
             row.setdefault("message", "")
+    return out
+
+
+# The cells the form prefills from a finding: what identifies it, each editable to a wildcard.
+PREFILL = ("image", "parent_image", "module", "url_host", "user", "host")
+
+
+def cells_of(detector, record):
+    """{column: cell} prefilled from a finding: rule_id (the first rule the lists did not clear)
+    and the event's own values for PREFILL (as logged, not folded; the first module or host of
+    several). Empty when the row has no finding left."""
+    verdict = detector.evaluate(record)
+    if not verdict.rules:
+        return {}
+    out = {"rule_id": verdict.rules[0]}
+    try:
+        ev = fields.normalize(record)
+        if ev is None:
+            return out
+        if ev.multi:
+            ev = next(iter(fields.variants(ev)))[1]
+        detector.findings(ev)           # parses the command line: ev.invocation
+    except Exception:                   # the verdict said what it could; the rest stays empty
+        return out
+    for name in PREFILL:
+        column = BY_NAME[name]
+        if column.values is not None:
+            try:
+                values = [v for v in column.values(ev) if v]
+            except AttributeError:      # not a regsvr32 command line
+                values = []
+            value = values[0] if values else ""
+            out[name] = value[0] if isinstance(value, Either) else value
+        else:
+            out[name] = next((getattr(ev, n) for n in column.sources if getattr(ev, n, None)), "")
     return out
 
 
