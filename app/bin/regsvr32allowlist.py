@@ -26,10 +26,6 @@ BIN_DIR = os.path.dirname(os.path.abspath(__file__))
 LOOKUPS_DIR = os.path.join(os.path.dirname(BIN_DIR), "lookups")
 sys.path.insert(0, os.path.join(BIN_DIR, "lib"))
 
-try:                                    # Python 3 (Splunk's), as splunklib needs
-    from urllib.parse import parse_qsl
-except ImportError:                     # pragma: no cover
-    from urlparse import parse_qsl
 
 from splunklib.searchcommands import (  # noqa: E402
     Configuration, Option, StreamingCommand, dispatch, validators)
@@ -47,10 +43,23 @@ PREVIEW_FIELDS = ("regsvr32_candidate_clears", "regsvr32_candidate_score",
                   "regsvr32_candidate_error")
 
 
+_PERCENT = re.compile(br"%([0-9A-Fa-f]{2})")
+
+
+def _unquote(text):
+    """URL-decoding (encodeURIComponent's %XX, a + as a space), UTF-8; no urllib in the app."""
+    raw = _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]), text.replace("+", " ").encode("utf-8"))
+    return raw.decode("utf-8", "replace")
+
+
 def parse_candidate(text):
     """'rule_id=R32-007&module=...' -> {column: cell}; a column named twice keeps its last."""
-    return dict((k.strip().lower(), v.strip()) for k, v in parse_qsl(text or "",
-                                                                        keep_blank_values=True))
+    cells = {}
+    for part in (text or "").split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            cells[_unquote(name).strip().lower()] = _unquote(value).strip()
+    return cells
 
 
 def lookup_path(name):

@@ -290,10 +290,13 @@ async function main() {
 
         // 7. The health view lists the row: active, attributed, with its hits.
         await load(`${base}?live=regsvr32_allowlist_health`);
-        record.health = await waitPanel(page, 'viz_rows', (p) => p.rows.length > 0, 'the health view should list the rows');
+        record.health_all = await waitPanel(page, 'viz_rows', (p) => p.rows.length > 0, 'the health view should list the rows');
         record.health_counts = await waitPanel(page, 'viz_active', (p) => /\d/.test(p.text), 'the active count');
         await sleep(1500);
         await page.screenshot({ path: join(outDir, 'allowlist_health.png'), fullPage: true });
+        // searchable: the row by its ticket
+        await input(page, definitionOf('regsvr32_allowlist_health').inputs.input_filter.title, 'CHG-2291');
+        record.health = await waitPanel(page, 'viz_rows', (p) => p.rows.length === 1, 'a search for the ticket should find the one row');
         record.queries = await page.evaluate(() => window.__render.queries.length);
     } finally {
         if (browser) await browser.close();
