@@ -139,10 +139,15 @@ class Regsvr32AllowlistCommand(StreamingCommand):
     def stream(self, records):
         if self.mode == "cells":
             for record in records:
-                verdict = self.before.evaluate(record)
-                for name, value in zip(OUTPUT_FIELDS, verdict.row(True)):
-                    record[name] = value
-                cells = tuning.cells_of(self.before, record)
+                if "regsvr32_rules" in record:      # after | regsvr32detect: its verdict, as is
+                    rules = record["regsvr32_rules"]
+                    rules = [r for r in (rules if isinstance(rules, list) else [rules]) if r]
+                else:
+                    verdict = self.before.evaluate(record)
+                    for name, value in zip(OUTPUT_FIELDS, verdict.row(True)):
+                        record[name] = value
+                    rules = verdict.rules
+                cells = tuning.cells_of(self.before, record, rules) if rules else {}
                 for name in ("rule_id",) + tuning.PREFILL:
                     record["regsvr32_cell_" + name] = cells.get(name, "")
                 yield record

@@ -262,22 +262,13 @@ def _errors(b):
     return [dict(r, last_seen=strftime(r["last_seen"])) for r in rows]
 
 
-def tune(rows):
-    """ds_tune: `regsvr32_events` | regsvr32allowlist mode=cells | where score >= min_score AND
-    a cell rule | `regsvr32_entities` | search dest="$host$" | sort 0 - _time | head 50 | eval
-    time | rename regsvr32_cell_* as * | table time dest severity rules CELLS"""
-    out = []
-    for r in rows:
-        r = dict(r)
-        if int(r["regsvr32_score"]) < MIN_SCORE or not mv(r.get("regsvr32_cell_rule_id")):
-            continue
-        entities(r)
-        if r["dest"] is None or not fnmatch.fnmatchcase(r["dest"].lower(), HOST.lower()):
-            continue
-        out.append(r)
-    out = sorted(out, key=lambda r: -int(r["_time"]))[:50]
-    out = [dict(r, time=strftime(r["_time"]), **{c: r.get("regsvr32_cell_" + c) for c in CELLS}) for r in out]
-    return table(out, "time", "dest", "regsvr32_severity", "regsvr32_rules", *CELLS)
+def tune(b):
+    """ds_tune: | where score >= min_score AND len(regsvr32_cell_rule_id) > 0 | sort 0 - _time
+    | head 50 | eval time | rename regsvr32_cell_* as * | table time dest severity rules CELLS"""
+    rows = [r for r in where_score(b) if mv(r.get("regsvr32_cell_rule_id"))]
+    rows = sorted(rows, key=lambda r: -int(r["_time"]))[:50]
+    rows = [dict(r, time=strftime(r["_time"]), **{c: r.get("regsvr32_cell_" + c) for c in CELLS}) for r in rows]
+    return table(rows, "time", "dest", "regsvr32_severity", "regsvr32_rules", *CELLS)
 
 
 # data source id -> rows, from the rows of the data source it extends; each line mirrors that
@@ -285,7 +276,7 @@ def tune(rows):
 MODELS = {
     "ds_base": lambda b: b,
     "ds_baseline": None,
-    "ds_tune": None,
+    "ds_tune": tune,
     "ds_findings": lambda b: stats(where_score(b), None, count=("count", None)),
     "ds_hosts": lambda b: stats(where_score(b), None, hosts=("dc", "dest")),
     "ds_critical": lambda b: stats([r for r in b if r["regsvr32_severity"] == "critical"], None, count=("count", None)),
@@ -339,10 +330,14 @@ def command_rows(args=(), script=None):
 
 
 def data_sources():
+    # ds_base: ... | regsvr32detect | regsvr32allowlist mode=cells | ...
     rows = command_rows()
+    cells = chunked.run(["mode=cells"], [rows], script=ALLOWLIST_SCRIPT)
+    if cells.refused or cells.returncode or len(cells.rows) != len(rows):
+        raise AssertionError("regsvr32allowlist mode=cells failed: %s %s" % (cells.messages, cells.stderr))
+    rows = cells.rows
     found = {"ds_base": base(rows)}
     found["ds_baseline"] = _baseline(found["ds_base"], baseline(rows))
-    found["ds_tune"] = tune(command_rows(["mode=cells"], script=ALLOWLIST_SCRIPT))
     sources = definition()["dataSources"]
     for ds, model in MODELS.items():
         if ds not in found:

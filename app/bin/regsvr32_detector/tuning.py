@@ -22,6 +22,12 @@ CANDIDATE = "candidate"         # the candidate row's "file": its findings say "
 CANDIDATE_WHERE = "%s:2" % CANDIDATE
 SOON_DAYS = 14                  # a row expiring within this many days is "expiring"
 STATUSES = ("active", "expiring", "expired", "refused", "absent")
+# The fields | regsvr32allowlist adds: mode=check, mode=preview, mode=cells
+ROW_FIELDS = ("regsvr32_row_status", "regsvr32_row_message", "regsvr32_row_list", "regsvr32_row_key")
+CANDIDATE_FIELDS = ("regsvr32_candidate_clears", "regsvr32_candidate_score", "regsvr32_candidate_error")
+CELL_FIELDS = tuple("regsvr32_cell_" + c for c in ("rule_id", "image", "parent_image", "module",
+                                                  "url_host", "user", "host"))
+FIELDS = ROW_FIELDS + CANDIDATE_FIELDS + CELL_FIELDS
 
 
 def candidate_text(cells):
@@ -151,14 +157,16 @@ def list_rows(paths, today=None, known_rules=None, soon_days=SOON_DAYS, absent=(
 PREFILL = ("image", "parent_image", "module", "url_host", "user", "host")
 
 
-def cells_of(detector, record):
-    """{column: cell} prefilled from a finding: rule_id (the first rule the lists did not clear)
-    and the event's own values for PREFILL (as logged, not folded; the first module or host of
-    several). Empty when the row has no finding left."""
-    verdict = detector.evaluate(record)
-    if not verdict.rules:
+def cells_of(detector, record, rules=None):
+    """{column: cell} prefilled from a finding: rule_id (the first rule the lists did not clear:
+    RULES, a verdict's regsvr32_rules when the row has been through | regsvr32detect, else the
+    detector's) and the event's own values for PREFILL (as logged, not folded; the first module
+    or host of several). Empty when the row has no finding left."""
+    if rules is None:
+        rules = detector.evaluate(record).rules
+    if not rules:
         return {}
-    out = {"rule_id": verdict.rules[0]}
+    out = {"rule_id": rules[0]}
     try:
         ev = fields.normalize(record)
         if ev is None:
