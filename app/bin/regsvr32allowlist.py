@@ -36,11 +36,7 @@ from regsvr32_detector.allowlist_columns import COLUMNS  # noqa: E402
 
 DEFAULT_LIST = "regsvr32_allowlist_default"
 LOCAL_LIST = "regsvr32_allowlist_local"     # the only list the form writes
-CHECK_FIELDS = ("regsvr32_row_status", "regsvr32_row_message", "regsvr32_row_list",
-                "regsvr32_row_key")
 _RELATIVE = re.compile(r"^\+(\d{1,4})d$")       # expires=+90d: that many days from today
-PREVIEW_FIELDS = ("regsvr32_candidate_clears", "regsvr32_candidate_score",
-                  "regsvr32_candidate_error")
 
 
 _PERCENT = re.compile(br"%([0-9A-Fa-f]{2})")
@@ -48,7 +44,8 @@ _PERCENT = re.compile(br"%([0-9A-Fa-f]{2})")
 
 def _unquote(text):
     """URL-decoding (encodeURIComponent's %XX, a + as a space), UTF-8; no urllib in the app."""
-    raw = _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]), text.replace("+", " ").encode("utf-8"))
+    raw = _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]),
+                       text.replace("+", " ").encode("utf-8"))
     return raw.decode("utf-8", "replace")
 
 

@@ -152,7 +152,7 @@ def ds_preview_hosts(query):
 
 def ds_preview_summary(query):
     rows = _preview(query)
-    findings, hosts = len(rows), len(set(r["dest"] for r in rows))
+    findings, hosts = len(rows), len(set(r["dest"] for r in rows if r["dest"]))     # dc() skips nulls
     critical = len([r for r in rows if r["regsvr32_severity"] == "critical"])
     limit = int(re.search(r"hosts > (\d+)", query).group(1))
     if critical > 0:
@@ -190,8 +190,12 @@ def _rows(query):
     text = re.search(r'search "((?:\\.|[^"\\])*)"', query).group(1).replace('\\"', '"').replace("\\\\", "\\")
     out = [r for r in out if _glob(status, r["status"]) and (
         text == "*" or any(_glob("*%s*" % text.strip("*"), str(v)) for v in r.values()))]
+    # sort 0 order -added_on -hits file line: what needs a look, then the newest rows
     order = {"refused": 0, "expired": 1, "expiring": 2}
-    out.sort(key=lambda r: (order.get(r["status"], 3 if r["never_matched"] == "yes" else 4), r["file"], int(r["line"])))
+    out.sort(key=lambda r: (r["file"], int(r["line"])))
+    out.sort(key=lambda r: r["hits"], reverse=True)
+    out.sort(key=lambda r: r.get("added_on", ""), reverse=True)
+    out.sort(key=lambda r: order.get(r["status"], 3))
     return out
 
 

@@ -23,8 +23,10 @@ CANDIDATE_WHERE = "%s:2" % CANDIDATE
 SOON_DAYS = 14                  # a row expiring within this many days is "expiring"
 STATUSES = ("active", "expiring", "expired", "refused", "absent")
 # The fields | regsvr32allowlist adds: mode=check, mode=preview, mode=cells
-ROW_FIELDS = ("regsvr32_row_status", "regsvr32_row_message", "regsvr32_row_list", "regsvr32_row_key")
-CANDIDATE_FIELDS = ("regsvr32_candidate_clears", "regsvr32_candidate_score", "regsvr32_candidate_error")
+ROW_FIELDS = ("regsvr32_row_status", "regsvr32_row_message", "regsvr32_row_list",
+              "regsvr32_row_key")
+CANDIDATE_FIELDS = ("regsvr32_candidate_clears", "regsvr32_candidate_score",
+                    "regsvr32_candidate_error")
 CELL_FIELDS = tuple("regsvr32_cell_" + c for c in ("rule_id", "image", "parent_image", "module",
                                                   "url_host", "user", "host"))
 FIELDS = ROW_FIELDS + CANDIDATE_FIELDS + CELL_FIELDS
