@@ -51,11 +51,11 @@ LAYERS = {
     "protocol": (
         "test_allowlist_reliability.py", "test_baseline.py", "test_command.py",
         "test_failure_behaviour.py", "test_fastpath.py", "test_fuzz_protocol.py",
-        "test_hostile_text.py", "test_leanio.py", "test_lookup_abuse.py"),
+        "test_hostile_text.py", "test_leanio.py", "test_lookup_abuse.py", "test_tuning.py"),
     "content": (
         "test_app_safety.py", "test_build.py", "test_conf.py", "test_dashboard_render.py", "test_demo.py",
         "test_docs.py", "test_es_content.py", "test_one_declaration.py", "test_package.py", "test_readme.py",
-        "test_searches.py", "test_sigma.py", "test_upgrade.py"),
+        "test_searches.py", "test_sigma.py", "test_tuning_render.py", "test_upgrade.py"),
 }
 LAYER_OF = dict((name, layer) for layer, names in LAYERS.items() for name in names)
 

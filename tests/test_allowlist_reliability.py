@@ -13,6 +13,7 @@ from support.allowlists import HEADER, allowlist_row
 from support.edr_shapes import convert
 from regsvr32_detector import RULES_BY_ID
 from regsvr32_detector.allowlist import Allowlist, Entry, Glob
+from regsvr32_detector.allowlist_columns import COLUMNS
 from test_command import run_in, score
 
 LOCAL = "regsvr32_allowlist_local.csv"
@@ -115,7 +116,7 @@ OTHER = allowlist_row(rule_id="R32-006", image="*\\regsvr32.exe", parent_image="
 @pytest.mark.parametrize(("column", "open_quote"), [
     ("reason", lambda row: row.replace(",packaging,", ',"packaging,')),
     ("source", lambda row: row.replace(",CHG-2,", ',"CHG-2,')),
-    ("expires", lambda row: row.rstrip("\n") + '"2027-01-01\n'),
+    (COLUMNS[-1], lambda row: row.rstrip("\n") + '"2027-01-01\n'),     # the last column
     ("rule_id", lambda row: '"' + row),
 ])
 def test_an_unclosed_quote_in_any_column_names_the_lines_it_swallowed(app_copy, column, open_quote):
@@ -254,7 +255,7 @@ def _in_zone(zone):
 
 @pytest.mark.parametrize("zone", ZONES)
 def test_expiry_is_judged_on_the_events_utc_day_in_every_time_zone(app_copy, zone):
-    write(app_copy, LOCAL, HEADER + CLEARS_WS1.rstrip("\n") + "2026-03-10\n")
+    write(app_copy, LOCAL, HEADER + CLEARS_WS1.replace(",,\n", "2026-03-10,,\n"))
     # The same event on several days, twice each: a verdict remembered for one day is not another's.
     events = [dict(public_dll("WS1"), _time=t, n=str(i)) for i, (t, _) in enumerate(TIMES + TIMES)]
     result = run_in(app_copy, [], [events[:5], events[5:]], env=_in_zone(zone))

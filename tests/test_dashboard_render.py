@@ -46,3 +46,21 @@ def test_overview_dashboard_renders_with_rows_from_the_command(tmp_path):
     sys.stdout.write(out)
     assert proc.returncode == 0, out
     assert os.path.getsize(PNG) > 10000
+
+
+def _column(ds, name):
+    return ds["columns"][[f["name"] for f in ds["fields"]].index(name)]
+
+
+def test_the_tiles_count_what_the_charts_draw():
+    # Every event is inside the time range, so the findings over time add up to the Findings tile.
+    ds = dashboard_data.data_sources()
+    series = [f["name"] for f in ds["ds_by_severity"]["fields"] if not f["name"].startswith("_")]
+    drawn = sum(int(v) for name in series for v in _column(ds["ds_by_severity"], name))
+    assert drawn == int(_column(ds["ds_findings"], "count")[0]) > 0
+
+
+def test_the_row_not_evaluated_is_the_detectors_own_error():
+    # No patched detector: the row the panel shows is one the real command cannot read.
+    (error,) = _column(dashboard_data.data_sources()["ds_errors"], "regsvr32_error")
+    assert error.startswith("no reader for this row") and "test" not in error

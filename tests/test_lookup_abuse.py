@@ -47,7 +47,7 @@ CASES = {
                                                           "\uff12\uff10\uff12\uff17-01-01"])) + GOOD,
                   [(2, "'2027-13-01' is not a date"), (3, "'31/12/2027'"), (4, "'tomorrow'"),
                    (5, "'2027-02-30'"), (6, "is not a date")], True),
-    "expired_row_loads_but_does_not_apply": (HEADER + GOOD.rstrip("\n") + "2001-01-01\n", [], False),
+    "expired_row_loads_but_does_not_apply": (HEADER + GOOD.replace(",,\n", "2001-01-01,,\n"), [], False),
     "duplicate": (HEADER + GOOD + OTHER + GOOD, [(4, "duplicate of regsvr32_allowlist_local.csv:2")], True),
     "duplicate_differs_in_case_and_slashes": (
         HEADER + OTHER + OTHER.replace("\\", "/").upper() + GOOD, [(3, "duplicate of")], True),

@@ -18,6 +18,7 @@ from regsvr32_detector.registry import SEVERITIES
 from regsvr32_detector.detector import OUTPUT_FIELDS
 from regsvr32_detector.signature import SEPARATOR
 from support.spl_baseline import COLUMNS, NEW_FIELDS
+from regsvr32_detector import tuning
 
 SAVED = conf("savedsearches.conf")
 MACROS = conf("macros.conf")
@@ -26,8 +27,9 @@ COMMANDS = set(conf("commands.conf").sections()) | {
     # the SPL built-ins these searches use
     "search", "tstats", "eval", "where", "rename", "table", "stats", "fields", "rex", "sort",
     "head", "timechart", "mvexpand", "fieldformat", "lookup", "inputlookup", "outputlookup", "append",
-    "addinfo", "foreach"}
-FIELDS = set(OUTPUT_FIELDS) | set(NEW_FIELDS) | set(COLUMNS)
+    "addinfo", "foreach", "makeresults", "fillnull"}
+FIELDS = set(OUTPUT_FIELDS) | set(NEW_FIELDS) | set(COLUMNS) | set(tuning.FIELDS) | set(
+    conf("transforms.conf").sections())      # lookup names: outputlookup regsvr32_allowlist_local
 VIEWS = os.path.join(DEFAULT, "data", "ui", "views")
 DASHBOARDS = sorted(f for f in os.listdir(VIEWS) if f.endswith(".xml"))
 
@@ -44,8 +46,10 @@ def dashboard_searches(name):
     if studio is not None:
         found = [(ds_id, ds["options"]["query"]) for ds_id, ds in sorted(studio["dataSources"].items())]
         for viz_id, viz in sorted(studio["visualizations"].items()):
-            found += [(viz_id + " drilldown", urllib.parse.parse_qs(urllib.parse.urlsplit(h["options"]["url"]).query)["q"][0])
-                      for h in viz.get("eventHandlers", []) if h["type"] == "drilldown.customUrl"]
+            links = [urllib.parse.parse_qs(urllib.parse.urlsplit(h["options"]["url"]).query)
+                     for h in viz.get("eventHandlers", []) if h["type"] == "drilldown.customUrl"]
+            # a link to a search; a link to a form (form.* tokens) runs no search of its own
+            found += [(viz_id + " drilldown", q["q"][0]) for q in links if "q" in q]
         return found
     root = ElementTree.parse(os.path.join(VIEWS, name)).getroot()
     found = [("query", q.text) for q in root.iter("query")]
@@ -134,13 +138,23 @@ def test_every_regsvr32_field_named_is_written_by_the_command(where, spl):
     assert fields_in(spl) <= FIELDS, where
 
 
-@pytest.mark.parametrize("stanza", SAVED.sections())
+# The allowlist alert reads the lists (| regsvr32allowlists), not events: tested below.
+EVENT_SEARCHES = [s for s in SAVED.sections() if "| regsvr32allowlists" not in SAVED[s]["search"]]
+
+
+@pytest.mark.parametrize("stanza", EVENT_SEARCHES)
 def test_saved_search_is_disabled_scheduled_bounded_and_scores_with_the_command(stanza):
     s = SAVED[stanza]
     assert s["disabled"] == "1" and s["enableSched"] == "1"
     assert len(s["cron_schedule"].split()) == 5
     assert s["dispatch.earliest_time"] and s["dispatch.latest_time"]
     assert "| regsvr32detect" in s["search"]
+
+
+def test_the_allowlist_alert_is_disabled_scheduled_and_reads_the_lists():
+    s = SAVED["regsvr32 - Allowlist - Rows expiring or refused"]
+    assert s["disabled"] == "1" and s["enableSched"] == "1" and len(s["cron_schedule"].split()) == 5
+    assert s["search"].startswith("| regsvr32allowlists") and "expiring" in s["search"]
 
 
 DETECTIONS = [s for s in SAVED.sections() if s.endswith(" - Rule")]
@@ -208,7 +222,11 @@ def test_baseline_update_keeps_the_lookup_the_new_search_reads():
         "regsvr32_baseline.csv" in open(os.path.join(ROOT, ".gitignore")).read()
 
 
-@pytest.mark.parametrize("name", DASHBOARDS)
+# The overview's rules; the allowlist views are forms whose searches follow their tokens.
+OVERVIEWS = [name for name in DASHBOARDS if "allowlist" not in name]
+
+
+@pytest.mark.parametrize("name", OVERVIEWS)
 def test_dashboard_reads_events_through_the_command_once(name):
     studio = studio_definition(name)
     assert studio is not None, "%s: Dashboard Studio (version 2) only" % name
@@ -234,7 +252,7 @@ def chain(sources, ds_id):
 BASELINE_READ = re.compile(r"`regsvr32_new_vs_baseline`|\b(?:input)?lookup\s+(?:\w+=\S+\s+)*regsvr32_baseline\b")
 
 
-@pytest.mark.parametrize("name", DASHBOARDS)
+@pytest.mark.parametrize("name", OVERVIEWS)
 def test_only_the_baseline_panels_depend_on_the_baseline_lookup(name):
     # A missing or broken lookup fails the search that reads it and every chain on that search:
     # only the panels about the baseline (their titles say so) may be among them.

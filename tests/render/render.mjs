@@ -73,6 +73,14 @@ function serve(dir, input) {
 // drawn instead of data, with a message: "No search results returned", or the error (a data
 // source error is drawn that way); an element whose data-test names an error is an error too.
 function inspectPanels() {
+    // how far down (or right) a node inside a panel can be seen
+    const shown = (panel, node, overflow, side) => {
+        let edge = panel.getBoundingClientRect()[side];
+        for (let p = node.parentElement; p && p !== panel; p = p.parentElement) {
+            if (getComputedStyle(p)[overflow] !== 'visible') edge = Math.min(edge, p.getBoundingClientRect()[side]);
+        }
+        return edge;
+    };
     const out = {};
     for (const el of document.querySelectorAll('[data-test="select-outline"][data-id]')) {
         out[el.getAttribute('data-id')] = {
@@ -82,6 +90,13 @@ function inspectPanels() {
             // the status icon in the corner: "Warning" when a search returned nothing, "Error" ...
             status: [...el.querySelectorAll('[data-test="simple-status-icon-container"] svg')].map((e) => e.getAttribute('aria-label')),
             tableRows: el.querySelectorAll('[data-test="body"] [data-test="row"]').length,
+            // rows or cells of a table drawn outside what shows of it (the panel, or a box inside
+            // it that clips or scrolls): cut off, and with no scroll bar in a dashboard's panel
+            clippedRows: [...el.querySelectorAll('[data-test="body"] [data-test="row"]')]
+                .filter((r) => r.getBoundingClientRect().bottom > shown(el, r, 'overflowY', 'bottom') + 1).length,
+            clippedCells: [...el.querySelectorAll('[data-test="body"] [data-test="row"] [data-test="cell"]')]
+                .filter((c) => c.getBoundingClientRect().right > shown(el, c, 'overflowX', 'right') + 1).length,
+            pager: /\bNext\b/.test(el.innerText),
             marks: el.querySelectorAll('svg path, svg rect, canvas').length,
             text: el.innerText,
         };
@@ -110,6 +125,12 @@ function judge(definition, dataSources, panels) {
             'splunk.singlevalue': panel.text.split('\n').includes(String(last)),  // the value itself
         }[viz.type];
         if (drawn === undefined) found.push(`${id}: no check for visualization type ${viz.type}`);
+        if (viz.type === 'splunk.table') {
+            const count = (viz.options || {}).count || 10;
+            if (panel.clippedRows) found.push(`${id}: ${panel.clippedRows} table row(s) cut off by the panel's height`);
+            if (panel.clippedCells) found.push(`${id}: ${panel.clippedCells} cell(s) cut off by the panel's width`);
+            if (rows > count && !panel.pager && !panel.placeholder) found.push(`${id}: ${rows} rows, ${count} a page, and no pager`);
+        }
         if (rows > 0 && (panel.placeholder || !drawn)) found.push(`${id}: drawn empty, but ${viz.dataSources.primary} has ${rows} rows`);
         report.push(`${id.padEnd(18)} ${viz.type.padEnd(19)} ${String(rows).padStart(3)} rows  ${
             panel.placeholder ? `placeholder "${panel.message}"` : `${panel.tableRows} table rows, ${panel.marks} marks`}`);

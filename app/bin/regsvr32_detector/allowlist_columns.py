@@ -110,6 +110,9 @@ OTHER_COLUMNS = (
     ("source", "where the row comes from (a ticket, a vendor rule); optional"),
     ("expires", "`YYYY-MM-DD`: the row does not apply to events after that day (the UTC day of "
                 "the event's `_time`, else the UTC day the search runs); optional"),
+    ("added_by", "who added the row (the allowlist form fills it in); optional, descriptive"),
+    ("added_on", "`YYYY-MM-DD`: the day the row was added (the allowlist form fills it in); "
+                 "optional, descriptive"),
 )
 COLUMNS = (OTHER_COLUMNS[0][0],) + MATCHERS + tuple(name for name, _ in OTHER_COLUMNS[1:])
 
