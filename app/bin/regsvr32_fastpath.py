@@ -29,8 +29,18 @@ from splunklib.searchcommands.internals import CsvDialect
 # A quoted field that needs its quotes (a doubled quote, comma, CR or LF inside), between a field
 # separator or line start before it and one or a line end after it (else its quotes stay in the
 # rest, which is not proven). An unrolled loop: single-character repeats run at C speed, an
-# alternation inside a repeat does not. Its group makes split() keep the fields.
-QUOTED = re.compile(rb'("(?<![^,\n]")[^",\r\n]*(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))')
+# alternation inside a repeat does not. Its first group makes split() keep the fields; the second
+# makes its first run atomic (a look-ahead, then the text it saw): in splunkd's layout most
+# quoted fields need no quotes, and the match then fails at once instead of backing off a
+# character at a time (split() returns it too: ``_split`` drops it).
+QUOTED = re.compile(rb'("(?<![^,\n]")(?=([^",\r\n]*))\2(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))')
+
+
+def _split(s):
+    """S split at the quoted fields that need their quotes: [rest, field, rest, ..., rest]."""
+    parts = QUOTED.split(s)
+    del parts[2::3]
+    return parts
 HOLE = b"\0"                # where a quoted field was; chunks that contain NUL never get here
 # What translate() deletes from a slice's rows with holes to leave each row's commas and line end.
 NOT_SKELETON = bytes(bytearray(range(256))).translate(None, b",\r\n")
@@ -100,6 +110,30 @@ def _slices(chunk):
         start = end
 
 
+# Marks for the quotes of fields that need none: an opening quote after a field separator or line
+# start, a closing one before a separator or line end (no NUL, \x01 or \x02 in such a slice).
+OPEN, CLOSE = b"\x01", b"\x02"
+# What translate() deletes to leave the marks and the field and line separators.
+NOT_MARKS = bytes(bytearray(range(256))).translate(None, OPEN + CLOSE + b",\r\n")
+
+
+def _unquoted(rest):
+    """REST (a slice with each quoted field that needs its quotes as HOLE) with the quotes of
+    the others dropped, at C speed: splunkd quotes all but letters and digits, Python's writer
+    only what needs it. Raises NotProven unless every quote left in REST is one of a pair around
+    a whole field that holds no quote, separator, CR or LF."""
+    marked = (b"\n" + rest).replace(b',"', b"," + OPEN).replace(b'\n"', b"\n" + OPEN) \
+        .replace(b'",', CLOSE + b",").replace(b'"\n', CLOSE + b"\n")
+    if b"\r" in marked:
+        marked = marked.replace(b'"\r\n', CLOSE + b"\r\n")
+    if b'"' in marked:
+        raise NotProven("quotes the csv writer would not write")
+    pairs = marked.translate(None, NOT_MARKS).replace(OPEN + CLOSE, b"")
+    if OPEN in pairs or CLOSE in pairs:
+        raise NotProven("quotes the csv writer would not write")
+    return marked[1:].translate(None, OPEN + CLOSE)
+
+
 def _python_form(s):
     """Slice S with the quotes of each quoted field that needs none dropped: the same cells, as
     Python's csv writer quotes them. Raises NotProven if a quote of S is not part of a whole
@@ -131,11 +165,14 @@ def _proven(chunk):
     layout). Raises NotProven."""
     layout = chunk.layout
     for s in _slices(chunk):
-        s = _python_form(s)
-        parts = QUOTED.split(s)
+        if OPEN in s or CLOSE in s:
+            s = _python_form(s)         # slower, but needs no marks of its own
+        parts = _split(s)
         rest = HOLE.join(parts[::2])
-        if b'"' in rest:
-            raise NotProven("quotes the csv writer would not write")
+        if b'"' in rest:                # quoted fields that need no quotes (splunkd's layout)
+            rest = _unquoted(rest)
+            parts[::2] = rest.split(HOLE)
+            s = b"".join(parts)
         n = s.count(b"\n")
         eol = b"\r\n" if s.endswith(b"\r\n") else b"\n"
         if rest.translate(None, NOT_SKELETON) != (b"," * (layout.width - 1) + eol) * n:
