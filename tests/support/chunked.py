@@ -124,7 +124,7 @@ def to_csv(rows, layout=None):
             value = row.get(name, "")
             if isinstance(value, list):
                 values.append("\n".join(value))
-                mv.append(encode_mv(value) if value else "")
+                mv.append(encode_mv(value) if len(value) > 1 else "")   # as splunkd: only a multivalue
             else:
                 values.append(value)
                 mv.append("")
