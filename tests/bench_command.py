@@ -21,7 +21,7 @@ output pairs. The header width (columns) is printed next to each ratio: the no-o
 For each: rows per CPU second of the SDK's own no-op StreamingCommand (tests/support/noop_command.py,
 same vendored splunklib), of our command in annotate and filter mode, their ratios to the no-op
 and the floors; how many chunks the byte-level path (regsvr32_fastpath) left to the lean path,
-and why; peak RSS (VmHWM) after 50k rows and after --big rows; and the detector alone on (a) and
+and why; peak RSS (VmHWM) after 50k rows and after --big rows (chunks cycled until they hold that many); and the detector alone on (a) and
 (b). Rows of (a) and (b) come in CIM, tstats (Processes.*), Sysmon 1 and 4688 forms.
 """
 import os
@@ -171,6 +171,17 @@ def pairs_csv(rows):
     return out.getvalue().encode("utf-8")
 
 
+def cycled(bodies, rows):
+    """The chunk BODIES, cycled, until they hold ROWS rows (chunks of 16 MB hold fewer than 50,000)."""
+    out, n, i = [], 0, 0
+    while n < rows:
+        body, count = bodies[i % len(bodies)]
+        out.append((body, count))
+        n += count
+        i += 1
+    return out
+
+
 def splunkd_rows(rows, start=1765000000):
     """ROWS as splunkd sends them: with _serial, _time (epoch seconds, a row a second) and _raw
     (the event's text: here its fields as key=value pairs) first."""
@@ -297,10 +308,9 @@ def main():
         if args.big <= 0:
             break
         bodies = bodies_by[key]
-        big = [bodies[i % len(bodies)] for i in range(max(1, args.big // CHUNK))]
         for label, script, cargs in COMMANDS:
-            hwm[key, label, "small"] = drive(script, cargs, bodies[:1])["hwm_kb"]
-            hwm[key, label, "big"] = drive(script, cargs, big)["hwm_kb"]
+            hwm[key, label, "small"] = drive(script, cargs, cycled(bodies, CHUNK))["hwm_kb"]
+            hwm[key, label, "big"] = drive(script, cargs, cycled(bodies, args.big))["hwm_kb"]
     det = detector_alone(dict((n, rows_by[n][:50000]) for n in rows_by if n in "ab"), args.repeats)
 
     sys.path.insert(0, os.path.join(chunked.APP_BIN, "lib"))

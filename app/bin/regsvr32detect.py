@@ -37,7 +37,7 @@ LOCAL_LIST = "regsvr32_allowlist_local"
 # The admin's list does not exist until the admin creates it: that is normal, not worth a warning.
 OPTIONAL_LISTS = frozenset([LOCAL_LIST])
 LOG_CONF = "regsvr32detect.logging.conf"
-CELLS_BYTES = 8 << 20   # each verdict's output cells, encoded once and remembered (bounded.py)
+CELLS_BYTES = 4 << 20   # each verdict's output cells, encoded once and remembered (bounded.py)
 # Lookup files Splunk holds that are not plain CSV: never read as an allowlist.
 NOT_CSV = (".gz", ".zip", ".kmz", ".kml", ".tsv", ".txt", ".json")
 LARGE_LIST = 50000      # rows: a list this long is said to cost every search start
