@@ -53,7 +53,7 @@ LAYERS = {
         "test_failure_behaviour.py", "test_fastpath.py", "test_fuzz_protocol.py",
         "test_hostile_text.py", "test_leanio.py", "test_lookup_abuse.py", "test_tuning.py"),
     "content": (
-        "test_app_safety.py", "test_build.py", "test_conf.py", "test_dashboard_render.py", "test_demo.py",
+        "test_app_safety.py", "test_build.py", "test_import_graph.py", "test_conf.py", "test_dashboard_render.py", "test_demo.py",
         "test_docs.py", "test_es_content.py", "test_one_declaration.py", "test_package.py", "test_readme.py",
         "test_searches.py", "test_sigma.py", "test_tuning_render.py", "test_upgrade.py"),
 }

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from regsvr32_detector import RULES, Detector, OUTPUT_FIELDS, cmdline, fields
 import regsvr32_fastpath
+from regsvr32_detector.bytemarks import spans
 from support import edr_shapes
 from test_leanio import splunkd_body
 from test_properties import PROFILE
@@ -225,7 +226,7 @@ def _check(record):
         # the byte-level path marks it too, among rows that cannot concern regsvr32
         filler = [dict.fromkeys(record, "x")] * 12
         body = splunkd_body(filler + [record] + filler)
-        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
         if chunk is not None:
             assert 12 in chunk.marked, (rules, record)
     return bool(rules)

@@ -105,7 +105,7 @@ def test_a_field_over_10_mb_costs_nothing(runtime):
 
 @pytest.mark.parametrize("args", [[], ["mode=filter", "min_score=0"]])
 def test_cr_only_line_ends_are_line_ends(args):
-    body = chunked.to_csv(numbered([dict(MALICIOUS, note="a\rb"), BENIGN])).replace(b"\r\n", b"\r")
+    body = chunked.to_csv(numbered([dict(MALICIOUS, note="a\rb"), BENIGN]), chunked.PYTHON).replace(b"\r\n", b"\r")
     assert b"\n" not in body
     session = chunked.Session(args)
     try:

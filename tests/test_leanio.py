@@ -129,11 +129,17 @@ def _without_info(reply):
 
 
 def csv_body(rows):
+    """splunkd's layout, as recorded from a real splunkd (tests/support/chunked.py)."""
     return chunked.to_csv(rows)
 
 
+def python_body(rows):
+    """Python's csv writer layout: CRLF, quotes only where needed, __mv_ only for lists."""
+    return chunked.to_csv(rows, chunked.PYTHON)
+
+
 def splunkd_body(rows):
-    """Every field followed by its __mv_ column, as splunklib writes (and splunkd sends) them."""
+    """Every field followed by its __mv_ column, as splunklib writes them (Python's quoting)."""
     names = []
     for row in rows:
         names += [n for n in row if n not in names]
@@ -171,7 +177,7 @@ def assert_same(variants, args, bodies, lean_only=True):
 
 @pytest.mark.parametrize("args", [[], ["mode=filter"], ["mode=filter", "min_score=0"],
                                   ["mode=filter", "min_score=90"], ["include_allowlisted=f"]])
-@pytest.mark.parametrize("encode", [csv_body, splunkd_body])
+@pytest.mark.parametrize("encode", [csv_body, python_body, splunkd_body])
 def test_same_bytes_as_splunklib(variants, args, encode):
     bodies = [encode(ROWS[:5]), encode(ROWS[5:]), b"", encode([ROWS[1]] * 3), encode([ROWS[-1]] + ROWS[:2]),
               encode([{"one": "1"}, {"one": "regsvr32 /s x.dll"}])]  # a single column (fuzz found it)

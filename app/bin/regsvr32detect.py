@@ -25,8 +25,10 @@ sys.path.insert(0, os.path.join(BIN_DIR, "lib"))  # vendored splunklib (package.
 from splunklib.searchcommands import (  # noqa: E402
     Configuration, Option, StreamingCommand, dispatch, validators)
 
+from regsvr32_codec import Cells  # noqa: E402
 from regsvr32_detector import OUTPUT_FIELDS, Detector, load_allowlists  # noqa: E402
-from regsvr32_detector.bounded import Bounded  # noqa: E402
+from regsvr32_detector.bounded import Bounded, text_bytes  # noqa: E402
+from regsvr32_detector.bytemarks import spans  # noqa: E402
 from regsvr32_detector.detector import NOTHING, verdict_bytes  # noqa: E402
 from regsvr32_protocol import ChunkedCommand, Explained  # noqa: E402
 
@@ -35,7 +37,8 @@ LOCAL_LIST = "regsvr32_allowlist_local"
 # The admin's list does not exist until the admin creates it: that is normal, not worth a warning.
 OPTIONAL_LISTS = frozenset([LOCAL_LIST])
 LOG_CONF = "regsvr32detect.logging.conf"
-ROWS_BYTES = 4 << 20    # the rows of verdicts, remembered (bounded.py)
+CELL_BYTES = 50          # a str's header (sys.getsizeof("")), for each cell and each value
+CELLS_BYTES = 4 << 20   # each verdict's output cells, encoded once and remembered (bounded.py)
 # Lookup files Splunk holds that are not plain CSV: never read as an allowlist.
 NOT_CSV = (".gz", ".zip", ".kmz", ".kml", ".tsv", ".txt", ".json")
 LARGE_LIST = 50000      # rows: a list this long is said to cost every search start
@@ -109,9 +112,11 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
         self._say_what_was_read(paths, allowlist, time.time() - started)
         self.detector = Detector(allowlist)
         self._threshold = self.min_score if self.mode == "filter" else None
-        # Most rows get the all-clear verdict: one shared row, encoded once per chunk.
-        self.quiet_values = self._row(NOTHING)
-        self._rows = Bounded(ROWS_BYTES)    # verdict -> its row values (see row_values)
+        # Most rows get the all-clear verdict: its cells, encoded once; rows that cannot concern
+        # regsvr32 (bytemarks.spans, the cheap test on bytes) get them without being read
+        self.quiet = self._cells(NOTHING)
+        self.marks = spans
+        self._cells_of = Bounded(CELLS_BYTES)   # verdict -> its Cells, or None (see judge)
         self.logger.info("search %s: mode=%s min_score=%s allowlists=%s, %d allowlist problem(s)",
                          getattr(self.metadata.searchinfo, "sid", "?"), self.mode, self.min_score,
                          ",".join(self.allowlists), len(problems))
@@ -195,24 +200,29 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
                     "or the same cells for several hosts can often replace many"
                     % (self.name, os.path.basename(path), rows[path], seconds))
 
-    def row_values(self, record):
-        """The output values of one row, in OUTPUT_FIELDS order, or None when filter mode drops it.
-        The detector hands back the verdict it remembered for a repeated event, so its row is
-        remembered too (by the verdict itself, within ROWS_BYTES): the same list object, which
-        the protocol encodes once."""
+    def judge(self, record):
+        """The output Cells of one row (OUTPUT_FIELDS), or None when filter mode drops it.
+        The detector hands back the verdict it remembered for a repeated event, so its cells are
+        remembered too (by the verdict itself, within CELLS_BYTES): the one cache of encoded
+        verdicts, which both record paths use."""
         verdict = self.detector.evaluate(record)
         if verdict is NOTHING:
-            return self.quiet_values
-        rows = self._rows
-        if verdict in rows:
-            return rows[verdict]
-        return rows.put(verdict, self._row(verdict), verdict_bytes(verdict))
+            return self.quiet
+        cells_of = self._cells_of
+        if verdict in cells_of:
+            return cells_of[verdict]
+        cells = self._cells(verdict)
+        size = verdict_bytes(verdict)
+        if cells is not None and cells.cells:
+            # the cells and the values they were made of: one size call, not one per cell
+            size += 2 * (text_bytes("".join(cells.cells)) + CELL_BYTES * len(cells.cells))
+        return cells_of.put(verdict, cells, size)
 
-    def _row(self, verdict):
+    def _cells(self, verdict):
         # In filter mode a row the detector could not evaluate still passes: never lose it silently.
         if self._threshold is not None and not verdict.error and verdict.score < self._threshold:
             return None
-        return verdict.row(self.include_allowlisted)
+        return Cells(verdict.row(self.include_allowlisted))
 
 
 dispatch(Regsvr32DetectCommand, sys.argv, sys.stdin, sys.stdout, __name__)

@@ -7,11 +7,20 @@ stdin/stdout. It sends getinfo (metadata only, no body), then one execute chunk 
 A frame is ``chunked 1.0,<metadata bytes>,<body bytes>\\n<JSON metadata><body>``. Multivalue fields
 travel as the newline-joined value plus a ``__mv_<field>`` column holding ``$a$;$b$`` (``$``
 doubled inside a value).
+
+The body is in splunkd's layout unless a test asks for Python's (``layout=PYTHON``), as recorded
+from a real splunkd: LF line ends; header names and values quoted unless only letters and digits,
+empty values unquoted; one ``__mv_`` column for every field, all after all fields; ``_serial``,
+``_time`` and ``_raw`` in every row (added when the rows have none: ``_serial`` the row's number,
+``_time`` empty, which the command reads as no time at all, and ``_raw`` the row's fields as
+key=value text; ``Result.rows`` leaves out what was added). Python's layout is the csv writer's:
+CRLF, quotes only where needed, a ``__mv_`` column only for a field that has a list, right after it.
 """
 import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -65,10 +74,66 @@ def decode_mv(text):
     return values
 
 
-def to_csv(rows):
-    """Rows (dicts of str or list of str) -> splunkd's CSV body. Lists get an __mv_ column."""
+SPLUNKD, PYTHON = "splunkd", "python"
+LAYOUT = SPLUNKD                    # what every helper here sends unless told otherwise
+INTERNAL = ("_serial", "_time", "_raw")
+_BARE = re.compile(r"[A-Za-z0-9]+\Z")
+
+
+def splunkd_cell(text):
+    """A name or value as splunkd writes it: quoted unless only letters and digits (or empty)."""
+    if not text or _BARE.match(text):
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def added_fields(rows):
+    """The internal fields splunkd would send that ROWS lack (to_csv adds them)."""
+    have = set()
+    for row in rows:
+        have.update(row)
+    return [name for name in INTERNAL if name not in have]
+
+
+def raw_text(row):
+    return " ".join("%s=%s" % (k, " ".join(v) if isinstance(v, list) else v) for k, v in row.items())
+
+
+def to_csv(rows, layout=None):
+    """Rows (dicts of str or list of str) -> the CSV body splunkd sends, in LAYOUT (splunkd's
+    unless PYTHON). A list is a multivalue field."""
     if not rows:
         return b""  # splunkd sends an empty body when there is nothing to process
+    if (layout or LAYOUT) == PYTHON:
+        return python_csv(rows)
+    added = added_fields(rows)
+    names = list(added)
+    for row in rows:
+        names += [n for n in row if n not in names]
+    lines = [",".join(splunkd_cell(n) for n in names + ["__mv_" + n for n in names])]
+    for i, row in enumerate(rows):
+        row = dict(row)
+        if "_serial" in added:
+            row["_serial"] = str(i)
+        if "_time" in added:
+            row["_time"] = ""
+        if "_raw" in added:
+            row["_raw"] = raw_text(dict((k, v) for k, v in row.items() if k not in INTERNAL))
+        values, mv = [], []
+        for name in names:
+            value = row.get(name, "")
+            if isinstance(value, list):
+                values.append("\n".join(value))
+                mv.append(encode_mv(value) if len(value) > 1 else "")   # as splunkd: only a multivalue
+            else:
+                values.append(value)
+                mv.append("")
+        lines.append(",".join(splunkd_cell(c) for c in values + mv))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def python_csv(rows):
+    """Rows -> Python's csv writer layout (CRLF, quotes where needed, __mv_ after its field)."""
     header = []
     for row in rows:
         for name, value in row.items():
@@ -127,6 +192,7 @@ def getinfo(args, app="regsvr32detect", searchinfo=None):
 
 class Result(object):
     def __init__(self):
+        self.added = set()       # internal fields to_csv added: not the command's, not in rows
         self.getinfo = None      # metadata of the getinfo reply
         self.replies = []        # (metadata, body) per execute chunk
         self.returncode = None
@@ -134,7 +200,8 @@ class Result(object):
 
     @property
     def rows(self):
-        return [row for _, body in self.replies for row in from_csv(body)]
+        return [dict((k, v) for k, v in row.items() if k not in self.added)
+                for _, body in self.replies for row in from_csv(body)]
 
     @property
     def messages(self):
@@ -163,9 +230,11 @@ class Session(object):
     (metadata, body); ``close()`` ends the input and checks that only protocol frames follow.
     """
 
-    def __init__(self, args=(), script=SCRIPT, env=None, python=None, wrapper=None, searchinfo=None):
+    def __init__(self, args=(), script=SCRIPT, env=None, python=None, wrapper=None, searchinfo=None,
+                 layout=None):
         # wrapper: a script that runs SCRIPT (given as its argument), e.g. py39csv.py
         self.args = list(args)
+        self.layout = layout or LAYOUT
         self.searchinfo = searchinfo
         self.result = Result()
         command = [python or sys.executable] + ([wrapper] if wrapper else []) + [script]
@@ -190,9 +259,12 @@ class Session(object):
 
     def execute(self, rows, finished=False, body=None):
         """Sends ROWS (or a raw BODY) as one execute chunk; returns the reply (metadata, body)."""
+        if body is None:
+            body = to_csv(rows, self.layout)
+            if self.layout == SPLUNKD:
+                self.result.added.update(added_fields(rows))
         try:
-            self.proc.stdin.write(frame({"action": "execute", "finished": finished},
-                                        to_csv(rows) if body is None else body))
+            self.proc.stdin.write(frame({"action": "execute", "finished": finished}, body))
             self.proc.stdin.flush()
         except BrokenPipeError:
             self._died("chunk %d" % len(self.result.replies))
@@ -222,13 +294,14 @@ class Session(object):
 
 
 def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60, searchinfo=None, python=None,
-        wrapper=None):
-    """Runs SCRIPT over CHUNKS (a list of row lists, one execute chunk each) as splunkd would.
+        wrapper=None, layout=None):
+    """Runs SCRIPT over CHUNKS (a list of row lists, one execute chunk each) as splunkd would, in
+    LAYOUT (splunkd's unless PYTHON).
 
     If the command refuses at getinfo (ERROR messages), no execute chunk is sent, as in splunkd.
     SEARCHINFO overrides getinfo's searchinfo values, e.g. {"latest_time": "1700000000"}.
     """
-    session = Session(args, script, env, python, wrapper, searchinfo)
+    session = Session(args, script, env, python, wrapper, searchinfo, layout)
     try:
         if not session.start().refused:
             chunks = list(chunks)

@@ -448,7 +448,7 @@ class Allowlist(object):
         return out
 
 
-def _read_text(path, problems):
+def read_text(path, problems):
     try:
         with io.open(path, "rb") as f:
             data = f.read()
@@ -487,10 +487,10 @@ def load_allowlists(paths, known_rules=None):
     limit = csv.field_size_limit()
     try:
         for path in paths:
-            text = _read_text(path, problems)
+            text = read_text(path, problems)
             if text is not None:
                 csv.field_size_limit(max(limit, len(text) + 1))
-                entries.extend(_parse(path, text, problems, seen, known_rules))
+                entries.extend(parse_rows(path, text, problems, seen, known_rules))
         return Allowlist(entries), problems
     finally:
         csv.field_size_limit(limit)
@@ -498,7 +498,7 @@ def load_allowlists(paths, known_rules=None):
             gc.enable()
 
 
-def _parse(path, text, problems, seen, known_rules):
+def parse_rows(path, text, problems, seen, known_rules):
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)

@@ -84,7 +84,7 @@ def split_argv(line):
     return out
 
 
-def _program_token(line):
+def program_token(line):
     """argv[0] as Windows reads it: up to the first blank, or between the first two quotes."""
     s = line.lstrip(" \t")
     if s.startswith('"'):
@@ -153,7 +153,7 @@ def looks_like_path(arg):
 def parse(line, image_name="", cwd=""):
     """Parse a regsvr32 command line. ``image_name`` is the lower-case program file name."""
     inv = Invocation(line)
-    program, rest = _program_token(line)
+    program, rest = program_token(line)
     if _is_program(program, image_name):
         inv.program = program
         args = split_argv(rest)

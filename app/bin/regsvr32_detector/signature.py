@@ -125,7 +125,7 @@ def _process(ev):
     if ev.is_regsvr32:
         return _invocation(ev.image or ev.process_name, ev.invocation)
     if ev.parent_is_regsvr32:
-        _, args = cmdline._program_token(ev.command_line[:MAX_INPUT])
+        _, args = cmdline.program_token(ev.command_line[:MAX_INPUT])
         return "child %s %s" % (_image(ev.image or ev.process_name), fold_text(args.strip()))
     return ""
 

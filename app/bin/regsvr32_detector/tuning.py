@@ -13,7 +13,7 @@ import datetime
 import io
 import os
 
-from .allowlist import Allowlist, Problem, _parse, _read_text, load_allowlists
+from .allowlist import Allowlist, Problem, parse_rows, read_text, load_allowlists
 from . import fields
 from .allowlist_columns import BY_NAME, COLUMNS, MATCHERS, Either
 from .rules import RULES_BY_ID
@@ -42,7 +42,7 @@ def candidate_text(cells):
 
 
 def _key(entry):
-    # the loader's duplicate key (allowlist._parse)
+    # the loader's duplicate key (allowlist.parse_rows)
     return (entry.rule.text,) + tuple((c, g.text) for c, g in entry.matchers)
 
 
@@ -59,7 +59,7 @@ def check(paths, cells, known_rules=None):
     if unknown:
         return allowlist, None, "not allowlist columns: %s; the columns are %s" % (
             ", ".join(unknown), ",".join(COLUMNS))
-    entries = list(_parse(CANDIDATE, candidate_text(cells), problems, seen, known_rules))
+    entries = list(parse_rows(CANDIDATE, candidate_text(cells), problems, seen, known_rules))
     if not entries:
         message = "; ".join(p.message for p in problems) or "the row was not read"
         return allowlist, None, message
@@ -117,8 +117,8 @@ def list_rows(paths, today=None, known_rules=None, soon_days=SOON_DAYS, absent=(
                                 "row"))
     for path in paths:
         problems = []
-        text = _read_text(path, problems)
-        entries = list(_parse(path, text, problems, seen, known_rules)) if text is not None else []
+        text = read_text(path, problems)
+        entries = list(parse_rows(path, text, problems, seen, known_rules)) if text is not None else []
         raw = _raw_rows(text or "")
         name = os.path.basename(path)
         by_line = {}

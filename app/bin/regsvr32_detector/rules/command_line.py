@@ -6,7 +6,7 @@ import re
 from .. import winpath
 from ..registry import COMMAND_LINE, rule
 from ..sigma_spec import CLI, IMG, not_exportable, spec
-from .tables import T, _clip, _where
+from .tables import T, clip, location_of
 
 _MODIFIER_LETTERS = re.compile("[\u02b0-\u02ff\u1d2c-\u1dbf]")
 
@@ -61,13 +61,13 @@ def squiblydoo(inv):
         other = [t for t in inv.modules if t.name != "scrobj.dll"
                  and (t.kind == "url" or t.ext_class == winpath.SCRIPTLET)]
         if scrobj and other:
-            return "scriptlet %s next to scrobj.dll (no /i: read)" % _clip(other[0].raw)
+            return "scriptlet %s next to scrobj.dll (no /i: read)" % clip(other[0].raw)
         return None
     if not scrobj and "scrobj" not in inv.install_arg.lower():
         return None
     if inv.install is not None and inv.install.kind == "url":
-        return "scriptlet fetched from %s via /i: and scrobj.dll" % _clip(inv.install_arg)
-    return "scriptlet %s run via /i: and scrobj.dll" % (_clip(inv.install_arg) or "''")
+        return "scriptlet fetched from %s via /i: and scrobj.dll" % clip(inv.install_arg)
+    return "scriptlet %s run via /i: and scrobj.dll" % (clip(inv.install_arg) or "''")
 
 
 @rule("R32-002", "Module or scriptlet fetched from a URL",
@@ -91,7 +91,7 @@ def remote_url(inv):
     if t is None:
         return None
     return "%s %s fetched from the internet (%s, host %s)" % (
-        _role(t, inv), _clip(t.raw), t.where, t.host or "?")
+        _role(t, inv), clip(t.raw), t.where, t.host or "?")
 
 
 @rule("R32-003", "Payload served from a raw or encoded IP address",
@@ -121,7 +121,7 @@ def ip_host(inv):
         how = "IP address %s" % t.ip
     else:
         how = "%s-encoded IP address %s (= %s)" % (t.ip_encoding, t.host, t.ip)
-    return "%s %s is served from the raw %s" % (_role(t, inv), _clip(t.raw), how)
+    return "%s %s is served from the raw %s" % (_role(t, inv), clip(t.raw), how)
 
 
 @rule("R32-004", "Scriptlet-style /i: path or URL given to a module other than scrobj.dll",
@@ -143,7 +143,7 @@ def renamed_scrobj(inv):
         return None
     module = inv.modules[0].path if inv.modules else "no module at all"
     return "/i: hands the %s %s to %s: a renamed scrobj.dll runs scriptlets this way" % (
-        "URL" if inv.install.kind == "url" else "path", _clip(inv.install_arg), _clip(module))
+        "URL" if inv.install.kind == "url" else "path", clip(inv.install_arg), clip(module))
 
 
 @rule("R32-005", "/i without /n: DllInstall and DllRegisterServer both run",
@@ -169,7 +169,7 @@ def install_without_n(inv):
         return None
     second = "DllUnregisterServer" if "u" in inv.flags else "DllRegisterServer"
     module = inv.modules[0].path if inv.modules else "the module"
-    return "/i without /n: %s gets DllInstall and then %s" % (_clip(module), second)
+    return "/i without /n: %s gets DllInstall and then %s" % (clip(module), second)
 
 
 @rule("R32-006", "Silent DllRegisterServer call on a module outside the system and Program Files",
@@ -198,7 +198,7 @@ def silent_register_outside(inv):
         return None
     for m in inv.modules:
         if m.location not in winpath.TRUSTED_LOCATIONS and m.location != winpath.UNKNOWN:
-            return "silent DllRegisterServer call on %s (%s)" % (_clip(m.path), _where(m))
+            return "silent DllRegisterServer call on %s (%s)" % (clip(m.path), location_of(m))
     return None
 
 
@@ -252,7 +252,7 @@ def user_writable(inv):
     for t in _payloads(inv):
         if t.staging and t.where not in USER_FILE_FOLDERS:
             return "%s %s is in a user-writable staging folder (%s)" % (
-                _role(t, inv), _clip(t.path), t.where)
+                _role(t, inv), clip(t.path), t.where)
     return None
 
 
@@ -279,7 +279,7 @@ def writable_non_module(inv):
                 m.staging or m.ext_class == winpath.DISGUISED):
             ext = ("." + m.ext) if m.ext else "no"
             return "module %s in %s has %s extension, not .dll/.ocx/.ax/.cpl" % (
-                _clip(m.path), m.where, ext)
+                clip(m.path), m.where, ext)
     return None
 
 
@@ -306,7 +306,7 @@ def writable_non_module(inv):
 def suspicious_folder(inv):
     for t in _payloads(inv):
         if t.location == winpath.SUSPICIOUS:
-            return "%s %s is in %s, a folder malware favours" % (_role(t, inv), _clip(t.path), t.where)
+            return "%s %s is in %s, a folder malware favours" % (_role(t, inv), clip(t.path), t.where)
     return None
 
 
@@ -333,7 +333,7 @@ def disguised_extension(inv):
     m = inv.first.get(("module ext", winpath.DISGUISED))
     if m is None:
         return None
-    return "module %s poses as a .%s file" % (_clip(m.path), m.ext)
+    return "module %s poses as a .%s file" % (clip(m.path), m.ext)
 
 
 @rule("R32-011", "Module with an unusual extension",
@@ -354,7 +354,7 @@ def unusual_extension(inv):
     m = inv.first.get(("module ext", winpath.OTHER_EXT))
     if m is None:
         return None
-    return "module %s has the unusual extension .%s" % (_clip(m.path), m.ext)
+    return "module %s has the unusual extension .%s" % (clip(m.path), m.ext)
 
 
 @rule("R32-012", "Module or scriptlet on a remote SMB share",
@@ -375,7 +375,7 @@ def unc_share(inv):
     t = _first(inv, "kind", "unc")
     if t is None:
         return None
-    return "%s %s is loaded from the SMB share of %s" % (_role(t, inv), _clip(t.path), t.host)
+    return "%s %s is loaded from the SMB share of %s" % (_role(t, inv), clip(t.path), t.host)
 
 
 @rule("R32-013", "Module or scriptlet fetched over WebDAV",
@@ -397,7 +397,7 @@ def webdav(inv):
     t = _first(inv, "kind", "webdav")
     if t is None:
         return None
-    return "%s %s is loaded over WebDAV from %s" % (_role(t, inv), _clip(t.path), t.host)
+    return "%s %s is loaded over WebDAV from %s" % (_role(t, inv), clip(t.path), t.host)
 
 
 @rule("R32-024", "regsvr32 run with no arguments",
@@ -424,7 +424,7 @@ def no_arguments(inv):
     if not inv.program or inv.args:
         return None
     return "regsvr32 ran with no arguments (%s): a sacrificial process for injected code" % (
-        _clip(inv.line))
+        clip(inv.line))
 
 
 @rule("R32-035", "Path or switch syntax that evades string rules",
@@ -507,7 +507,7 @@ def other_drive(inv):
     for m in inv.modules:
         if m.location == winpath.OTHER_DRIVE and m.depth > 0:
             return "module %s is on %s, in a folder (software on a data drive, or mounted media)" % (
-                _clip(m.path), m.where)
+                clip(m.path), m.where)
     return None
 
 
@@ -585,7 +585,7 @@ def unusual_folder(inv):
     if m is None or m.where == "drive root":        # the root itself is R32-041
         return None
     return "module %s is in %s, outside Windows, Program Files and user folders" % (
-        _clip(m.path), m.where)
+        clip(m.path), m.where)
 
 
 # Folders of System32 and SysWOW64 that Windows and well-known components create. A module in
@@ -625,7 +625,7 @@ def app_folder(inv):
     for m in inv.modules:
         if m.location == winpath.USER_WRITABLE and not m.staging:
             return "module %s is in a per-user or ProgramData application folder (%s)" % (
-                _clip(m.path), m.where)
+                clip(m.path), m.where)
     return None
 
 
@@ -649,9 +649,9 @@ def drive_root(inv):
     for m in inv.modules:
         if m.location == winpath.OTHER_DRIVE and m.depth == 0:
             return "module %s is in the root of %s (a mounted image or removable media?)" % (
-                _clip(m.path), m.where)
+                clip(m.path), m.where)
         if m.location == winpath.OTHER and m.where == "drive root":
-            return "module %s is in the root of drive C:" % _clip(m.path)
+            return "module %s is in the root of drive C:" % clip(m.path)
     return None
 
 
@@ -676,7 +676,7 @@ def system_subfolder(inv):
         if (m.location == winpath.WINDOWS and len(c) > 4 and c[1] == "windows"
                 and c[2] in ("system32", "syswow64") and c[3] not in SYSTEM_SUBFOLDERS):
             return "module %s is in %s\\%s, a folder Windows does not create" % (
-                _clip(m.path), c[2].title(), c[3])
+                clip(m.path), c[2].title(), c[3])
     return None
 
 
@@ -702,7 +702,7 @@ def code_word(inv):
     for m in inv.modules:
         if m.location not in winpath.TRUSTED_LOCATIONS:
             return "/n /i:%s calls only DllInstall of %s (%s)" % (
-                _clip(inv.install_arg, 60), _clip(m.path), _where(m))
+                clip(inv.install_arg, 60), clip(m.path), location_of(m))
     return None
 
 
@@ -722,7 +722,7 @@ def code_word(inv):
 def third_party_module(inv):
     for m in inv.modules:
         if m.location != winpath.WINDOWS:
-            return "registers %s (%s)" % (_clip(m.path), _where(m))
+            return "registers %s (%s)" % (clip(m.path), location_of(m))
     return None
 
 
@@ -762,7 +762,7 @@ def fake_microsoft_folder(inv):
                 and c[3] == "appdata" and c[4] in ("local", "roaming") and c[5] == "microsoft"
                 and c[6] not in PROFILE_MICROSOFT_FOLDERS):
             return "module %s is in AppData\\%s\\Microsoft\\%s, a folder no Microsoft software makes" % (
-                _clip(m.path), c[4].title(), c[6])
+                clip(m.path), c[4].title(), c[6])
     return None
 
 
@@ -787,7 +787,7 @@ def digits_only(inv):
     for m in inv.modules:
         stem = m.name[:-len(m.ext) - 1] if m.ext else m.name
         if stem and _DIGITS_ONLY.match(stem):
-            return "module %s is named with digits only" % _clip(m.path)
+            return "module %s is named with digits only" % clip(m.path)
     return None
 
 
@@ -809,7 +809,7 @@ def digits_only(inv):
 def user_files(inv):
     for t in _payloads(inv):
         if t.staging and t.where in USER_FILE_FOLDERS:
-            return "%s %s lies right in the user's %s folder" % (_role(t, inv), _clip(t.path), t.where)
+            return "%s %s lies right in the user's %s folder" % (_role(t, inv), clip(t.path), t.where)
     return None
 
 
@@ -921,7 +921,7 @@ def parent_folder_download(inv):
             why = "a machine-made name (%s)" % random_looking(stem)
         if why:
             return "module %s is taken from the folder above the working folder, %s" % (
-                _clip(m.raw), why)
+                clip(m.raw), why)
     return None
 
 
@@ -971,7 +971,7 @@ def root_folder_made_up(inv):
             why = "a numbered copy %s right in the folder" % name
         if why:
             return "module %s is in a new folder at the drive root with made-up names (%s)" % (
-                _clip(m.path), why)
+                clip(m.path), why)
     return None
 
 
@@ -1033,7 +1033,7 @@ def per_user_code_word(inv):
     for m in inv.modules:
         if m.location == winpath.USER_WRITABLE:
             return "/n /i:%s calls only DllInstall of %s, in %s" % (
-                _clip(inv.install_arg, 60), _clip(m.path), m.where)
+                clip(inv.install_arg, 60), clip(m.path), m.where)
     return None
 
 
@@ -1061,6 +1061,6 @@ def atomic_test(inv):
         comps = t.lower.split("\\")
         for a, b in zip(comps, comps[1:]):
             if a == "atomics" and _ATOMIC_TEST.match(b):
-                return "%s %s is an Atomic Red Team test (%s)" % (_role(t, inv), _clip(t.path),
+                return "%s %s is an Atomic Red Team test (%s)" % (_role(t, inv), clip(t.path),
                                                                    b.upper())
     return None

@@ -5,7 +5,7 @@ from .. import cmdline, winpath
 from ..fields import PROCESS, REGSVR32
 from ..registry import actor, any_event, child, relaunch, rule
 from ..sigma_spec import BY_REGSVR32, by_parent, ends, not_exportable, spec
-from .tables import T, _clip
+from .tables import T, clip
 
 
 # ---------------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def server_parent(ev):
 def suspicious_child(ev):
     if ev.image_name not in SUSPICIOUS_CHILDREN:
         return None
-    return "regsvr32 started %s: %s" % (ev.image_name, _clip(ev.command_line or ev.image))
+    return "regsvr32 started %s: %s" % (ev.image_name, clip(ev.command_line or ev.image))
 
 
 @rule("R32-018", "regsvr32 started a child process",
@@ -195,7 +195,7 @@ def renamed_binary(ev):
     elif ev.description:
         evidence = "file description '%s'" % ev.description
     else:
-        evidence = "its command line is regsvr32's: %s" % _clip(ev.command_line, 120)
+        evidence = "its command line is regsvr32's: %s" % clip(ev.command_line, 120)
     return "regsvr32 runs under the name %s (%s)" % (ev.image or ev.image_name, evidence)
 
 
@@ -276,7 +276,7 @@ def second_stage(ev):
     if not mine or mine <= set(m.name or m.lower for m in parent.modules):
         return None
     return "regsvr32 started by regsvr32 for another module: %s (parent: %s)" % (
-        _clip(", ".join(sorted(mine)), 200), _clip(ev.parent_command_line, 200))
+        clip(", ".join(sorted(mine)), 200), clip(ev.parent_command_line, 200))
 
 
 @rule("R32-046", "regsvr32 launched through a proxy program",
@@ -305,7 +305,7 @@ def proxy_launch(ev):
         return None
     for name, word in PROXIES:
         if ev.image_name == name and word in low:
-            return "%s is asked to start regsvr32: %s" % (ev.image_name, _clip(ev.command_line[at:], 200))
+            return "%s is asked to start regsvr32: %s" % (ev.image_name, clip(ev.command_line[at:], 200))
     return None
 
 
@@ -345,5 +345,5 @@ def download_chain(ev):
     for word, what in _CHAIN_STEPS:
         if word in before and ("&" in before or ";" in before or "|" in before):
             return "the parent's command line %s, then runs regsvr32: %s" % (
-                what, _clip(ev.parent_command_line, 200))
+                what, clip(ev.parent_command_line, 200))
     return None

@@ -5,7 +5,7 @@ from .. import cmdline, winpath
 from ..fields import PERSISTENCE, PROCESS, REGISTRY
 from ..registry import actor, any_event, rule
 from ..sigma_spec import BY_REGSVR32, not_exportable, spec
-from .tables import T, _clip
+from .tables import T, clip
 
 PERSISTENCE_TOOLS = frozenset(("schtasks.exe", "reg.exe", "sc.exe"))
 _AUTORUN_KEYS = ("\\currentversion\\run", "\\currentversion\\policies\\explorer\\run",
@@ -46,15 +46,15 @@ def scrobj_com(ev):
     key = ev.registry_path.lower()
     data = ev.registry_data.lower()
     if "\\scriptleturl" in key:
-        return "COM class points at a scriptlet URL: %s = %s" % (key, _clip(ev.registry_data))
+        return "COM class points at a scriptlet URL: %s = %s" % (key, clip(ev.registry_data))
     if "\\inprocserver32" not in key:
         return None
     if winpath.basename(data.strip('"')) == "scrobj.dll":
         remcos = " (the CLSID Remcos uses)" if REMCOS_CLSID in key else ""
-        return "COM class %s is served by scrobj.dll%s" % (_clip(ev.registry_path), remcos)
+        return "COM class %s is served by scrobj.dll%s" % (clip(ev.registry_path), remcos)
     if REMCOS_CLSID in key:
         return "COM class %s, the one Remcos hijacks, now points at %s" % (
-            REMCOS_CLSID, _clip(ev.registry_data))
+            REMCOS_CLSID, clip(ev.registry_data))
     return None
 
 
@@ -79,7 +79,7 @@ def scrobj_com(ev):
 def icon_overlay(ev):
     if "\\shelliconoverlayidentifiers\\" not in ev.registry_path.lower():
         return None
-    return "regsvr32 registered an icon-overlay handler %s" % _clip(ev.registry_path)
+    return "regsvr32 registered an icon-overlay handler %s" % clip(ev.registry_path)
 
 
 @rule("R32-034", "Persistence that launches regsvr32",
@@ -115,7 +115,7 @@ def persistence(ev):
         key = ev.registry_path.lower()
         if not any(k in key for k in _AUTORUN_KEYS):
             return None
-        text, how = ev.registry_data, "autorun value %s" % _clip(ev.registry_path, 100)
+        text, how = ev.registry_data, "autorun value %s" % clip(ev.registry_path, 100)
     elif ev.image_name in PERSISTENCE_TOOLS:
         text, how = ev.command_line, ev.image_name
     else:
@@ -124,7 +124,7 @@ def persistence(ev):
         at = shown.lower().find("regsvr32")
         if at >= 0:
             hidden = "" if shown is text else " (in an encoded PowerShell command)"
-            return "%s launches regsvr32%s: %s" % (how, hidden, _clip(shown[at:], 200))
+            return "%s launches regsvr32%s: %s" % (how, hidden, clip(shown[at:], 200))
     return None
 
 
@@ -168,7 +168,7 @@ def encoded_launch(ev):
             decoded, at = _regsvr32_in(text, _program_names(ev))
             if decoded is not None:
                 return "the %s holds an encoded PowerShell command that runs %s" % (
-                    how, _clip(decoded[at:], 200))
+                    how, clip(decoded[at:], 200))
     return None
 
 
@@ -243,7 +243,7 @@ def provider_hijack(ev):
             continue
         data = ev.registry_data.strip().strip('"')
         if key_alone:
-            return "regsvr32 registered an %s: %s" % (what, _clip(ev.registry_path))
+            return "regsvr32 registered an %s: %s" % (what, clip(ev.registry_path))
         if "\\" not in data:            # a function name, a flag, or a bare name from System32
             return None
         t = winpath.classify(data.split(",")[0].strip('"'))
@@ -251,5 +251,5 @@ def provider_hijack(ev):
             return None
         if what not in _TRUST_PROVIDERS and t.location == winpath.PROGRAM_FILES:
             return None
-        return "regsvr32 made %s a %s: %s" % (_clip(data, 120), what, _clip(ev.registry_path))
+        return "regsvr32 made %s a %s: %s" % (clip(data, 120), what, clip(ev.registry_path))
     return None

@@ -7,10 +7,10 @@ Names are lower-case file names.
 T = "T1218.010"
 
 
-def _where(target):
+def location_of(target):
     return "%s: %s" % (target.location, target.where) if target.where else target.location
 
 
-def _clip(text, n=160):
+def clip(text, n=160):
     text = " ".join(text.split())
     return text if len(text) <= n else text[:n - 3] + "..."

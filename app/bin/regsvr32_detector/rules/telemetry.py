@@ -5,7 +5,7 @@ from .. import winpath
 from ..fields import DNS, FILE, IMAGE_LOAD, NETWORK, REGSVR32, REMOTE_THREAD
 from ..registry import actor, any_event, rule
 from ..sigma_spec import BY_REGSVR32, NON_PUBLIC, ends, not_exportable, spec
-from .tables import T, _where
+from .tables import T, location_of
 
 TRUSTED_SIGNATURE_STATUS = frozenset(("errorchaining", "errorcode_endpoint", "errorexpired", "expired",
                                       "trusted", "valid"))
@@ -246,7 +246,7 @@ def odd_module_load(ev):
         return None
     t = ev.loaded
     if t.location in (winpath.USER_WRITABLE, winpath.SUSPICIOUS, winpath.NETWORK):
-        return "regsvr32 loaded %s from %s" % (ev.image_loaded, _where(t))
+        return "regsvr32 loaded %s from %s" % (ev.image_loaded, location_of(t))
     if t.ext and t.ext not in LOADABLE_EXTS:
         return "regsvr32 loaded %s, a module with the extension .%s" % (ev.image_loaded, t.ext)
     return None
