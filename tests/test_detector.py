@@ -2,7 +2,7 @@
 import pytest
 
 from regsvr32_detector import OUTPUT_FIELDS, OUTPUTS, RULES_BY_ID, Detector, load_allowlists
-from support.events import proc
+from support.events import proc, with_other_identity
 
 from support.allowlists import HEADER, allowlist_row
 
@@ -84,25 +84,13 @@ def _every_example_and_sample():
         yield dict((k, v) for k, v in s.items() if k != "sample_id")
 
 
-def _with_other_identity(record, n):
-    """The record with every process id, GUID, hash and integrity level it carries (and the
-    Sysmon ones) changed: the fields fields.IDENTITY stands for, but the event code."""
-    from regsvr32_detector import fields
-    out = dict(record)
-    for name, sources in fields.ALIASES:
-        if name in fields.IDENTITY and name != "event_code":
-            for src in set(sources[:1]) | set(s for s in sources if s in record):
-                out[src] = "{%08d-0000-0000-0000-000000000000}" % n
-    return out
-
-
 def test_identity_values_never_change_a_verdict():
     # What makes the remembered verdict right: no check reads them (a fresh detector each time).
     checked = 0
     for record in _every_example_and_sample():
         want = Detector().evaluate(record).fields()
         for n in (1, 2):
-            assert Detector().evaluate(_with_other_identity(record, n)).fields() == want, record
+            assert Detector().evaluate(with_other_identity(record, n)).fields() == want, record
         checked += 1
     assert checked > 150
 
@@ -113,7 +101,7 @@ def test_a_remembered_verdict_is_the_verdict_of_the_event():
     det = Detector()
     for n in (1, 2, 3):
         for record in _every_example_and_sample():
-            record = _with_other_identity(record, n)
+            record = with_other_identity(record, n)
             assert det.evaluate(record).fields() == Detector().evaluate(record).fields(), record
 
 

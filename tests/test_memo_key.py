@@ -10,6 +10,7 @@ import pytest
 from regsvr32_detector import RULES, Detector, fields, load_allowlists
 from regsvr32_detector.allowlist_columns import BY_NAME, MATCHERS, Either, Facts
 from support.allowlists import HEADER, allowlist_row
+from support.events import with_other_identity
 
 pytestmark = pytest.mark.pure
 
@@ -18,20 +19,10 @@ def _examples():
     return [e for r in RULES for e in r.positives + r.negatives]
 
 
-def _with_other_identity(record, n):
-    """The record with every value fields.IDENTITY names (but the event code) changed."""
-    out = dict(record)
-    for name, sources in fields.ALIASES:
-        if name in fields.IDENTITY and name != "event_code":
-            for src in set(sources[:1]) | set(s for s in sources if s in record):
-                out[src] = "{%08d-0000-0000-0000-000000000000}" % n
-    return out
-
-
 def _cell(column, records):
     """(a cell value of this column taken from a flagged example, that example), or None.
     Examples with every identity value set come last, for a column that reads one of those."""
-    for record in records + [_with_other_identity(r, 0) for r in records]:
+    for record in records + [with_other_identity(r, 0) for r in records]:
         ev = fields.normalize(record)
         if ev is None or not Detector().evaluate(record).score:
             continue
@@ -57,8 +48,8 @@ def assert_memo_sound(column, records, tmp_path):
     assert Detector(allowlist).evaluate(hit).allowlisted, (column, value)
     det = Detector(allowlist)
     for n in (1, 2, 3):
-        for record in [hit, _with_other_identity(hit, n)] + records:
-            for r in (record, _with_other_identity(record, n)):
+        for record in [hit, with_other_identity(hit, n)] + records:
+            for r in (record, with_other_identity(record, n)):
                 assert det.evaluate(r).fields() == Detector(allowlist).evaluate(r).fields(), (
                     column, r)
 

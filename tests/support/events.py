@@ -135,3 +135,15 @@ def reg(key, data, image=None, code="13"):
 def _example(**fields):
     from regsvr32_detector.registry import COMMAND_LINE, example_event
     return example_event(COMMAND_LINE, {k: v for k, v in fields.items() if v is not None})
+
+
+def with_other_identity(record, n):
+    """The record with every value fields.IDENTITY names (process ids, GUIDs, hashes, integrity,
+    user, host), but the event code, changed: what a remembered verdict must not depend on."""
+    from regsvr32_detector import fields
+    out = dict(record)
+    for name, sources in fields.ALIASES:
+        if name in fields.IDENTITY and name != "event_code":
+            for src in set(sources[:1]) | set(s for s in sources if s in record):
+                out[src] = "{%08d-0000-0000-0000-000000000000}" % n
+    return out
