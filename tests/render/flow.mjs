@@ -12,13 +12,13 @@
 // error state, or a step that does not show what it should. Writes OUT_DIR/flow.json (what each
 // step showed) and the screenshots allowlist_add.png and allowlist_health.png.
 import { readFileSync, mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import puppeteer from 'puppeteer-core';
+import { servePage } from './page_server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -29,10 +29,6 @@ const LOCAL = join(APP_COPY, 'lookups', 'regsvr32_allowlist_local.csv');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const problems = [];
 const record = {};
-const SPLUNKWEB = { SPLUNKD_PATH: '/splunkd/__raw', APP: 'regsvr32detect', USERNAME: 'analyst', LOCALE: 'en-US',
-    MRSPARKLE_ROOT_PATH: '', MRSPARKLE_PORT_NUMBER: 8000,
-    SERVER_ZONEINFO: '### SERIALIZED TIMEZONE FORMAT 1.0;Y0 NW 55 54 43;$' };
-
 function definitionOf(name) {
     const xml = readFileSync(join(VIEWS, `${name}.xml`), 'utf8');
     return JSON.parse(xml.match(/<definition><!\[CDATA\[([\s\S]*?)\]\]><\/definition>/)[1]);
@@ -54,42 +50,24 @@ function search(body) {
     });
 }
 
+// The views come from the app's own files; searches go to the Python model.
+function route(req, res, path) {
+    const view = path.match(/^\/view\/(regsvr32_[a-z_]+)\.json$/);
+    if (view) {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(definitionOf(view[1])));
+        return true;
+    }
+    if (path === '/search' && req.method === 'POST') {
+        let body = '';
+        req.on('data', (d) => { body += d; });
+        req.on('end', async () => res.writeHead(200, { 'Content-Type': 'application/json' }).end(await search(body)));
+        return true;
+    }
+    return false;
+}
+
 function serve(dir, overview) {
-    const files = {
-        '/': ['text/html', '<!doctype html><html><head><meta charset="utf-8"><title>regsvr32</title>'
-            + '<style>html,body{margin:0;background:#fff}#root{width:1480px}</style>'
-            + `<script>window.$C = ${JSON.stringify(SPLUNKWEB)};</script></head>`
-            + '<body><div id="root"></div><script src="/page.js"></script></body></html>'],
-        '/page.js': ['text/javascript', readFileSync(join(dir, 'page.js'))],
-        '/input.json': ['application/json', JSON.stringify(overview)],
-        '/favicon.ico': ['image/x-icon', ''],
-        '/splunkd/__raw/servicesNS/analyst/-/data/ui/times': ['application/json', JSON.stringify({ entry: [] })],
-        '/splunkd/__raw/services/authentication/current-context': ['application/json', JSON.stringify({
-            entry: [{ name: 'analyst', content: { username: 'analyst', realname: 'Analyst', roles: ['admin'], capabilities: [] } }],
-        })],
-    };
-    const server = createServer((req, res) => {
-        const path = req.url.split('?')[0];
-        const view = path.match(/^\/view\/(regsvr32_[a-z_]+)\.json$/);
-        if (view) {
-            res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(definitionOf(view[1])));
-            return;
-        }
-        if (path === '/search' && req.method === 'POST') {
-            let body = '';
-            req.on('data', (d) => { body += d; });
-            req.on('end', async () => res.writeHead(200, { 'Content-Type': 'application/json' }).end(await search(body)));
-            return;
-        }
-        const file = files[path];
-        if (!file) {
-            problems.push(`the page asked for ${req.method} ${req.url}, which is not served`);
-            res.writeHead(404).end();
-            return;
-        }
-        res.writeHead(200, { 'Content-Type': file[0] }).end(file[1]);
-    });
-    return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+    return servePage(dir, overview, { title: 'regsvr32', roles: ['admin'], problems, route });
 }
 
 // What a panel shows: its text, table rows (cells), placeholder and error state.

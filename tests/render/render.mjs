@@ -7,12 +7,12 @@
 // drilldown that does not open the right search. It then breaks one data source on purpose to
 // show that these checks notice. Writes a PNG screenshot of the whole dashboard.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import puppeteer from 'puppeteer-core';
+import { servePage } from './page_server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const [viewPath, rowsPath, pngPath] = process.argv.slice(2);
@@ -34,38 +34,9 @@ async function build(dir) {
     });
 }
 
-// What Splunk Web puts on every page (window.$C): the dashboard framework reads splunkd's path,
-// the app and the user from it.
-const SPLUNKWEB = { SPLUNKD_PATH: '/splunkd/__raw', APP: 'regsvr32detect', USERNAME: 'analyst', LOCALE: 'en-US',
-    MRSPARKLE_ROOT_PATH: '', MRSPARKLE_PORT_NUMBER: 8000,
-    SERVER_ZONEINFO: '### SERIALIZED TIMEZONE FORMAT 1.0;Y0 NW 55 54 43;$' };  // UTC
-
+// The overview as an ordinary user sees it.
 function serve(dir, input) {
-    const files = {
-        '/': ['text/html', '<!doctype html><html><head><meta charset="utf-8"><title>regsvr32 overview</title>'
-            + '<style>html,body{margin:0;background:#fff}#root{width:1480px}</style>'
-            + `<script>window.$C = ${JSON.stringify(SPLUNKWEB)};</script></head>`
-            + '<body><div id="root"></div><script src="/page.js"></script></body></html>'],
-        '/page.js': ['text/javascript', readFileSync(join(dir, 'page.js'))],
-        '/input.json': ['application/json', JSON.stringify(input)],
-        '/favicon.ico': ['image/x-icon', ''],
-        // The two splunkd endpoints the framework calls, answered as splunkd answers an ordinary
-        // user: the time presets of times.conf (none beyond the picker's own) and who is looking.
-        '/splunkd/__raw/servicesNS/analyst/-/data/ui/times': ['application/json', JSON.stringify({ entry: [] })],
-        '/splunkd/__raw/services/authentication/current-context': ['application/json', JSON.stringify({
-            entry: [{ name: 'analyst', content: { username: 'analyst', realname: 'Analyst', roles: ['user'], capabilities: [] } }],
-        })],
-    };
-    const server = createServer((req, res) => {
-        const file = files[req.url.split('?')[0]];
-        if (!file) {
-            problems.push(`the page asked for ${req.method} ${req.url}, which is not served`);
-            res.writeHead(404).end();
-            return;
-        }
-        res.writeHead(200, { 'Content-Type': file[0] }).end(file[1]);
-    });
-    return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+    return servePage(dir, input, { title: 'regsvr32 overview', roles: ['user'], problems });
 }
 
 // What each visualization shows, read from the DOM. The framework wraps each one in an element
