@@ -3,6 +3,7 @@ the build: shown in a private copy of the repository, where each is added once (
 `python3 tools/build.py` runs, the check finds nothing stale, and the tests that read those
 declarations pass there, the verdict snapshot unchanged among them.
 """
+import json
 import os
 import re
 import shutil
@@ -117,6 +118,28 @@ def test_the_build_renders_each_new_declaration(copy):
     assert "R32-099" in _read(copy, "app", "default", "savedsearches.conf")
     assert "regsvr32_rule_count (how many rules found something" in _read(
         copy, "app", "default", "searchbnf.conf")
+
+
+def _view(copy, name):
+    text = _read(copy, "app", "default", "data", "ui", "views", name + ".xml")
+    return json.loads(re.search(r"<!\[CDATA\[(.*)\]\]>", text, re.S).group(1))
+
+
+def test_the_build_puts_a_new_column_in_the_allowlist_views(copy):
+    add = _view(copy, "regsvr32_allowlist_add")
+    assert add["inputs"]["input_process_hash"] == {
+        "type": "input.text", "title": "Process hash",
+        "options": {"token": "process_hash", "defaultValue": " "}}
+    inputs = add["layout"]["globalInputs"]
+    assert inputs.index("input_host") + 1 == inputs.index("input_process_hash") == \
+        inputs.index("input_reason") - 1
+    queries = dict((name, s["options"]["query"]) for name, s in add["dataSources"].items())
+    for name in ("ds_check", "ds_preview", "ds_write"):
+        assert "&host=$host|u$&process_hash=$process_hash|u$&reason=" in queries[name], name
+    for name in ("ds_check", "ds_write"):
+        assert " user host process_hash reason source expires added_by added_on" in queries[name], name
+    health = _view(copy, "regsvr32_allowlist_health")["dataSources"]["ds_rows"]["options"]["query"]
+    assert health.endswith(" registry_path user host process_hash source file line")
 
 
 def test_the_tests_that_read_the_declarations_pass_in_the_copy(copy):

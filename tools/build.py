@@ -6,6 +6,7 @@
 What is rendered, and from what:
   - app/default/savedsearches.conf, macros.conf, analyticstories.conf, transforms.conf
     (tools/es_content.py: families.py, the rules, fields.EDR_SHAPES, the allowlist columns);
+  - the allowlist views' inputs and searches, one per allowlist column (tools/views.py);
   - sigma/*.yml and the ATT&CK Navigator layer (tools/sigma_export.py: each rule's Sigma spec);
   - the documentation blocks between markers, listed in TARGETS below (tools/tables.py,
     tools/sigma_export.py, and the efficacy run and peer comparison measured on tests/corpus/
@@ -22,7 +23,7 @@ for _path in (ROOT, os.path.join(ROOT, "app", "bin"), os.path.join(ROOT, "app", 
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from tools import es_content, sigma_export, tables  # noqa: E402
+from tools import es_content, sigma_export, tables, views  # noqa: E402
 
 README = os.path.join(ROOT, "README.md")
 APP_README = os.path.join(ROOT, "app", "README.md")
@@ -75,6 +76,7 @@ def outputs():
     """{path: text} of every generated file, as the declarations say it should be."""
     found = es_content.outputs(_read)
     found.update(sigma_export.outputs())
+    found.update(views.outputs(_read))
     for path, name, render in TARGETS:
         if render in MEASURED and not os.path.isdir(CORPUS):
             continue
