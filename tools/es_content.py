@@ -155,7 +155,7 @@ def family_stanza(family):
                 for f in family.threat_objects]
     message = "regsvr32 on $dest$ by $user$ ($regsvr32_severity$): $risk_message$"
     keys = [
-        ("description", "%s Rules %s; see README.md for each rule." % (
+        ("description", "%s Rules %s; see docs/rules.md for each rule." % (
             family.summary, ", ".join(r.id for r in rules))),
         ("disabled", "1"), ("enableSched", "1"),
         ("cron_schedule", "%d * * * *" % family.minute),
