@@ -118,6 +118,8 @@ def test_the_build_renders_each_new_declaration(copy):
     assert "WILDCARD(host), WILDCARD(process_hash)\n" in _read(copy, "app", "default", "transforms.conf")
     lookup = _read(copy, "app", "lookups", "regsvr32_allowlist_default.csv")
     assert lookup.startswith(",".join(("rule_id", "image")) + ",") and ",host,process_hash,reason," in lookup
+    for doc in (("README.md",), ("app", "README.md"), ("docs", "allowlists.md")):
+        assert "\nrule_id,image," in _read(copy, *doc) and ",host,process_hash,reason," in _read(copy, *doc), doc
     assert "R32-099" in _read(copy, "app", "default", "savedsearches.conf")
     assert "regsvr32_rule_count (how many rules found something" in _read(
         copy, "app", "default", "searchbnf.conf")
