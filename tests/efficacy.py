@@ -28,7 +28,7 @@ CORPUS = os.path.join(HERE, "corpus")
 FILES = ("benign.csv", "attack.csv")
 EVENTS = "events.jsonl"
 BANDS = [name for _, name in SEVERITIES][::-1]          # none .. critical
-# Floors (issue "Precision a SOC can live with"): share of lines at or above a score.
+# Floors (a precision a SOC can live with): share of lines at or above a score.
 FLOORS = (("attack", 1, 1.00, "at least"), ("attack", 60, 0.95, "at least"),
           ("benign", 40, 0.05, "at most"), ("benign", 60, 0.01, "at most"))
 
