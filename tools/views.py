@@ -5,7 +5,10 @@
     hands to `| regsvr32allowlist` (a cell per column the form has an input for), and the
     `| table` of the row's columns (every column, in header order);
   - regsvr32_allowlist_health.xml: the `| table` of every row, where the matcher columns follow
-    days_left and any other column not listed comes before the file and line.
+    days_left and any other column not listed comes before the file and line;
+  - regsvr32_overview.xml: the cells a finding prefills (tuning.PREFILL after rule_id), in the
+    fields its base search keeps, the table of findings to allowlist, and that table's link to
+    the add view (a form.<column> token each).
 The rest of each view (layout, visualizations, the other inputs and searches) is written in the
 view itself and kept as it is. Rendered by tools/build.py.
 """
@@ -14,11 +17,13 @@ import os
 import re
 
 from regsvr32_detector.allowlist_columns import BY_NAME, COLUMNS, MATCHERS
+from regsvr32_detector.tuning import PREFILL
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VIEWS = os.path.join(ROOT, "app", "default", "data", "ui", "views")
 ADD = os.path.join(VIEWS, "regsvr32_allowlist_add.xml")
 HEALTH = os.path.join(VIEWS, "regsvr32_allowlist_health.xml")
+OVERVIEW = os.path.join(VIEWS, "regsvr32_overview.xml")
 
 _DEFINITION = re.compile(r"(<definition><!\[CDATA\[\n)(.*)(\n  \]\]></definition>)", re.S)
 # The columns of an allowlist row in a `| table` list: the run from rule_id up to a field that
@@ -55,6 +60,14 @@ def _between(names, first, last, middle):
     return names[:start + 1] + list(middle) + names[stop:]
 
 
+def _sub_once(pattern, render, text):
+    """text with the one match of pattern replaced by render(match)."""
+    found, count = re.subn(pattern, render, text)
+    if count != 1:
+        raise ValueError("%d matches of %s in %r" % (count, pattern, text))
+    return found
+
+
 def add_view(text):
     m, view = _definition(text)
     inputs = view["inputs"]
@@ -68,11 +81,15 @@ def add_view(text):
     asked = [i["options"]["token"] for i in view["inputs"].values()
              if i["options"]["token"] in COLUMNS]
     candidate = 'candidate="%s"' % "&".join("%s=$%s|u$" % (c, c) for c in asked)
+    candidates = tables = 0
     for source in view["dataSources"].values():
-        query = source["options"]["query"]
-        query = _CANDIDATE.sub(lambda _: candidate, query)
-        source["options"]["query"] = _ROW_TABLE.sub(
+        query, found = _CANDIDATE.subn(lambda _: candidate, source["options"]["query"])
+        candidates += found
+        source["options"]["query"], found = _ROW_TABLE.subn(
             lambda t: t.group(1) + " ".join(COLUMNS), query)
+        tables += found
+    if not (candidates and tables):
+        raise ValueError("the add view's searches name no candidate or no row table")
     return _with_definition(text, m, view)
 
 
@@ -91,12 +108,31 @@ def _health_table(fields):
 def health_view(text):
     m, view = _definition(text)
     source = view["dataSources"]["ds_rows"]["options"]
-    source["query"] = re.sub(r"(\| table )([^|\n]+)$",
-                             lambda t: t.group(1) + " ".join(_health_table(t.group(2).split())),
-                             source["query"])
+    source["query"] = _sub_once(r"(\| table )([^|\n]+)$",
+                                lambda t: t.group(1) + " ".join(_health_table(t.group(2).split())),
+                                source["query"])
+    return _with_definition(text, m, view)
+
+
+def overview_view(text):
+    m, view = _definition(text)
+    cells = ("rule_id",) + PREFILL
+    base = view["dataSources"]["ds_base"]["options"]
+    base["query"] = _sub_once(r"regsvr32_cell_\w+(?: regsvr32_cell_\w+)*",
+                              lambda _: " ".join("regsvr32_cell_" + c for c in cells), base["query"])
+    tune = view["dataSources"]["ds_tune"]["options"]
+    tune["query"] = _sub_once(r"regsvr32_cell_\w+ as \w+(?:, regsvr32_cell_\w+ as \w+)*",
+                              lambda _: ", ".join("regsvr32_cell_%s as %s" % (c, c) for c in cells),
+                              tune["query"])
+    tune["query"] = _sub_once(r"(?<= )rule_id(?: \w+)*$", lambda _: " ".join(cells), tune["query"])
+    link = view["visualizations"]["viz_tune"]["eventHandlers"][0]["options"]
+    link["url"] = _sub_once(r"(?<=\?)form\.rule_id=.*$",
+                            lambda _: "&".join("form.%s=$row.%s.value|u$" % (c, c) for c in cells),
+                            link["url"])
     return _with_definition(text, m, view)
 
 
 def outputs(read):
     """{path: text} of the views, from their current text (read(path))."""
-    return {ADD: add_view(read(ADD)), HEALTH: health_view(read(HEALTH))}
+    return {ADD: add_view(read(ADD)), HEALTH: health_view(read(HEALTH)),
+            OVERVIEW: overview_view(read(OVERVIEW))}
