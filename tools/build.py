@@ -6,7 +6,8 @@
 What is rendered, and from what:
   - app/default/savedsearches.conf, macros.conf, analyticstories.conf, transforms.conf
     (tools/es_content.py: families.py, the rules, fields.EDR_SHAPES, the allowlist columns);
-  - the allowlist views' inputs and searches, one per allowlist column (tools/views.py);
+  - the allowlist views' inputs and searches, one per allowlist column, and the overview's
+    prefilled cells (tools/views.py: allowlist_columns, tuning.PREFILL);
   - sigma/*.yml and the ATT&CK Navigator layer (tools/sigma_export.py: each rule's Sigma spec);
   - the documentation blocks between markers, listed in TARGETS below (tools/tables.py,
     tools/sigma_export.py, and the efficacy run and peer comparison measured on tests/corpus/

@@ -1,4 +1,4 @@
-"""The allowlist views' column-dependent parts, rendered from allowlist_columns.
+"""The views' allowlist-dependent parts, rendered from allowlist_columns and tuning.PREFILL.
 
   - regsvr32_allowlist_add.xml: an input per matcher column (between the rule_id input and the
     reason input, in header order, titled from the declaration), the candidate every search
@@ -27,7 +27,7 @@ OVERVIEW = os.path.join(VIEWS, "regsvr32_overview.xml")
 
 _DEFINITION = re.compile(r"(<definition><!\[CDATA\[\n)(.*)(\n  \]\]></definition>)", re.S)
 # The columns of an allowlist row in a `| table` list: the run from rule_id up to a field that
-# is not a column (the framework's own regsvr32_row_* fields, or the end of the line).
+# is not a column (the command's regsvr32_row_* fields, or the end of the line).
 _ROW_TABLE = re.compile(r"(\| table (?:[\w ]* )?)rule_id(?: (?!regsvr32_)\w+)*")
 _CANDIDATE = re.compile(r'candidate="[^"]*"')
 
