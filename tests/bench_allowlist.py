@@ -3,7 +3,7 @@
     python3 tests/bench_allowlist.py [--rows 100000] [--events 2000]
 
 The allowlist's costly inputs, each next to a baseline measured in the same run:
-  1. 100k rows like the README's example (R32-006, *\\regsvr32.exe, *\\msiexec.exe, host PKG-<n>-*)
+  1. 100k rows like the docs' example (R32-006, *\\regsvr32.exe, *\\msiexec.exe, host PKG-<n>-*)
      and 100k rows (*, module C:\\Tools\\v<n>\\*): the added cost per flagged event, against the
      same detector with an empty allowlist. Floor: at most 1 ms added per flagged event.
   3. A command_line cell of * + many ? + z*: one match on a 32 KB and a 1 MB line, against

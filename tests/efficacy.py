@@ -201,7 +201,7 @@ def table(results):
 
 
 def summary(results, events):
-    """What the README shows of a run: the bands, the floors and the event floors."""
+    """What docs/efficacy.md shows of a run: the bands, the floors and the event floors."""
     lines = [table(results), ""]
     for label, at, floor, sense, measured, holds in floors(results):
         lines.append("%-7s lines scoring %2d or more: %5.1f%% (%s %.0f%%) %s" % (
@@ -213,7 +213,7 @@ def summary(results, events):
 
 
 def peer_markdown(results):
-    """The README's side-by-side table of ours and the public rule sets."""
+    """docs/efficacy.md's side-by-side table of ours and the public rule sets."""
     columns = (("attack", "any"), ("attack", "alert"), ("benign", "any"), ("benign", "alert"))
     lines = ["| engine | attack flagged | attack alerted | benign flagged | benign alerted |",
              "| --- | ---: | ---: | ---: | ---: |"]

@@ -11,7 +11,7 @@ What is rendered, and from what:
   - sigma/*.yml and the ATT&CK Navigator layer (tools/sigma_export.py: each rule's Sigma spec);
   - the documentation blocks between markers, listed in TARGETS below (tools/tables.py,
     tools/sigma_export.py, and the efficacy run and peer comparison measured on tests/corpus/
-    by tests/efficacy.py), and the rules column of the README's table of saved searches.
+    by tests/efficacy.py), and the rules column of docs/es.md's table of saved searches.
 Adding a rule, an EDR shape, an allowlist column or an output field is its declaration plus
 this command.
 """
