@@ -2,8 +2,8 @@
 
     python3 tests/bench_allowlist.py [--rows 100000] [--events 2000]
 
-Issue 12's inputs, each next to a baseline measured in the same run:
-  1. 100k rows like the README's example (R32-006, *\\regsvr32.exe, *\\msiexec.exe, host PKG-<n>-*)
+The allowlist's costly inputs, each next to a baseline measured in the same run:
+  1. 100k rows like the docs' example (R32-006, *\\regsvr32.exe, *\\msiexec.exe, host PKG-<n>-*)
      and 100k rows (*, module C:\\Tools\\v<n>\\*): the added cost per flagged event, against the
      same detector with an empty allowlist. Floor: at most 1 ms added per flagged event.
   3. A command_line cell of * + many ? + z*: one match on a 32 KB and a 1 MB line, against
@@ -13,7 +13,7 @@ Issue 12's inputs, each next to a baseline measured in the same run:
   4. Peak memory (tracemalloc) of matching 4,096 distinct 32,000-character loaded_image values
      against matching the same value 4,096 times. Floor: distinct within 2x of repeated.
 
-Round three (--only large, --only literal):
+Large and literal lists (--only large, --only literal):
   9. Lists that repeat *\\regsvr32.exe in every row and differ by host (exact, ws-<n>*, *ws-<n>*):
      load time against reading the CSV alone, memory kept and at peak per row (tracemalloc), and
      the added cost per flagged event on a listed host against an empty list.

@@ -5,7 +5,7 @@
     ./package.sh bench [same options]
 
 Drives each command as splunkd does (a subprocess; getinfo; execute chunks of 50,000 rows as CSV,
-the last one finished) over three streams (issue 11), and prints, from ONE run with the
+the last one finished) over three streams (a, b, c below), and prints, from ONE run with the
 measurements alternating so that machine noise hits all of them alike:
 
 - (a) every row a regsvr32 process start, no command line repeated (what `regsvr32_events` or
@@ -48,7 +48,7 @@ COMMANDS = [  # (label, script, args)
     ("annotate", chunked.SCRIPT, []),
     ("filter", chunked.SCRIPT, ["mode=filter"]),
 ]
-# (stream, command) -> lowest rows/cpu-s ratio to the no-op command (issue 11)
+# (stream, command) -> lowest rows/cpu-s ratio to the no-op command (docs/performance.md)
 FLOORS = {("a", "annotate"): 0.3, ("b", "annotate"): 1.0, ("c", "annotate"): 3.0,
           ("c", "filter"): 5.0}
 DETECTOR_FLOOR = {"a": 15000}           # rows/s of the detector alone
@@ -98,7 +98,7 @@ def fast_path_report(bodies):
     sys.path.insert(0, os.path.join(chunked.APP_BIN, "lib"))
     try:
         import regsvr32_fastpath
-    except ImportError:                 # an app from before issue 11
+    except ImportError:                 # an app without the byte-level path
         return {"no byte-level path": len(bodies)}
     from regsvr32_detector import OUTPUT_FIELDS
     from regsvr32_detector.bytemarks import spans

@@ -1,4 +1,4 @@
-"""Where the command's time goes, per stream of issue 11 (a script, not a test).
+"""Where the command's time goes, per stream of tests/bench_command.py (a script, not a test).
 
     python3 tests/bench_profile.py [--rows 100000] [--app DIR] [--layout splunkd|python|pairs] [--streams abc]
 

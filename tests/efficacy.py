@@ -28,7 +28,7 @@ CORPUS = os.path.join(HERE, "corpus")
 FILES = ("benign.csv", "attack.csv")
 EVENTS = "events.jsonl"
 BANDS = [name for _, name in SEVERITIES][::-1]          # none .. critical
-# Floors (issue "Precision a SOC can live with"): share of lines at or above a score.
+# Floors (a precision a SOC can live with): share of lines at or above a score.
 FLOORS = (("attack", 1, 1.00, "at least"), ("attack", 60, 0.95, "at least"),
           ("benign", 40, 0.05, "at most"), ("benign", 60, 0.01, "at most"))
 
@@ -201,7 +201,7 @@ def table(results):
 
 
 def summary(results, events):
-    """What the README shows of a run: the bands, the floors and the event floors."""
+    """What docs/efficacy.md shows of a run: the bands, the floors and the event floors."""
     lines = [table(results), ""]
     for label, at, floor, sense, measured, holds in floors(results):
         lines.append("%-7s lines scoring %2d or more: %5.1f%% (%s %.0f%%) %s" % (
@@ -213,7 +213,7 @@ def summary(results, events):
 
 
 def peer_markdown(results):
-    """The README's side-by-side table of ours and the public rule sets."""
+    """docs/efficacy.md's side-by-side table of ours and the public rule sets."""
     columns = (("attack", "any"), ("attack", "alert"), ("benign", "any"), ("benign", "alert"))
     lines = ["| engine | attack flagged | attack alerted | benign flagged | benign alerted |",
              "| --- | ---: | ---: | ---: | ---: |"]

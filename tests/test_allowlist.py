@@ -136,8 +136,8 @@ def test_random_globs_agree_with_the_reference():
 
 
 def test_question_marks_by_a_star_are_a_count_not_a_search():
-    # Issue 12 item 9: * + 4000 ? + z* searched with 4000 dots at every position of the line
-    # (2.9 s per 1 MB). Now it is one plain search for 'z' that starts 4000 characters on.
+    # * + 4000 ? + z* is one plain search for 'z' that starts 4000 characters on, not a search
+    # with 4000 dots at every position of the line (2.9 s per 1 MB).
     glob = Glob("*" + "?" * 4000 + "z*")
     assert glob.match("a" * 5000) is False and glob.match("a" * 4000 + "z") is True
     assert glob.match("a" * 3999 + "z") is False

@@ -1,4 +1,4 @@
-"""Allowlist inputs that once changed a verdict without a word (reliability, round three), each
+"""Allowlist inputs that could change a verdict without a word (the loader's reliability), each
 through the real protocol: the command, a lookup in a copy of the app, and the job inspector's
 messages."""
 import calendar

@@ -1,6 +1,6 @@
 """Caches are bounded by bytes, not entries (bounded.py): the budget holds at every put, each
 cost estimate is at least what tracemalloc says the answer holds, and a stream of long command
-lines of many arguments no longer fills the detector's memo with tens of megabytes."""
+lines of many arguments does not fill the detector's memo with tens of megabytes."""
 import gc
 import tracemalloc
 

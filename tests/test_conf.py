@@ -261,7 +261,7 @@ def test_app_bin_needs_no_python_newer_than_3_7():
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/allowlists.md"])
+@pytest.mark.parametrize("doc", ["README.md", "app/README.md", "docs/allowlists.md"])
 def test_the_allowlist_example_loads_cleanly(tmp_path, doc):
     from regsvr32_detector import load_allowlists
     with open(os.path.join(ROOT, doc), encoding="utf-8") as f:

@@ -85,3 +85,28 @@ HISTORY = re.compile(r"\bbefore issue\b|\bissue \d+\b|\bround (one|two|three|fou
     "docs/" + name for name in os.listdir(os.path.join(ROOT, "docs")) if name.endswith(".md")))
 def test_the_docs_describe_the_app_not_its_history(doc):
     assert [m.group(0) for m in HISTORY.finditer(read(doc))] == []
+
+
+# Our own code's comments and docstrings: what the code does and why; the work item that asked for
+# it belongs in the commit message.
+CODE_HISTORY = re.compile(r"\bbefore issue\b|\bissue #?\d+|\bround (one|two|three|four)\b", re.I)
+
+
+def _our_python():
+    skip = {"lib", "node_modules", "__pycache__", "corpus", "data"}
+    for top in ("tests", "tools", os.path.join("app", "bin")):
+        for folder, dirs, files in os.walk(os.path.join(ROOT, top)):
+            dirs[:] = [d for d in dirs if d not in skip]
+            for name in files:
+                path = os.path.join(folder, name)
+                if name.endswith(".py") and path != os.path.abspath(__file__):
+                    yield os.path.relpath(path, ROOT)
+
+
+def test_the_code_says_what_it_does_not_which_issue_asked_for_it():
+    found = []
+    for path in _our_python():
+        for number, line in enumerate(read(path).splitlines(), 1):
+            if CODE_HISTORY.search(line):
+                found.append("%s:%d: %s" % (path, number, line.strip()))
+    assert found == [], "\n".join(found)

@@ -1,4 +1,4 @@
-"""The floors of the precision issue on the real-world corpora (tests/corpus/, see its README):
+"""The precision floors on the real-world corpora (tests/corpus/, see its README):
 every attack line scores above 0 and at least 95% score 60 or more; at most 5% of benign lines
 score 40 or more and at most 1% score 60 or more. `either` lines are reported, not asserted
 (python3 tests/efficacy.py prints the table per band and source type)."""

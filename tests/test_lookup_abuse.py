@@ -108,7 +108,7 @@ def test_through_the_command(app_copy, case):
 
 
 def test_a_catch_all_row_does_not_empty_filter_mode_silently(app_copy):
-    # Issue 12 item 4: '*,*' cleared every finding, and mode=filter returned nothing, saying nothing.
+    # A row '*,*' clears every finding: mode=filter must not return nothing without saying why.
     _write(app_copy / "lookups", LOCAL, HEADER + "*,*,,,,,,,,,,temp,,\n")
     result = run_in(app_copy, ["mode=filter"], [[MALICIOUS, BY_ID["sysmon1-notepad"]]])
     assert [r["sample_id"] for r in result.rows] == [MALICIOUS["sample_id"]]
@@ -274,7 +274,7 @@ def test_100k_rows_the_lookups_find_the_right_row(big_allowlist, facts, rule, li
     assert (found[rule].line if rule in found else None) == line
 
 
-# --- 100,000 rows of wildcards only (issue 12 item 3): a few rows examined per event -------------
+# --- 100,000 rows of wildcards only: a few rows examined per event ------------------------------
 def _wildcard_list(folder, name, row):
     return _write(folder, name, HEADER + "".join(row(i) for i in range(ROWS)))
 
@@ -324,7 +324,7 @@ def test_100k_wildcard_rows_examine_only_the_rows_an_event_can_match(wildcard_li
 
 
 def test_long_distinct_values_are_not_kept(wildcard_lists):
-    # Issue 12 item 6: memos keyed by whole values kept thousands of 32 KB strings alive.
+    # Memos keyed by whole values would keep thousands of 32 KB strings alive.
     allowlist = wildcard_lists["tools"][0]
     for i in range(50):
         value = "c:\\tools\\v%d\\" % i + "x" * 32000

@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
-"""The emulated public rules (tests/support/peers.py) and the comparison the README states.
+"""The emulated public rules (tests/support/peers.py) and the comparison docs/efficacy.md states.
 
 Each rule gets lines it was written to catch and lines its own filters or its wording leave out
 (some negatives are the defects research detections.md section 4 records, e.g. Sigma 88a87a10's
 '\\REGSVR32.EXE'). The comparison asserts only what holds on the corpora; where a vendor is better
-on an axis the README says so and nothing here claims otherwise.
+on an axis docs/efficacy.md says so and nothing here claims otherwise.
 """
 import csv
 import ntpath

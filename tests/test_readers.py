@@ -36,7 +36,7 @@ def _read(record):
 @pytest.mark.parametrize("selector", SELECTORS)
 @pytest.mark.parametrize("placeholder", PLACEHOLDERS)
 def test_a_placeholder_selector_does_not_veto_sysmon(plain, selector, placeholder):
-    # once: ActionType=N/A (fillnull, a join with Defender's table) dropped a Squiblydoo
+    # ActionType=N/A (fillnull, a join with Defender's table) must not drop a Squiblydoo
     record = dict(SYSMON, **{selector: placeholder})
     assert _read(record) == ("", "process")
     assert "R32-001" in plain.evaluate(record).rules
@@ -56,8 +56,8 @@ def test_a_placeholder_event_code_is_no_event_code(placeholder):
     ("event.category", '["process"]'), ("event.category", "process\nhost")],
     ids=["text", "list", "list-second", "json-array-field", "json-text", "lines"])
 def test_ecs_process_starts_are_ecs_whatever_their_event_type(plain, event_type, category):
-    # once: SentinelOne's selector is event.type too, and "start" is no SentinelOne event type:
-    # it vetoed every Elastic Defend process start
+    # SentinelOne's selector is event.type too, and "start" is no SentinelOne event type: it
+    # must not veto an Elastic Defend process start
     record = dict(ECS, **{"event.type": event_type, category[0]: category[1]})
     assert _read(record) == ("ecs", "process")
     assert "R32-001" in plain.evaluate(record).rules
@@ -152,7 +152,8 @@ def test_regsvr32_in_system32_however_logged_is_at_home(plain, image):
 
 @pytest.mark.parametrize("folder", ["null", "NULL", "N/A", "unknown", "-", "", None])
 def test_an_unknown_folder_is_not_an_unexpected_one(plain, folder):
-    # once: Defender's FolderPath=null with FileName=regsvr32.exe read as null\regsvr32.exe: R32-020
+    # Defender's FolderPath=null with FileName=regsvr32.exe is no folder: not null\regsvr32.exe,
+    # which R32-020 would call an unexpected one
     record = {"ActionType": "ProcessCreated", "FileName": "regsvr32.exe", "ProcessCommandLine": SAFE,
               "FolderPath": folder}
     if folder is None:
@@ -199,8 +200,8 @@ def test_a_module_under_sysnative_is_under_system32(plain):
     {"event.type": ["info", "end"]}, {"event.type": "start", "event.action": "end"},
     {"event.type": "N/A", "event.action": "end"}, {"event.action": "process_stopped"}])
 def test_an_ecs_process_end_is_no_second_start(plain, said):
-    # once: Elastic Defend's process end (event.category process, event.type end) was read as a
-    # process start: every finding of a process twice, once when it started, once when it ended
+    # Elastic Defend's process end (event.category process, event.type end) is no process start:
+    # read as one, every finding of a process would come twice, when it started and when it ended
     start = dict(ECS, **{"event.category": ["process"], "event.type": ["start"], "event.action": "start"})
     assert "R32-001" in plain.evaluate(start).rules
     end = dict(start, **said)

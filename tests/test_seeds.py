@@ -70,7 +70,7 @@ def test_seed_qomplx_security_4688_scrobj_or_url(detector, record):
 
 
 @pytest.mark.parametrize("record, flagged", [
-    # the image path in the command line no longer hides the module (Sigma's flaw)
+    # the image path in the command line does not hide the module (as it does from Sigma's rule)
     (proc(SYS32 + " /s C:\\Users\\bob\\Desktop\\x.dll"), True),
     (proc("regsvr32 /e x.dll", CurrentDirectory="C:\\Users\\bob\\Downloads\\"), True),
     (proc("regsvr32 /s C:\\Windows\\System32\\RpcProxy\\RpcProxy.dll"), False),

@@ -95,7 +95,7 @@ def test_process_and_registry_rules_convert_to_tstats_over_the_cim_data_models()
 
 def test_plain_values_need_no_sigma_escaping():
     # '*' and '?' are wildcards and '\\' an escaped backslash in Sigma; the evaluator below
-    # and the README's numbers assume values mean what they say.
+    # and docs/sigma.md's numbers assume values mean what they say.
     for rule_id, s in sigma_export.SPECS.items():
         for d in s["detection"].values():
             for m in (d if isinstance(d, list) else [d]):
@@ -143,7 +143,7 @@ def value_matches(value, actual):
 
 
 def test_the_readme_evaluator_agrees_with_pysigmas_parse_on_every_example(collection):
-    # sigma_export.matches() gives the README's numbers; pySigma's parse is the reference.
+    # sigma_export.matches() gives docs/sigma.md's numbers; pySigma's parse is the reference.
     compared = 0
     for rule, sigma in zip(EXPORTED, collection.rules):
         s = sigma_export.SPECS[rule.id]

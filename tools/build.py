@@ -6,10 +6,12 @@
 What is rendered, and from what:
   - app/default/savedsearches.conf, macros.conf, analyticstories.conf, transforms.conf
     (tools/es_content.py: families.py, the rules, fields.EDR_SHAPES, the allowlist columns);
+  - the allowlist views' inputs and searches, one per allowlist column, and the overview's
+    prefilled cells (tools/views.py: allowlist_columns, tuning.PREFILL);
   - sigma/*.yml and the ATT&CK Navigator layer (tools/sigma_export.py: each rule's Sigma spec);
   - the documentation blocks between markers, listed in TARGETS below (tools/tables.py,
     tools/sigma_export.py, and the efficacy run and peer comparison measured on tests/corpus/
-    by tests/efficacy.py), and the rules column of the README's table of saved searches.
+    by tests/efficacy.py), and the rules column of docs/es.md's table of saved searches.
 Adding a rule, an EDR shape, an allowlist column or an output field is its declaration plus
 this command.
 """
@@ -22,7 +24,7 @@ for _path in (ROOT, os.path.join(ROOT, "app", "bin"), os.path.join(ROOT, "app", 
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from tools import es_content, sigma_export, tables  # noqa: E402
+from tools import es_content, sigma_export, tables, views  # noqa: E402
 
 README = os.path.join(ROOT, "README.md")
 APP_README = os.path.join(ROOT, "app", "README.md")
@@ -56,6 +58,9 @@ TARGETS = (
     (os.path.join(DOCS, "edr.md"), "edr-fields", tables.edr_table),
     (os.path.join(DOCS, "sigma.md"), "sigma", sigma_export.readme_table),
     (os.path.join(DOCS, "allowlists.md"), "allowlist-columns", tables.allowlist_table),
+    (os.path.join(DOCS, "allowlists.md"), "allowlist-header", tables.allowlist_example),
+    (README, "allowlist-header", tables.allowlist_example),
+    (APP_README, "allowlist-header", tables.allowlist_example),
     (APP_README, "options", tables.option_list),
     (os.path.join(DOCS, "efficacy.md"), "efficacy", efficacy_run),
     (os.path.join(DOCS, "efficacy.md"), "peers", peer_table),
@@ -75,6 +80,7 @@ def outputs():
     """{path: text} of every generated file, as the declarations say it should be."""
     found = es_content.outputs(_read)
     found.update(sigma_export.outputs())
+    found.update(views.outputs(_read))
     for path, name, render in TARGETS:
         if render in MEASURED and not os.path.isdir(CORPUS):
             continue

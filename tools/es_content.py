@@ -155,7 +155,7 @@ def family_stanza(family):
                 for f in family.threat_objects]
     message = "regsvr32 on $dest$ by $user$ ($regsvr32_severity$): $risk_message$"
     keys = [
-        ("description", "%s Rules %s; see README.md for each rule." % (
+        ("description", "%s Rules %s; see docs/rules.md for each rule." % (
             family.summary, ", ".join(r.id for r in rules))),
         ("disabled", "1"), ("enableSched", "1"),
         ("cron_schedule", "%d * * * *" % family.minute),
@@ -425,7 +425,7 @@ def _rule_cell(ids):
 
 
 def readme_search_rules(readme):
-    """The rules column of the README's table of saved searches, one row per family."""
+    """The rules column of a table of saved searches (docs/es.md's), one row per family."""
     for family in FAMILIES:
         cell = _rule_cell([r.id for r in family_rules(family)])
         readme = re.sub(r"^(\| %s \| (?:[^|]*\|){3}) R32-[\d, -]+ \|$" % re.escape(family.title),

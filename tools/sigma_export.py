@@ -83,7 +83,7 @@ def sigma_rule(rule, s):
 
 # ---------------------------------------------------------------------------------------
 # A small evaluator for the Sigma subset above (modifiers contains, startswith, endswith, all,
-# windash, re, cidr; conditions "a and not b and 1 of c_*"), so the tests and the README can say
+# windash, re, cidr; conditions "a and not b and 1 of c_*"), so the tests and docs/sigma.md can say
 # which of a rule's own examples its Sigma translation matches.
 
 DASHES = ("-", "/", "\u2013", "\u2014", "\u2015")

@@ -3,6 +3,9 @@
 Each function returns the text of one block; tools/build.py puts it between its markers (the
 (file, marker) pairs are in build.TARGETS, the one place to re-point them).
 """
+import csv
+import io
+
 from regsvr32_detector import OUTPUTS, RULES, fields
 from regsvr32_detector.allowlist_columns import BY_NAME, COLUMNS, FOLDS, OTHER_COLUMNS
 
@@ -53,6 +56,21 @@ def allowlist_table():
         else:
             lines.append("| `%s` | %s | |" % (name, other[name]))
     return "\n".join(lines)
+
+
+# The row the docs show under the allowlist header, by column (the others empty).
+EXAMPLE_ROW = {"rule_id": "R32-006", "image": "*\\regsvr32.exe", "parent_image": "*\\msiexec.exe",
+               "host": "PKG-BUILD-*", "reason": "packaging farm registers its own DLLs",
+               "source": "CHG-4411", "expires": "2027-06-30"}
+
+
+def allowlist_example():
+    """The allowlist header (the shipped list's) and an example row, as a CSV code block."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerow([EXAMPLE_ROW.get(c, "") for c in COLUMNS])
+    return "```\n%s```" % out.getvalue()
 
 
 KIND_ORDER = (fields.PROCESS, fields.IMAGE_LOAD, fields.NETWORK, fields.DNS, fields.REGISTRY,

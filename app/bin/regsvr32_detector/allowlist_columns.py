@@ -3,8 +3,9 @@
 For a matcher column: how a cell and an event's values are folded before they are compared
 (the same fold on both sides), and which of the event's values it is matched against. The
 loader's header check, the matching (``Facts``), the verdict memo's key (the values the columns
-in use read), and the build's column table (docs/allowlists.md) and lookups' match_type (tools/build.py) all read
-this table, so a column cannot exist in one and not the others.
+in use read), and what the build renders from it (tools/build.py: the column table of
+docs/allowlists.md, the lookups' match_type, the shipped list's header, the allowlist views'
+inputs and searches) all read this table, so a column cannot exist in one and not the others.
 """
 import collections
 import difflib
@@ -59,10 +60,12 @@ def _folded(fold, value):
     return Either([fold(v) for v in value]) if type(value) is Either else fold(value)
 
 
-Column = collections.namedtuple("Column", "name fold sources values doc")
+Column = collections.namedtuple("Column", "name fold sources values doc label", defaults=(None,))
 # Matcher columns in header order: how cells and values are folded, the event values (fields.py
-# names) read, values(ev) -> the raw values (None: the first non-empty source alone), and for
-# docs/allowlists.md what they are (the generator adds the source field names from fields.ALIASES).
+# names) read, values(ev) -> the raw values (None: the first non-empty source alone), for
+# docs/allowlists.md what they are (the generator adds the source field names from fields.ALIASES),
+# and optionally the title of the column's input in the allowlist form (default: the name, spaced
+# and capitalized).
 MATCHER_TABLE = tuple(Column(*row) for row in (
     ("image", "path", ("image", "process_name"), None, "the process's image path, else its name"),
     ("parent_image", "path", ("parent_image", "parent_process_name"), None,
@@ -73,7 +76,8 @@ MATCHER_TABLE = tuple(Column(*row) for row in (
      "match, so an allowed module gives no cover to another"),
     ("url_host", "text", ("query_name", "dest_host", "dest_ip", "command_line"), _hosts,
      "each host: the DNS query or the destination (its host name or its IP: either matches), "
-     "and the hosts of the URLs and shares in a regsvr32 command line; every one must match"),
+     "and the hosts of the URLs and shares in a regsvr32 command line; every one must match",
+     "URL host"),
     ("loaded_image", "path", ("image_loaded",), None, "the loaded module"),
     ("signer", "text", ("signature",), None, "the loaded module's signer"),
     ("registry_path", "path", ("registry_path",), None, "the registry key or value written"),

@@ -27,8 +27,9 @@ ROW_FIELDS = ("regsvr32_row_status", "regsvr32_row_message", "regsvr32_row_list"
               "regsvr32_row_key")
 CANDIDATE_FIELDS = ("regsvr32_candidate_clears", "regsvr32_candidate_score",
                     "regsvr32_candidate_error")
-CELL_FIELDS = tuple("regsvr32_cell_" + c for c in ("rule_id", "image", "parent_image", "module",
-                                                  "url_host", "user", "host"))
+# The cells the form prefills from a finding: what identifies it, each editable to a wildcard.
+PREFILL = ("image", "parent_image", "module", "url_host", "user", "host")
+CELL_FIELDS = tuple("regsvr32_cell_" + c for c in ("rule_id",) + PREFILL)
 FIELDS = ROW_FIELDS + CANDIDATE_FIELDS + CELL_FIELDS
 
 
@@ -153,10 +154,6 @@ def list_rows(paths, today=None, known_rules=None, soon_days=SOON_DAYS, absent=(
             row.setdefault("status", "refused")
             row.setdefault("message", "")
     return out
-
-
-# The cells the form prefills from a finding: what identifies it, each editable to a wildcard.
-PREFILL = ("image", "parent_image", "module", "url_host", "user", "host")
 
 
 def cells_of(detector, record, rules=None):
