@@ -221,10 +221,30 @@ def _line_key(ev):
     return ("cmd", ev.command_line, ev.image_name, ev.cwd)
 
 
+# cmdline.features of a line -> the command-line rules whose gate admits it (few distinct keys);
+# under None, the rules it was worked out from
+_GATED = {None: COMMAND_LINE_RULES}
+
+
+def gated_rules(features):
+    """The command-line rules that can fire on a line with these features (Rule.gate), in order."""
+    if _GATED[None] is not COMMAND_LINE_RULES:      # the rules were replaced (tests spy on them)
+        _GATED.clear()
+        _GATED[None] = COMMAND_LINE_RULES
+    rules = _GATED.get(features)
+    if rules is None:
+        if len(_GATED) > 4096:
+            _GATED.clear()
+            _GATED[None] = COMMAND_LINE_RULES
+        rules = _GATED[features] = tuple(r for r in COMMAND_LINE_RULES
+                                         if not r.gate or not features.isdisjoint(r.gate))
+    return rules
+
+
 def _read_command_line(line, image_name, cwd):
     inv = cmdline.parse(line, image_name, cwd)
     found = []
-    for rule in COMMAND_LINE_RULES:
+    for rule in gated_rules(cmdline.features(inv)):
         reason = rule.check(inv)
         if reason:
             found.append((rule, _clip(reason, MAX_REASON)))

@@ -20,9 +20,11 @@ NETWORK = "network"
 UNKNOWN = "unknown"              # a relative name with no known working directory
 
 TRUSTED_LOCATIONS = frozenset((WINDOWS, PROGRAM_FILES))
+LOCATIONS = (WINDOWS, PROGRAM_FILES, OTHER, OTHER_DRIVE, USER_WRITABLE, SUSPICIOUS, NETWORK, UNKNOWN)
 
 # Extension classes.
 MODULE, SCRIPTLET, DISGUISED, OTHER_EXT, NO_EXT = "module", "scriptlet", "disguised", "other", "none"
+EXT_CLASSES = (MODULE, SCRIPTLET, DISGUISED, OTHER_EXT, NO_EXT)
 # .xll: an Excel add-in is a DLL with Excel's entry points, and add-in installers register it
 MODULE_EXTS = frozenset(("dll", "ocx", "ax", "cpl", "xll"))
 SCRIPTLET_EXTS = frozenset(("sct", "wsc"))
