@@ -251,6 +251,10 @@ def _read_command_line(line, image_name, cwd):
     return inv, tuple(found)
 
 
+# the rules of a verdict -> their ATT&CK ids, sorted (the sets of findings seen are few)
+_MITRE = {}
+
+
 class Detector(object):
     """Rules plus allowlists. ``evaluate`` never raises."""
 
@@ -298,11 +302,14 @@ class Detector(object):
         """The rules' findings as (rule, reason) pairs, in registry order (each rule only on
         events of its scope)."""
         out = list(self._command_line(ev)) if ev.kind == fields.PROCESS and ev.is_regsvr32 else []
+        ordered = True          # each tuple of rules is in id order: only a mix needs sorting
         for rule in EVENT_RULES[ev.kind, ev.is_regsvr32, ev.parent_is_regsvr32]:
             reason = rule.check(ev)
             if reason:
+                ordered = ordered and (not out or out[-1][0].id < rule.id)
                 out.append((rule, _clip(reason, MAX_REASON)))
-        out.sort(key=_rule_id)
+        if not ordered:
+            out.sort(key=_rule_id)
         return out
 
     def _command_line(self, ev):
@@ -353,8 +360,13 @@ class Detector(object):
         if found and ev.device_paths:       # EDR device paths: say what was assumed
             notes.append("read: %s" % "; ".join(
                 "%s %s as drive C:" % (name, _clip(path, 120)) for name, path in ev.device_paths[:3]))
-        mitre = sorted(set(t for rule, _ in found for t in rule.techniques))
-        return Verdict(score, [rule.id for rule, _ in found],
+        rules = tuple([rule for rule, _ in found])
+        mitre = _MITRE.get(rules)
+        if mitre is None:
+            if len(_MITRE) >= 4096:
+                _MITRE.clear()
+            mitre = _MITRE[rules] = tuple(sorted(set(t for rule in rules for t in rule.techniques)))
+        return Verdict(score, [rule.id for rule in rules],
                        ["%s: %s" % (rule.id, reason) for rule, reason in found] + notes, mitre,
                        allowlisted, signature=sig)
 

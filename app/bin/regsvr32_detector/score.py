@@ -125,7 +125,7 @@ class Context(object):
 
     def __init__(self, key, says, holds, cap):
         self.key, self.says, self.holds, self.cap = key, says, holds, cap
-        # {rule id: highest risk} for the rules declared lowered_by this context
+        # {rule id: highest risk} for the rules declared lowered_by this context (one cap for all)
         self.caps = dict((r.id, cap) for r in RULES if key in r.lowered_by)
         self.ordered_caps = tuple(sorted(self.caps.items()))
         self.rule_ids = frozenset(self.caps)
@@ -163,13 +163,13 @@ def explain(ev, findings):
     for context in CONTEXTS if process else ():
         if context.rule_ids.isdisjoint(risks):
             continue
-        lowered = ["%s %d->%d" % (rid, risks[rid], cap) for rid, cap in context.ordered_caps
-                   if risks.get(rid, 0) > cap]
-        if lowered and context.holds(ev):
-            for rid, cap in context.caps.items():
-                if rid in risks:
-                    risks[rid] = min(risks[rid], cap)
-            notes.append("lowered: %s (%s)" % (context.says, ", ".join(lowered)))
+        cap = context.cap
+        over = [rid for rid, _ in context.ordered_caps if risks.get(rid, 0) > cap]
+        if over and context.holds(ev):      # (the text only once the context holds)
+            notes.append("lowered: %s (%s)" % (context.says, ", ".join(
+                ["%s %d->%d" % (rid, risks[rid], cap) for rid in over])))
+            for rid in over:
+                risks[rid] = cap
     strongest = {}
     for rule, _ in findings:
         kind = rule.evidence
