@@ -333,7 +333,7 @@ class Allowlist(object):
         # few C-speed tests that answer "nothing" for most values without the slices of _find;
         # None for a column of more than QUICK pieces, whose tests would read a value too often
         self._quick = {}
-        for (kind, column, off, text) in rows:
+        for (kind, column, off, text), found in rows.items():
             quick = self._quick.setdefault(column, (set(), {}, {}, set()))
             if kind == "=":
                 quick[0].add(text)
@@ -342,7 +342,11 @@ class Allowlist(object):
             elif kind == "$":
                 quick[2].setdefault(off, set()).add(text)
             else:
-                quick[3].add(text)
+                # a row filed under a substring: the longest literal of its cell, which every
+                # value it matches holds too, and which fewer values hold than the piece
+                for e in found:
+                    quick[3].update(max(glob.literals(), key=len) for name, glob in e.matchers
+                                    if name == column)
         self._quick = dict((column, (frozenset(exact), tuple((o, tuple(sorted(t))) for o, t in
                                                              sorted(starts.items())),
                                      tuple((o, tuple(sorted(t))) for o, t in sorted(ends.items())),
