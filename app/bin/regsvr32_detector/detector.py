@@ -233,7 +233,7 @@ def gated_rules(features):
         _GATED[None] = COMMAND_LINE_RULES
     rules = _GATED.get(features)
     if rules is None:
-        if len(_GATED) > 4096:
+        if len(_GATED) > 1024:        # (about 900 bytes each)
             _GATED.clear()
             _GATED[None] = COMMAND_LINE_RULES
         rules = _GATED[features] = tuple(r for r in COMMAND_LINE_RULES
