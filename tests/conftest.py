@@ -46,7 +46,7 @@ LAYERS = {
         "test_cheap_test.py", "test_cmdline.py", "test_detector.py", "test_edr_shapes.py",
         "test_efficacy.py", "test_fields.py", "test_memo_key.py", "test_memory.py", "test_multivalue.py",
         "test_peers.py", "test_properties.py", "test_readers.py", "test_registry.py",
-        "test_rules.py", "test_scan.py", "test_score.py", "test_seeds.py", "test_signature.py",
+        "test_rule_gates.py", "test_rules.py", "test_scan.py", "test_score.py", "test_seeds.py", "test_signature.py",
         "test_verdict_snapshot.py", "test_winpath.py"),
     "protocol": (
         "test_allowlist_reliability.py", "test_baseline.py", "test_command.py",

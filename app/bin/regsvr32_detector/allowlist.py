@@ -55,7 +55,7 @@ class Glob(object):
     data-driven syntax.
     """
 
-    __slots__ = ("text", "exact", "broad", "_parts")
+    __slots__ = ("text", "exact", "broad", "every", "_parts")
 
     def __init__(self, pattern):
         # A run of wildcards with a star means "at least this many characters": written one
@@ -67,11 +67,14 @@ class Glob(object):
         self.exact = "*" not in self.text and "?" not in self.text
         # wildcards only: matches every value of a column (or every one of a length)
         self.broad = not self.text.strip("*?")
+        self.every = self.text == "*"      # the rule cell of most rows: every value
         self._parts = None          # made on first use: most rows of a long list never need them
 
     def match(self, value):
         if self.exact:
             return value == self.text
+        if self.every:
+            return True
         parts = self._parts
         if parts is None:
             parts = self._parts = _parts(self.text)
@@ -283,6 +286,7 @@ class Allowlist(object):
     MEMO_BYTES = 1 << 20    # look-ups remembered: about this many bytes (values, dict entries)
     MEMO_VALUE = 512        # longer values are not remembered: they rarely recur
     ENTRY_BYTES = 100       # what a remembered value costs besides its characters
+    QUICK = 32              # pieces of a column up to which a value is tested for them first
 
     def __init__(self, entries=()):
         self.entries = tuple(entries)
@@ -325,6 +329,31 @@ class Allowlist(object):
                             for k, t in tables.items())
         self._sizes = dict((column, sorted(set(map(len, t.get(0, ())))))
                            for (kind, column), t in tables.items() if kind == "~")
+        # column -> what a value must have for any row filed under the column to be found: a
+        # few C-speed tests that answer "nothing" for most values without the slices of _find;
+        # None for a column of more than QUICK pieces, whose tests would read a value too often
+        self._quick = {}
+        for (kind, column, off, text), found in rows.items():
+            quick = self._quick.setdefault(column, (set(), {}, {}, set()))
+            if kind == "=":
+                quick[0].add(text)
+            elif kind == "^":
+                quick[1].setdefault(off, set()).add(text)
+            elif kind == "$":
+                quick[2].setdefault(off, set()).add(text)
+            else:
+                # a row filed under a substring: the longest literal of its cell, which every
+                # value it matches holds too, and which fewer values hold than the piece
+                for e in found:
+                    quick[3].update(max(glob.literals(), key=len) for name, glob in e.matchers
+                                    if name == column)
+        self._quick = dict((column, (frozenset(exact), tuple((o, tuple(sorted(t))) for o, t in
+                                                             sorted(starts.items())),
+                                     tuple((o, tuple(sorted(t))) for o, t in sorted(ends.items())),
+                                     tuple(sorted(inner))))
+                           for column, (exact, starts, ends, inner) in self._quick.items()
+                           if len(exact) + sum(map(len, starts.values())) + len(inner)
+                           + sum(map(len, ends.values())) <= self.QUICK)
         # column -> {value: rows found}: paths, hosts and users recur event after event
         self._kinds = {}            # column -> the kinds of piece filed under it
         for kind, column in sorted(self._tables):
@@ -367,9 +396,32 @@ class Allowlist(object):
             plan = self._plans[key] = (tuple(sorted(lookups)), tuple(always))
         return plan
 
+    def _could(self, column, value):
+        """Whether the value may have a piece filed under the column (else _lookup finds
+        nothing)."""
+        quick = self._quick.get(column)
+        if quick is None:
+            return True
+        exact, starts, ends, inner = quick
+        if value in exact:
+            return True
+        for off, texts in starts:
+            if value.startswith(texts, off):
+                return True
+        n = len(value)
+        for off, texts in ends:
+            if value.endswith(texts, 0, n - off):
+                return True
+        for text in inner:
+            if text in value:
+                return True
+        return False
+
     def _lookup(self, column, value):
         """The rows filed under the column whose piece the value has, remembered for a short
         value within a budget of bytes (so distinct long values cost no memory)."""
+        if not self._could(column, value):
+            return ()           # not remembered either: the test costs less than the memo's room
         found = []
         for kind in self._kinds[column]:
             found.extend(self._find(kind, column, value))
@@ -428,9 +480,13 @@ class Allowlist(object):
                 for value in first if type(first) is Either else (first,):
                     hit = memo[column].get(value)
                     found.update(self._lookup(column, value) if hit is None else hit)
+        if not found:
+            return []
         rules = [rule_id.lower() for rule_id in rule_ids]
-        return sorted((e for e in found if any(map(e.rule.match, rules))),
-                      key=self._position.__getitem__)
+        found = [e for e in found if any(map(e.rule.match, rules))]
+        if len(found) > 1:
+            found.sort(key=self._position.__getitem__)
+        return found
 
     def suppress(self, rule_ids, facts, today):
         """{rule id: first active row that suppresses it} for one event's findings."""

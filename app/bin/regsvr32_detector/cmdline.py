@@ -204,6 +204,67 @@ def parse(line, image_name="", cwd=""):
     return inv
 
 
+# What a command line holds, in words a rule's gate names (registry.Rule.gate): a rule whose
+# gate names none of a line's features cannot fire on it, so it is not run there.
+# (aspect, value) of Invocation.first -> the feature it is
+_FIRST_FEATURES = {("ip", True): "ip"}
+for _kind in ("url", "unc", "webdav"):
+    _FIRST_FEATURES["kind", _kind] = _kind
+for _loc in winpath.LOCATIONS:
+    _FIRST_FEATURES["location", _loc] = "in " + _loc
+    _FIRST_FEATURES["module location", _loc] = "module in " + _loc
+for _cls in winpath.EXT_CLASSES:
+    _FIRST_FEATURES["module ext", _cls] = "module ext " + _cls
+_FIRST_FEATURES["module name", "scrobj.dll"] = "scrobj"
+_FLAG_FEATURES = dict((letter, "flag " + letter) for letter in KNOWN_SWITCHES)
+FEATURES = frozenset(list(_FIRST_FEATURES.values()) + list(_FLAG_FEATURES.values()) + [
+    "install arg",      # an /i: argument
+    "install",          # an /i: argument that is a path or URL
+    "install word",     # an /i: argument that is neither
+    "anomaly",          # a switch-syntax anomaly, or a path-syntax one in a target
+    "non-ascii",        # a character beyond ASCII in the line
+    "entry point",      # a ,Entry suffix on a module
+    "no arguments",     # the program and nothing after it
+    "typed switch",     # a switch spelled out or unknown
+    "staging",          # a target in a staging folder (winpath.Target.staging)
+    "up module",        # a module written as ..\something
+    "atomics",          # "atomics" in a target's resolved path
+    "digit name",       # a module whose name starts with a digit
+])
+
+
+def features(inv):
+    """The FEATURES of a parsed command line, as a frozenset (the key of the rules to run)."""
+    found = [f for f in map(_FIRST_FEATURES.get, inv.first) if f]
+    found.extend(map(_FLAG_FEATURES.__getitem__, inv.flags))
+    if inv.install_arg is not None:
+        found.append("install arg")
+        found.append("install word" if inv.install is None else "install")
+    if inv.anomalies:
+        found.append("anomaly")
+    if inv.entry_points:
+        found.append("entry point")
+    if inv.unknown_switches or inv.spelled_switches:
+        found.append("typed switch")
+    if inv.program and not inv.args:
+        found.append("no arguments")
+    if not inv.line.isascii():
+        found.append("non-ascii")
+    for t in inv.targets:
+        if t.anomalies:
+            found.append("anomaly")
+        if t.staging:
+            found.append("staging")
+        if "atomics" in t.lower:
+            found.append("atomics")
+    for m in inv.modules:
+        if m.name[:1].isdigit():
+            found.append("digit name")
+        if m.raw.lstrip()[:3] in ("..\\", "../"):
+            found.append("up module")
+    return frozenset(found)
+
+
 _DRIVE_PATH = re.compile(r"^[a-zA-Z]:[\\/]")
 
 

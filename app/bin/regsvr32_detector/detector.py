@@ -221,14 +221,38 @@ def _line_key(ev):
     return ("cmd", ev.command_line, ev.image_name, ev.cwd)
 
 
+# cmdline.features of a line -> the command-line rules whose gate admits it (few distinct keys);
+# under None, the rules it was worked out from
+_GATED = {None: COMMAND_LINE_RULES}
+
+
+def gated_rules(features):
+    """The command-line rules that can fire on a line with these features (Rule.gate), in order."""
+    if _GATED[None] is not COMMAND_LINE_RULES:      # the rules were replaced (tests spy on them)
+        _GATED.clear()
+        _GATED[None] = COMMAND_LINE_RULES
+    rules = _GATED.get(features)
+    if rules is None:
+        if len(_GATED) > 1024:        # (about 900 bytes each)
+            _GATED.clear()
+            _GATED[None] = COMMAND_LINE_RULES
+        rules = _GATED[features] = tuple(r for r in COMMAND_LINE_RULES
+                                         if not r.gate or not features.isdisjoint(r.gate))
+    return rules
+
+
 def _read_command_line(line, image_name, cwd):
     inv = cmdline.parse(line, image_name, cwd)
     found = []
-    for rule in COMMAND_LINE_RULES:
+    for rule in gated_rules(cmdline.features(inv)):
         reason = rule.check(inv)
         if reason:
             found.append((rule, _clip(reason, MAX_REASON)))
     return inv, tuple(found)
+
+
+# the rules of a verdict -> their ATT&CK ids, sorted (the sets of findings seen are few)
+_MITRE = {}
 
 
 class Detector(object):
@@ -278,11 +302,14 @@ class Detector(object):
         """The rules' findings as (rule, reason) pairs, in registry order (each rule only on
         events of its scope)."""
         out = list(self._command_line(ev)) if ev.kind == fields.PROCESS and ev.is_regsvr32 else []
+        ordered = True          # each tuple of rules is in id order: only a mix needs sorting
         for rule in EVENT_RULES[ev.kind, ev.is_regsvr32, ev.parent_is_regsvr32]:
             reason = rule.check(ev)
             if reason:
+                ordered = ordered and (not out or out[-1][0].id < rule.id)
                 out.append((rule, _clip(reason, MAX_REASON)))
-        out.sort(key=_rule_id)
+        if not ordered:
+            out.sort(key=_rule_id)
         return out
 
     def _command_line(self, ev):
@@ -333,8 +360,13 @@ class Detector(object):
         if found and ev.device_paths:       # EDR device paths: say what was assumed
             notes.append("read: %s" % "; ".join(
                 "%s %s as drive C:" % (name, _clip(path, 120)) for name, path in ev.device_paths[:3]))
-        mitre = sorted(set(t for rule, _ in found for t in rule.techniques))
-        return Verdict(score, [rule.id for rule, _ in found],
+        rules = tuple([rule for rule, _ in found])
+        mitre = _MITRE.get(rules)
+        if mitre is None:
+            if len(_MITRE) >= 4096:
+                _MITRE.clear()
+            mitre = _MITRE[rules] = tuple(sorted(set(t for rule in rules for t in rule.techniques)))
+        return Verdict(score, [rule.id for rule in rules],
                        ["%s: %s" % (rule.id, reason) for rule, reason in found] + notes, mitre,
                        allowlisted, signature=sig)
 

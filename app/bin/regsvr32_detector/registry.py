@@ -27,6 +27,12 @@ enforces it (the detector only calls a check on events of its scope):
 - relaunch(): regsvr32 started by regsvr32; the check gets the Event.
 - any_event(kinds): every event of these kinds (persistence, COM registrations); the Event.
 
+A COMMAND_LINE rule may declare a gate (``gate=("url",)``): command-line features
+(cmdline.FEATURES) of which a line must have one for the check to fire. The detector runs the
+check only on such lines (the rules to run are worked out once per set of features); a rule
+without a gate runs on every line. tests/test_rule_gates.py checks every gate against every
+example and corpus line.
+
 Examples are data: a string is the command line of a regsvr32 process creation; a dict holds
 Sysmon fields, the rest filled from EXAMPLE_DEFAULTS for its event kind (None: absent). ``Rule.positives`` and
 ``Rule.negatives`` are the complete events.
@@ -35,6 +41,7 @@ import dataclasses
 import re
 import typing
 
+from .cmdline import FEATURES
 from .sigma_spec import NotExportable, is_spec
 from .fields import (DNS, FILE, IMAGE_LOAD, KIND_BY_CODE, NETWORK, PERSISTENCE, PROCESS,
                      REGISTRY, REMOTE_THREAD)
@@ -149,11 +156,14 @@ class Rule(object):
     sigma: object                   # sigma_spec.spec(...) or sigma_spec.not_exportable(why)
     false_positives: str = ""
     lowered_by: typing.Tuple[str, ...] = ()     # LOWERING keys
+    # cmdline.FEATURES of which a line must have one for the check to fire: the detector runs
+    # it only on such lines; () runs it on every line. tests/test_rule_gates.py proves each.
+    gate: typing.Tuple[str, ...] = ()
 
     def __post_init__(self):
         validate(self.id, self.scope, self.risk, self.family, self.evidence, self.techniques,
-                 self.sources, self.lowered_by, self.sigma)
-        for name in ("techniques", "sources", "lowered_by"):
+                 self.sources, self.lowered_by, self.sigma, self.gate)
+        for name in ("techniques", "sources", "lowered_by", "gate"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         for name in ("positives", "negatives"):
             object.__setattr__(self, name, tuple(example_event(self.scope, e)
@@ -179,7 +189,7 @@ class Rule(object):
         return "Rule(%s)" % self.id
 
 
-def validate(id, scope, risk, family, evidence, techniques, sources, lowered_by, sigma):
+def validate(id, scope, risk, family, evidence, techniques, sources, lowered_by, sigma, gate=()):
     def bad(message, *args):
         raise ValueError("%s: %s" % (id, message % args))
     if not isinstance(id, str) or not RULE_ID.match(id):
@@ -203,22 +213,26 @@ def validate(id, scope, risk, family, evidence, techniques, sources, lowered_by,
     if not (is_spec(sigma) or isinstance(sigma, NotExportable)):
         bad("sigma= is a Sigma translation (sigma_spec.spec) or not_exportable(why), not %r",
             sigma)
+    if isinstance(gate, str) or not all(isinstance(f, str) and f in FEATURES for f in gate):
+        bad("gate %r is not a list of command-line features (cmdline.FEATURES)", gate)
+    if gate and not (isinstance(scope, Scope) and scope.invocation):
+        bad("a gate names command-line features: only a COMMAND_LINE rule has one")
 
 
 RULES_IN_ORDER = []       # as declared; RULES (below, by id) is built by finish()
 
 
 def rule(id, title, scope, risk, family, evidence, techniques, sources, description, positives,
-         negatives, sigma, false_positives="", lowered_by=()):
+         negatives, sigma, false_positives="", lowered_by=(), gate=()):
     """Declare the decorated function as the check of a rule (see the module docstring)."""
-    validate(id, scope, risk, family, evidence, techniques, sources, lowered_by, sigma)
+    validate(id, scope, risk, family, evidence, techniques, sources, lowered_by, sigma, gate)
 
     def declare(check):
         RULES_IN_ORDER.append(Rule(
             id=id, title=title, scope=scope, check=check, risk=risk, family=family,
             evidence=evidence, techniques=techniques, sources=sources, description=description,
             positives=positives, negatives=negatives, sigma=sigma,
-            false_positives=false_positives, lowered_by=lowered_by))
+            false_positives=false_positives, lowered_by=lowered_by, gate=gate))
         return check
     return declare
 

@@ -121,13 +121,12 @@ def _deployment_agent(ev):
 
 
 class Context(object):
-    __slots__ = ("key", "says", "holds", "cap", "caps", "ordered_caps", "rule_ids")
+    __slots__ = ("key", "says", "holds", "cap", "caps", "rule_ids")
 
     def __init__(self, key, says, holds, cap):
         self.key, self.says, self.holds, self.cap = key, says, holds, cap
-        # {rule id: highest risk} for the rules declared lowered_by this context
+        # {rule id: highest risk} for the rules declared lowered_by this context (one cap for all)
         self.caps = dict((r.id, cap) for r in RULES if key in r.lowered_by)
-        self.ordered_caps = tuple(sorted(self.caps.items()))
         self.rule_ids = frozenset(self.caps)
 
 
@@ -163,13 +162,15 @@ def explain(ev, findings):
     for context in CONTEXTS if process else ():
         if context.rule_ids.isdisjoint(risks):
             continue
-        lowered = ["%s %d->%d" % (rid, risks[rid], cap) for rid, cap in context.ordered_caps
-                   if risks.get(rid, 0) > cap]
-        if lowered and context.holds(ev):
-            for rid, cap in context.caps.items():
-                if rid in risks:
-                    risks[rid] = min(risks[rid], cap)
-            notes.append("lowered: %s (%s)" % (context.says, ", ".join(lowered)))
+        cap, capped = context.cap, context.rule_ids
+        over = [rid for rid, risk in risks.items() if risk > cap and rid in capped]
+        if over and context.holds(ev):      # (the text only once the context holds)
+            if len(over) > 1:
+                over.sort()                 # findings come in id order: as good as never
+            notes.append("lowered: %s (%s)" % (context.says, ", ".join(
+                ["%s %d->%d" % (rid, risks[rid], cap) for rid in over])))
+            for rid in over:
+                risks[rid] = cap
     strongest = {}
     for rule, _ in findings:
         kind = rule.evidence

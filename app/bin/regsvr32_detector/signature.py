@@ -22,13 +22,15 @@ MAX_CHARS = 400         # longer signatures end in a hash of the rest, so they s
 SEPARATOR = " | "
 
 _GUID = re.compile(r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?")
-_SID = re.compile(r"(?<![0-9a-z-])s-1-[0-9]+(?:-[0-9]+)+")
+# (patterns that start with a character, the look-behind after it: re scans for that character
+# at C speed instead of trying the look-behind at every position)
+_SID = re.compile(r"s(?<![0-9a-z-]s)-1-[0-9]+(?:-[0-9]+)+")
 # A profile folder other than the shared ones is some user's: \users\<user>\.
 _USER = re.compile(r"\\(users|documents and settings)\\(?!(?:public|default|all users)\\)[^\\]+(?=\\)")
 # The first component below a temp folder is the temp name (is-ABC12.tmp, _MEI4182, x7f3a.dll).
 _TEMP = re.compile(r"(\\(?:appdata\\local\\temp|windows\\temp|local settings\\temp)\\)([^\\]+)")
 _TMP_FILE = re.compile(r"(?<=\\)[^\\]*\.tmp$")
-_VERSION = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)+")
+_VERSION = re.compile(r"[0-9](?<![0-9.][0-9])[0-9]*(?:\.[0-9]+)+")
 _HEX = re.compile(r"(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])")
 _NUMBER = re.compile(r"(?<![0-9a-z])[0-9]+(?![0-9a-z])")
 _DIGIT = re.compile(r"[0-9]")
@@ -72,9 +74,18 @@ def _texts_cost(arg, answer):
 # recur all day, within a budget of bytes (bounded.py).
 @remembered(2 << 20, _texts_cost)
 def _fold_path(path):
-    text = " ".join(path.lower().replace("/", "\\").split()) if "://" not in path else path.lower()
-    m = _URL_HOST.match(text)
-    head, text = (m.group(1), m.group(2)) if m else ("", text)
+    if "://" in path:
+        text = path.lower()
+    else:
+        text = path.lower().replace("/", "\\")
+        # blanks other than a lone space are not printable: only such texts need joining
+        if "  " in text or text[:1] == " " or text[-1:] == " " or not text.isprintable():
+            text = " ".join(text.split())
+    head = ""
+    if "://" in text or text[:2] == "\\\\":      # a URL or share: its host is kept as it is
+        m = _URL_HOST.match(text)
+        if m:
+            head, text = m.group(1), m.group(2)
     for pattern, replacement, needs in _FOLDS:
         for need in needs:
             if need in text:

@@ -20,9 +20,11 @@ NETWORK = "network"
 UNKNOWN = "unknown"              # a relative name with no known working directory
 
 TRUSTED_LOCATIONS = frozenset((WINDOWS, PROGRAM_FILES))
+LOCATIONS = (WINDOWS, PROGRAM_FILES, OTHER, OTHER_DRIVE, USER_WRITABLE, SUSPICIOUS, NETWORK, UNKNOWN)
 
 # Extension classes.
 MODULE, SCRIPTLET, DISGUISED, OTHER_EXT, NO_EXT = "module", "scriptlet", "disguised", "other", "none"
+EXT_CLASSES = (MODULE, SCRIPTLET, DISGUISED, OTHER_EXT, NO_EXT)
 # .xll: an Excel add-in is a DLL with Excel's entry points, and add-in installers register it
 MODULE_EXTS = frozenset(("dll", "ocx", "ax", "cpl", "xll"))
 SCRIPTLET_EXTS = frozenset(("sct", "wsc"))
@@ -296,13 +298,13 @@ def classify(raw, cwd=""):
             t.kind = "relative"
             low = "?:\\windows\\system32\\" + low
         if drive:
-            comps = low.split("\\")
+            comps = low
         elif cwd and _DRIVE.match(cwd.lower().replace("/", "\\")):
             t.kind = "relative"
             base = cwd.lower().replace("/", "\\").rstrip("\\")
             if low.startswith("\\"):        # drive-relative: root of the cwd's drive
                 base = base[:2]
-            comps = (base + "\\" + low.lstrip("\\")).split("\\")
+            comps = base + "\\" + low.lstrip("\\")
         elif cwd.startswith("\\\\"):
             t.kind = "relative"
             _classify_unc(t, cwd.rstrip("\\") + "\\" + text, cwd.lower().rstrip("\\") + "\\" + low)
@@ -311,13 +313,13 @@ def classify(raw, cwd=""):
             # rooted without a drive and no working directory known: the root of the drive
             # regsvr32 runs from, the system drive as good as always
             t.kind = "relative"
-            comps = ("?:" + low).split("\\")
+            comps = "?:" + low
         else:
             t.kind = "relative"
             comps = None
             t.name = basename(low)
         if comps is not None:
-            comps, traversal = _resolve(comps)
+            comps, traversal = _split(comps)
             if comps[1:3] == ["windows", "sysnative"]:
                 comps[2] = "system32"   # what a 32-bit regsvr32 loads from there
             if traversal and drive:
@@ -347,6 +349,15 @@ def _keep_case(original, resolved_lower):
     """Show the path as the attacker wrote it when nothing was resolved, else the resolved form."""
     norm = original.replace("/", "\\")
     return norm if norm.lower() == resolved_lower else resolved_lower
+
+
+def _split(path):
+    """_resolve of a path's components, split only where the path has nothing to resolve (no
+    empty, '.', '..' or blank-ended component): most paths."""
+    if (path[:1] in (".", "\\", " ", "") or path[-1:] in (" ", "\\") or "\\\\" in path
+            or "\\." in path or " \\" in path):
+        return _resolve(path.split("\\"))
+    return path.split("\\"), False
 
 
 def _resolve(comps):

@@ -25,6 +25,7 @@ def _first(inv, aspect, value):
 
 @rule("R32-001", "Scriptlet run through scrobj.dll (Squiblydoo)",
       COMMAND_LINE, risk=85, family="scriptlets_and_remote_payloads", evidence="scriptlet",
+      gate=("install arg", "scrobj"),
       techniques=(T,),
       sources=("L01", "QOMPLX", "Splunk 070e9b80", "CAR-2019-04-003", "Elastic EP 0524c24c",
                "Fibratus"),
@@ -72,6 +73,7 @@ def squiblydoo(inv):
 
 @rule("R32-002", "Module or scriptlet fetched from a URL",
       COMMAND_LINE, risk=90, family="scriptlets_and_remote_payloads", evidence="remote",
+      gate=("url",),
       techniques=(T, "T1105"), sources=("L03", "QOMPLX", "Sigma 867356ee", "Sigma 8e2b24c9"),
       description=("A /i: argument or module given as an http, https, ftp or file URL: regsvr32 "
                    "downloads and runs it."),
@@ -96,6 +98,7 @@ def remote_url(inv):
 
 @rule("R32-003", "Payload served from a raw or encoded IP address",
       COMMAND_LINE, risk=90, family="scriptlets_and_remote_payloads", evidence="remote",
+      gate=("ip",),
       techniques=(T, "T1105"), sources=("L04", "Sigma 2dd2c217"),
       description=("The URL or share host is an IP literal, in any notation inet_aton accepts: "
                    "dotted, hex, octal, one integer, short forms or IPv6."),
@@ -126,6 +129,7 @@ def ip_host(inv):
 
 @rule("R32-004", "Scriptlet-style /i: path or URL given to a module other than scrobj.dll",
       COMMAND_LINE, risk=70, family="scriptlets_and_remote_payloads", evidence="scriptlet",
+      gate=("install",),
       lowered_by=("windows", "trusted"),
       techniques=(T,), sources=("L02", "Elastic EP 0524c24c", "Fibratus"),
       description=("An /i: argument that is a path or URL, handed to some other module: a "
@@ -148,6 +152,7 @@ def renamed_scrobj(inv):
 
 @rule("R32-005", "/i without /n: DllInstall and DllRegisterServer both run",
       COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations",
+      gate=("flag i",),
       lowered_by=("windows", "trusted", "agent"),
       evidence="invocation",
       techniques=(T,), sources=("L05", "L07", "Sigma b236190c", "Splunk f421c250", "Fibratus"),
@@ -174,6 +179,9 @@ def install_without_n(inv):
 
 @rule("R32-006", "Silent DllRegisterServer call on a module outside the system and Program Files",
       COMMAND_LINE, risk=15, family="implicit_dllregisterserver_and_odd_invocations",
+      gate=("module in unusual folder", "module in non-system drive",
+            "module in user-writable folder", "module in suspicious system folder",
+            "module in network"),
       lowered_by=("own tree", "agent"),
       evidence="invocation",
       techniques=(T,), sources=("L06", "L08", "Sigma ce2c44b5", "Splunk c9ef7dc4"),
@@ -222,6 +230,7 @@ USER_FILE_FOLDERS = frozenset(("Downloads", "Desktop", "Documents"))
 
 @rule("R32-007", "Module or scriptlet in a user-writable staging folder",
       COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      gate=("staging",),
       evidence="location",
       techniques=(T,),
       sources=("L09", "Sigma 9525dc73", "Elastic EP 5db08297", "Elastic cff92c41",
@@ -258,6 +267,7 @@ def user_writable(inv):
 
 @rule("R32-008", "Module with a non-module extension in a user-writable folder",
       COMMAND_LINE, risk=70, family="suspicious_paths_and_disguised_extensions", evidence="format",
+      gate=("module in user-writable folder",),
       techniques=(T,), sources=("ESCU 62732736", "L09", "L11", "Sigma 4fcac6eb", "Sigma e6eb5a96"),
       description=("A module in a user-writable folder whose extension is not .dll, .ocx, .ax or "
                    ".cpl: the Splunk ESCU seed analytic, fixed to read the module's own "
@@ -285,6 +295,7 @@ def writable_non_module(inv):
 
 @rule("R32-009", "Module or scriptlet in a folder malware favours",
       COMMAND_LINE, risk=75, family="suspicious_paths_and_disguised_extensions",
+      gate=("in suspicious system folder",),
       evidence="location",
       techniques=(T,), sources=("L10", "Sigma 327ff235", "Elastic cff92c41"),
       description=("PerfLogs, C:\\Temp, Windows\\Tracing, Registration\\CRMLog, System32\\com\\dmp, "
@@ -312,6 +323,7 @@ def suspicious_folder(inv):
 
 @rule("R32-010", "Module disguised as an image, document, log or temp file",
       COMMAND_LINE, risk=75, family="suspicious_paths_and_disguised_extensions", evidence="format",
+      gate=("module ext disguised",),
       techniques=(T, "T1036.008"),
       sources=("L11", "Sigma 089fc3d2", "Elastic EP 5db08297", "Sigma 4fcac6eb"),
       description=("The module's own extension is one of an image, data, document, log or temp "
@@ -338,6 +350,7 @@ def disguised_extension(inv):
 
 @rule("R32-011", "Module with an unusual extension",
       COMMAND_LINE, risk=55, family="suspicious_paths_and_disguised_extensions", evidence="format",
+      gate=("module ext other",),
       lowered_by=("windows", "trusted"),
       techniques=(T,), sources=("L12", "Sigma 50919691"),
       description=("The module's extension is neither a module's (.dll, .ocx, .ax, .cpl), nor a "
@@ -359,6 +372,7 @@ def unusual_extension(inv):
 
 @rule("R32-012", "Module or scriptlet on a remote SMB share",
       COMMAND_LINE, risk=70, family="scriptlets_and_remote_payloads", evidence="remote",
+      gate=("unc",),
       techniques=(T,), sources=("L13", "Sigma 88a87a10"),
       description=("A UNC path (\\\\host\\share\\...), also after /i:, quoted, or behind \\\\?\\UNC\\."),
       positives=(
@@ -380,6 +394,7 @@ def unc_share(inv):
 
 @rule("R32-013", "Module or scriptlet fetched over WebDAV",
       COMMAND_LINE, risk=80, family="scriptlets_and_remote_payloads", evidence="remote",
+      gate=("webdav",),
       techniques=(T, "T1105"), sources=("L13", "Elastic EP 4bdd5646", "Elastic EP 5db08297"),
       description=("A share path that WebDAV serves: host@SSL, host@80 or @443, or a DavWWWRoot "
                    "folder."),
@@ -402,6 +417,7 @@ def webdav(inv):
 
 @rule("R32-024", "regsvr32 run with no arguments",
       COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations",
+      gate=("no arguments",),
       evidence="invocation",
       techniques=(T, "T1055"),
       sources=("L21", "Sigma a7c3d773", "Sigma 20384606", "Elastic EP 95601d8b"),
@@ -429,6 +445,7 @@ def no_arguments(inv):
 
 @rule("R32-035", "Path or switch syntax that evades string rules",
       COMMAND_LINE, risk=45, family="implicit_dllregisterserver_and_odd_invocations",
+      gate=("anomaly",),
       lowered_by=("windows", "trusted"),
       evidence="syntax",
       techniques=(T, "T1027.010"), sources=("L29", "Elastic EP 5db08297"),
@@ -456,6 +473,7 @@ def path_syntax(inv):
 
 @rule("R32-036", "Unicode look-alikes in the command line",
       COMMAND_LINE, risk=70, family="implicit_dllregisterserver_and_odd_invocations",
+      gate=("non-ascii",),
       evidence="syntax",
       techniques=(T, "T1027.010"), sources=("L30", "Elastic 37148ae6", "Sigma b236190c"),
       description=("Switches written with Unicode dashes (U+2013, U+2014, U+2015) or modifier "
@@ -484,6 +502,7 @@ def unicode_tricks(inv):
 
 @rule("R32-037", "Module on another drive or mounted media",
       COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions",
+      gate=("module in non-system drive",),
       lowered_by=("own tree", "agent"),
       evidence="location",
       techniques=(T,), sources=("L28", "Sigma d4ca7c59", "Elastic 8a1d4831"),
@@ -531,6 +550,7 @@ CAMPAIGNS = (("Qakbot (-s ... calc)", _qakbot),
 
 @rule("R32-038", "Known campaign pattern",
       COMMAND_LINE, risk=90, family="suspicious_paths_and_disguised_extensions",
+      gate=("module ext none", "entry point", "module in user-writable folder"),
       evidence="campaign",
       techniques=(T,), sources=("L31", "Sigma 0033cf83", "Sigma bd70d3f8", "Sigma 8acf3cfa"),
       description=("Patterns of named campaigns: Qakbot (-s ... calc), BlueMushroom (,DllEntry "
@@ -565,6 +585,7 @@ def campaign(inv):
 
 @rule("R32-039", "Module in an unusual folder",
       COMMAND_LINE, risk=25, family="suspicious_paths_and_disguised_extensions",
+      gate=("module in unusual folder",),
       lowered_by=("own tree", "agent"),
       evidence="location",
       techniques=(T,), sources=("L10", "Sigma 327ff235"),
@@ -604,6 +625,7 @@ SYSTEM_SUBFOLDERS = frozenset((
 
 @rule("R32-040", "Module in a per-user or ProgramData application folder",
       COMMAND_LINE, risk=20, family="suspicious_paths_and_disguised_extensions",
+      gate=("module in user-writable folder",),
       lowered_by=("own tree", "agent"),
       evidence="location",
       techniques=(T,), sources=("L09", "Sigma 9525dc73", "Elastic EP 5db08297"),
@@ -631,6 +653,7 @@ def app_folder(inv):
 
 @rule("R32-041", "Module at the root of a drive (mounted ISO, USB stick, C:\\)",
       COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      gate=("module in non-system drive", "module in unusual folder"),
       evidence="location",
       techniques=(T, "T1204.002"), sources=("L28", "Sigma d4ca7c59", "Elastic 8a1d4831"),
       description=("The module sits right in the root of a drive: where a mounted ISO, IMG or "
@@ -657,6 +680,7 @@ def drive_root(inv):
 
 @rule("R32-043", "Module in an unknown folder under System32 or SysWOW64",
       COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      gate=("module in windows",),
       evidence="location",
       techniques=(T, "T1036.005"), sources=("L10", "Elastic cff92c41"),
       description=("A module in a subfolder of System32 or SysWOW64 that Windows and well-known "
@@ -682,6 +706,7 @@ def system_subfolder(inv):
 
 @rule("R32-047", "/n /i: hands a code word to a module outside Windows and Program Files",
       COMMAND_LINE, risk=30, family="implicit_dllregisterserver_and_odd_invocations",
+      gate=("install word",),
       lowered_by=("agent",),
       evidence="invocation", techniques=(T,), sources=("L05", "Sigma b236190c", "Fibratus"),
       description=("/n /i:<text> calls only the module's DllInstall with a string that is "
@@ -708,6 +733,9 @@ def code_word(inv):
 
 @rule("R32-048", "regsvr32 registered a module from outside the Windows folder",
       COMMAND_LINE, risk=5, family="implicit_dllregisterserver_and_odd_invocations",
+      gate=("module in program files", "module in unusual folder", "module in non-system drive",
+            "module in user-writable folder", "module in suspicious system folder",
+            "module in network", "module in unknown"),
       lowered_by=("own tree", "agent"),
       evidence="invocation", techniques=(T,), sources=("CAR-2019-04-002",),
       description=("Informational: regsvr32 registered or unregistered a module that Windows did "
@@ -743,6 +771,7 @@ PROFILE_MICROSOFT_FOLDERS = frozenset((
 
 @rule("R32-049", "Module in a made-up folder under the profile's Microsoft folder",
       COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      gate=("module in user-writable folder",),
       evidence="location",
       techniques=(T, "T1036.005"), sources=("L09", "Elastic EP 5db08297"),
       description=("A module in AppData\\Local\\Microsoft\\<folder> or "
@@ -771,6 +800,7 @@ _DIGITS_ONLY = re.compile(r"^[0-9][0-9_.\-]*$")
 
 @rule("R32-050", "Module named with digits only",
       COMMAND_LINE, risk=50, family="suspicious_paths_and_disguised_extensions", evidence="format",
+      gate=("digit name",),
       techniques=(T, "T1036"), sources=("L11",),
       description=("The module's file name, before its extension, is only digits (and dots, "
                    "dashes or underscores): 1.dll, 44621.7848322917.dll, 163520.png. Loaders "
@@ -793,6 +823,7 @@ def digits_only(inv):
 
 @rule("R32-052", "Module right in Downloads, Desktop or Documents",
       COMMAND_LINE, risk=45, family="suspicious_paths_and_disguised_extensions",
+      gate=("staging",),
       evidence="location",
       techniques=(T, "T1204.002"), sources=("L09", "Elastic EP 5db08297"),
       description=("A module or /i: scriptlet lying right in the user's Downloads, Desktop or "
@@ -883,6 +914,7 @@ def _written_names(t):
 
 @rule("R32-053", "Module one folder above the working folder, named like a download",
       COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      gate=("up module",),
       evidence="location",
       techniques=(T, "T1204.002"), sources=("L09", "L28", "Elastic EP 5db08297"),
       description=("The module is given as ..\\<file>: the file right in the folder above the "
@@ -927,6 +959,7 @@ def parent_folder_download(inv):
 
 @rule("R32-054", "Module in a new folder at the drive root, with machine-made names",
       COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      gate=("module in unusual folder",),
       lowered_by=("own tree", "agent"),
       evidence="location",
       techniques=(T, "T1036"), sources=("L10", "Sigma 327ff235", "L11"),
@@ -977,6 +1010,7 @@ def root_folder_made_up(inv):
 
 @rule("R32-055", "Switch spelled out, or one regsvr32 does not have",
       COMMAND_LINE, risk=25, family="implicit_dllregisterserver_and_odd_invocations",
+      gate=("typed switch",),
       lowered_by=("windows", "trusted", "own tree", "agent"),
       evidence="syntax",
       techniques=(T,), sources=("L29", "L31"),
@@ -1007,6 +1041,7 @@ PER_USER_WORDS = frozenset(("user", "u", "/user", "-user", "peruser", "per-user"
 
 @rule("R32-056", "DllInstall-only code word on a module in a per-user folder",
       COMMAND_LINE, risk=60, family="implicit_dllregisterserver_and_odd_invocations",
+      gate=("install word",),
       lowered_by=("agent",),
       evidence="invocation", techniques=(T,), sources=("L05", "Sigma b236190c", "L09"),
       description=("/n /i:<word> calls only DllInstall of a module in the user profile or "
@@ -1042,6 +1077,7 @@ _ATOMIC_TEST = re.compile(r"^t[0-9]{4}(?:\.[0-9]{3})?$")
 
 @rule("R32-057", "Purple-team test module (Atomic Red Team)",
       COMMAND_LINE, risk=60, family="suspicious_paths_and_disguised_extensions",
+      gate=("atomics",),
       evidence="campaign",
       techniques=(T,), sources=("L31", "Atomic Red Team T1218.010"),
       description=("A module or scriptlet in an atomics\\T<number> folder: an Atomic Red Team "

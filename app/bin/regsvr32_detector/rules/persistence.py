@@ -164,7 +164,7 @@ def encoded_launch(ev):
     for how, text in (("command line", ev.command_line), ("scheduled task", ev.task_content),
                       ("service", ev.service_path), ("registry value", ev.registry_data),
                       ("parent command line", ev.parent_command_line if ev.is_regsvr32 else "")):
-        if text:
+        if text and cmdline.has_encoded_switch(text):     # (most texts: no switch at all)
             decoded, at = _regsvr32_in(text, _program_names(ev))
             if decoded is not None:
                 return "the %s holds an encoded PowerShell command that runs %s" % (
