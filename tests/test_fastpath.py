@@ -128,15 +128,42 @@ def test_plan_takes_what_it_can_prove_and_says_why_not():
 
 def test_plan_marks_the_rows_that_may_concern_regsvr32():
     plain = PLAIN * 3
-    body = splunkd_body([{"a": v, "b": "x"} for v in plain + MARKED + ["$x"]])
-    chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
-    assert why is None
-    # the encoded PowerShell rows count only with "-e": plain PowerShell rows are copied
-    assert chunk.marked == list(range(len(plain), len(plain) + len(MARKED)))
+    for layout in (chunked.LAYOUT, chunked.PYTHON):
+        body = chunked.to_csv([{"CommandLine": v, "b": "x"} for v in plain + MARKED + ["$x"]], layout)
+        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
+        assert why is None
+        # the encoded PowerShell rows count only with "-e": plain PowerShell rows are copied
+        assert chunk.marked == list(range(len(plain), len(plain) + len(MARKED))), layout
     mostly = splunkd_body([{"a": v, "b": "x"} for v in PLAIN + MARKED])
     assert regsvr32_fastpath.plan(mostly, OUTPUT_FIELDS, spans)[1].startswith("mostly marked")
     mv = splunkd_body([{"a": ["only"], "b": "1"}] + [{"a": "x", "b": "2"}] * 5)   # a filled __mv_ cell
     assert regsvr32_fastpath.plan(mv, OUTPUT_FIELDS, spans)[0].marked == [0]
+
+
+def test_plan_searches_only_the_fields_the_cheap_test_reads():
+    # A mark in _raw or another field that fields.mentions_regsvr32 does not read cannot make a
+    # row concern regsvr32: such rows are copied, the others marked wherever their quoted
+    # fields are (a value that needs its quotes, or not), in both layouts and in small slices.
+    rows_ = []
+    for i, v in enumerate(MARKED * 2):
+        quoted = 'say ""hi"", ' if i % 2 else ""
+        rows_.append({"_raw": "CommandLine=%s" % v, "note": v, "CommandLine": quoted + "x.exe",
+                      "Image": "C:\\a,b\\x.exe" if i % 3 else "x"})
+        rows_.append({"_raw": "x", "note": "y", "CommandLine": quoted + v, "Image": "x"})
+        rows_.append({"_raw": "x", "note": "y", "CommandLine": "a,b", "Image": v})
+    rows_ += [{"_raw": "x", "note": "y", "CommandLine": "x", "Image": "x"}] * 500
+    want = [i for i, row in enumerate(rows_) if fields.mentions_regsvr32(row)]
+    assert len(want) == 4 * len(MARKED)
+    for layout in (chunked.LAYOUT, chunked.PYTHON):
+        body = chunked.to_csv(rows_, layout)
+        for size in (1 << 17, 300):
+            regsvr32_fastpath.SLICE_BYTES, saved = size, regsvr32_fastpath.SLICE_BYTES
+            try:
+                chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
+            finally:
+                regsvr32_fastpath.SLICE_BYTES = saved
+            assert why is None, why
+            assert chunk.marked == want, (layout, size)
 
 
 @pytest.fixture(scope="module")

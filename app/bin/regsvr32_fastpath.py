@@ -22,6 +22,7 @@ on Python's layout.
 """
 import csv
 import re
+from itertools import accumulate, chain, compress
 
 from regsvr32_codec import Layout, Sink, decode, each_csv, reader, row_csv, text_writer
 from splunklib.searchcommands.internals import CsvDialect
@@ -69,8 +70,11 @@ class Plan(object):
     """A chunk whose header this path can do: its bytes, where its rows start, their layout,
     the cheap test (SPANS) and (from ``plan``) which rows are marked."""
 
-    def __init__(self, data, start, layout, spans):
+    def __init__(self, data, start, layout, spans, columns):
         self.data, self.start, self.layout, self.spans = data, start, layout, spans
+        # the columns whose values the cheap test reads, if it says (spans.fields): the rest of
+        # a row (_raw, which repeats every value, among them) is not searched
+        self.columns = columns
         self.marked = None
 
 
@@ -96,7 +100,9 @@ def _chunk(data, outputs, spans):
     layout = Layout.of(header, outputs)
     if layout is None or layout.width < 2 or not (layout.same or layout.tail or not layout.mv):
         return None, "layout"
-    return Plan(data, start, layout, spans), None
+    read = getattr(spans, "fields", None)
+    columns = None if read is None else [i for i, name in enumerate(header) if name in read]
+    return Plan(data, start, layout, spans, columns), None
 
 
 def _slices(chunk):
@@ -185,7 +191,11 @@ def _proven(chunk):
             ends = [0] + _line_ends(s)
             yield s, n, None, None, [[i, ends[i], ends[i + 1], True] for i in range(n)]
             continue
-        marked = _marked(s, chunk.spans)            # {row: [start, end, whole]}
+        if chunk.columns is None:
+            marked = _marked(s, chunk.spans)        # {row: [start, end, whole]}
+        else:
+            marked = dict((row, [start, end, False]) for row, (start, end) in chunk.spans.rows(
+                s, _values(parts, rest, n, layout.width, chunk.columns)).items())
         if layout.same and layout.mv and not _mv_empty(rest, n):
             # some __mv_ cell is filled: those rows go through csv, which decodes it as splunklib
             # does, and are written whole (their copy would not say what splunklib writes)
@@ -223,6 +233,47 @@ def _marked(s, spans):
         marked[row] = [start, end, False]
         last = start
     return marked
+
+
+# What translate() deletes from a slice's rows with holes to leave each row's commas, holes and
+# line end: where its quoted fields are.
+NOT_HOLES = bytes(bytearray(range(256))).translate(None, b",\n" + HOLE)
+
+
+def _values(parts, rest, n, width, columns):
+    """[(text, rows)] of the values in COLUMNS of the N rows of a proven slice (PARTS and REST
+    as _proven has them): a text per column of its values one a line, the quoted fields (each
+    a HOLE in REST) among them in one more text, with the row of each line."""
+    cells = rest.replace(b"\n", b",").split(b",")     # width cells a row: proven
+    out = [(b"\n".join(cells[k:n * width:width]), None) for k in columns]
+    if HOLE not in rest:
+        return out
+    # a row's quoted fields are its holes: which of them are in COLUMNS, by the row's skeleton
+    # (its commas and holes; a chunk has few distinct ones)
+    lines = rest.translate(None, NOT_HOLES).split(b"\n")[:n]
+    wanted, table, counts = set(columns), {}, {}
+    for line in set(lines):
+        keep, column, holes = [], 0, 0
+        for c in bytearray(line):
+            if c == 44:                                 # ","
+                column += 1
+            else:
+                if column in wanted:
+                    keep.append(holes)
+                holes += 1
+        table[line], counts[line] = keep, holes
+    # where each row's holes start among the slice's quoted fields; then, skeleton by skeleton,
+    # its rows' holes in COLUMNS (maps over rows, no Python loop a row)
+    starts = list(accumulate(chain((0,), map(counts.__getitem__, lines))))
+    quoted, texts, rows = parts[1::2], [], []
+    for line, keep in table.items():
+        if keep:
+            these = list(compress(range(n), map(line.__eq__, lines)))
+            for i in keep:
+                texts.extend(map(quoted.__getitem__, map(i.__add__, map(starts.__getitem__, these))))
+                rows.extend(these)
+    out.append((b"\n".join(texts), rows))
+    return out
 
 
 def _line_ends(s):
