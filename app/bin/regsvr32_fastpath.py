@@ -164,21 +164,19 @@ WHY_NOT_ROWS = (
 
 
 def _proven(chunk):
-    """Yields (slice, rows, parts, rest, marked) for each slice of the chunk, the slice in
-    Python's quoting: parts as QUOTED.split gives them, rest the slice with each quoted field as
-    HOLE, marked the [row in the slice, its start, its end, whether it is written whole] of the
+    """Yields (slice, rows, parts, rest, marked) for each slice of the chunk, the slice as read:
+    parts as QUOTED.split gives them for the slice in Python's quoting, rest that slice with
+    each quoted field as HOLE (in splunkd's layout without its empty __mv_ cells), marked the
+    [row in the slice, its start, its end in the slice, whether it is written whole] of the
     rows that may concern regsvr32 (all rows, whole, where a __mv_ cell is filled in splunkd's
     layout). Raises NotProven."""
     layout = chunk.layout
     for s in _slices(chunk):
-        if OPEN in s or CLOSE in s:
-            s = _python_form(s)         # slower, but needs no marks of its own
-        parts = _split(s)
+        python = _python_form(s) if OPEN in s or CLOSE in s else s     # slower, needs no marks
+        parts = _split(python)
         rest = HOLE.join(parts[::2])
         if b'"' in rest:                # quoted fields that need no quotes (splunkd's layout)
             rest = _unquoted(rest)
-            parts[::2] = rest.split(HOLE)
-            s = b"".join(parts)
         n = s.count(b"\n")
         eol = b"\r\n" if s.endswith(b"\r\n") else b"\n"
         if rest.translate(None, NOT_SKELETON) != (b"," * (layout.width - 1) + eol) * n:
@@ -186,16 +184,21 @@ def _proven(chunk):
         limit = csv.field_size_limit()
         if len(s) >= limit and max(map(len, s.split(b"\n"))) >= limit:
             raise NotProven("field over csv's size limit")
-        if layout.tail and rest.count(b"," * len(layout.mv) + eol) != n:
-            # some __mv_ cell is filled: the slice's rows go through csv, written whole
-            ends = [0] + _line_ends(s)
-            yield s, n, None, None, [[i, ends[i], ends[i + 1], True] for i in range(n)]
-            continue
+        width = layout.width
+        if layout.tail:
+            trail = b"," * len(layout.mv) + eol
+            if rest.count(trail) != n:
+                # some __mv_ cell is filled: the slice's rows go through csv, written whole
+                ends = [0] + _line_ends(s)
+                yield s, n, None, None, [[i, ends[i], ends[i + 1], True] for i in range(n)]
+                continue
+            rest = rest.replace(trail, eol)     # each row's __mv_ cells, all empty, dropped
+            width = len(layout.names)
         if chunk.columns is None:
             marked = _marked(s, chunk.spans)        # {row: [start, end, whole]}
         else:
             marked = dict((row, [start, end, False]) for row, (start, end) in chunk.spans.rows(
-                s, _values(parts, rest, n, layout.width, chunk.columns)).items())
+                s, _values(parts, rest, n, width, chunk.columns)).items())
         if layout.same and layout.mv and not _mv_empty(rest, n):
             # some __mv_ cell is filled: those rows go through csv, which decodes it as splunklib
             # does, and are written whole (their copy would not say what splunklib writes)
@@ -348,13 +351,8 @@ def _answer(chunk, quiet, rows_of):
     quiet_cells = quiet.cells
     after = b"," if layout.same else b",,"
     copy = after + row_csv(quiet_cells)[:-2] + b"\r\n"
-    if layout.same:
-        extra = 0
-    elif layout.tail:
-        extra = -1                      # its empty __mv_ cells dropped, its commas doubled
-    else:
-        extra = layout.width - 1        # commas doubled per row
-    trail = b"," * len(layout.mv)
+    if copy.count(b"\n") != 1:
+        raise NotProven("all-clear cells with a line break")    # rows are found by line
     body.write(row_csv(layout.out_header))
     copied, written = 0, {}             # verdict cells -> their csv: many rows share a verdict
     for s, n, parts, rest, marked in _proven(chunk):
@@ -366,29 +364,31 @@ def _answer(chunk, quiet, rows_of):
             body.write(b"".join(each_csv(rows)))
             continue
         eol = b"\r\n" if s.endswith(b"\r\n") else b"\n"
-        if layout.same:
-            out = s.replace(eol, copy)
+        if layout.same:                 # the input's own layout, in Python's quoting
+            parts[::2] = rest.split(HOLE)
+            out = b"".join(parts).replace(eol, copy)
         else:                           # double the commas outside the quoted fields
-            if layout.tail:
-                rest = rest.replace(trail + eol, eol)
             parts[::2] = rest.replace(b",", b",,").replace(eol, copy).split(HOLE)
             out = b"".join(parts)
         parts = rest = None
-        grow = extra + len(copy) - len(eol)             # what each row gains in OUT
         rows = _done(rows_of, s, marked, layout, counter) if marked else ()
-        spans, cells, done = [], [], 0  # the rows whose verdict is not the all-clear one
-        for (i, start, end, whole), row in zip(marked, rows):
+        lines, cells, done = [], [], 0  # the rows whose verdict is not the all-clear one
+        for (i, _, _, whole), row in zip(marked, rows):
             done += 1
             if whole or row[-len(quiet_cells):] != quiet_cells:
-                spans.append((start + grow * i, end + grow * (i + 1), whole))
+                lines.append((i, whole))
                 cells.append(row if whole else row[-len(quiet_cells):])
         if done != len(marked) or next(iter(rows), None) is not None:
             raise AssertionError("a marked row was dropped although the all-clear verdict passes")
         cells = [tuple(row) for row in cells]
         new = [row for row in dict.fromkeys(cells) if row not in written]
         written.update(zip(new, each_csv(new)))
-        pieces, at = [], 0
-        for (start, end, whole), line in zip(spans, map(written.get, cells)):
+        pieces, at, row, start = [], 0, 0, 0
+        for (i, whole), line in zip(lines, map(written.get, cells)):
+            while row < i:                              # row i of OUT: its line i
+                start = out.find(b"\n", start) + 1
+                row += 1
+            end = out.find(b"\n", start) + 1
             pieces.append(out[at:start])
             pieces.append(line if whole else out[start:end - len(copy)] + after + line)
             at = end
