@@ -384,15 +384,16 @@ def _answer(chunk, quiet, rows_of):
         new = [row for row in dict.fromkeys(cells) if row not in written]
         written.update(zip(new, each_csv(new)))
         pieces, at, row, start = [], 0, 0, 0
+        view = memoryview(out)          # its pieces are joined once, not copied first
         for (i, whole), line in zip(lines, map(written.get, cells)):
             while row < i:                              # row i of OUT: its line i
                 start = out.find(b"\n", start) + 1
                 row += 1
             end = out.find(b"\n", start) + 1
-            pieces.append(out[at:start])
+            pieces.append(view[at:start])
             pieces.append(line if whole else out[start:end - len(copy)] + after + line)
             at = end
-        pieces.append(out[at:])
+        pieces.append(view[at:])
         copied += n - len(marked)
         body.write(b"".join(pieces))
     return body, copied + counter[0]
