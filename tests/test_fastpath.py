@@ -13,6 +13,7 @@ import inspect
 import io
 import random
 import shutil
+import sys
 
 import pytest
 
@@ -164,6 +165,32 @@ def test_plan_searches_only_the_fields_the_cheap_test_reads():
                 regsvr32_fastpath.SLICE_BYTES = saved
             assert why is None, why
             assert chunk.marked == want, (layout, size)
+
+
+def test_both_forms_of_the_quoted_field_pattern_split_alike():
+    # QUOTED is the possessive form on Python 3.11 and later, the look-ahead form before: both
+    # must find the same fields, on generated chunks and on short runs of the bytes that matter
+    import re
+    if sys.version_info < (3, 11):
+        pytest.skip("possessive repeats need Python 3.11")
+    possessive = re.compile(regsvr32_fastpath.QUOTED_POSSESSIVE)
+    lookahead = re.compile(regsvr32_fastpath.QUOTED_LOOKAHEAD)
+
+    def split(pattern, s):
+        parts = pattern.split(s)
+        if pattern.groups > 1:
+            del parts[2::3]
+        return parts
+    texts = [body for body, _ in generated_bodies(2)] + [splunkd_body(rows(random.Random(4), 60))]
+    rnd = random.Random(23)
+    alphabet = [b'"', b",", b"\n", b"\r\n", b"\r", b"a", b'""', b'","', b"b c"]
+    texts += [b"".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 16))) for _ in range(30000)]
+    found = 0
+    for s in texts:
+        want = split(lookahead, s)
+        assert split(possessive, s) == want, s
+        found += len(want) > 1
+    assert found > 3000
 
 
 @pytest.fixture(scope="module")

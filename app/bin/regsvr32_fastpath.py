@@ -22,6 +22,7 @@ on Python's layout.
 """
 import csv
 import re
+import sys
 from itertools import accumulate, chain, compress
 
 from regsvr32_codec import Layout, Sink, decode, each_csv, reader, row_csv, text_writer
@@ -34,14 +35,23 @@ from splunklib.searchcommands.internals import CsvDialect
 # makes its first run atomic (a look-ahead, then the text it saw): in splunkd's layout most
 # quoted fields need no quotes, and the match then fails at once instead of backing off a
 # character at a time (split() returns it too: ``_split`` drops it).
-QUOTED = re.compile(rb'("(?<![^,\n]")(?=([^",\r\n]*))\2(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))')
+QUOTED_LOOKAHEAD = rb'("(?<![^,\n]")(?=([^",\r\n]*))\2(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))'
+# The same fields, with possessive repeats (Python 3.11 and later) in place of the look-ahead:
+# no back-reference, no second group, and no backing off in the rest of the field either (each
+# run stops at a quote, which is what must follow it). About a fifth faster on splunkd's layout;
+# tests/test_fastpath.py compares the two.
+QUOTED_POSSESSIVE = rb'("(?<![^,\n]")[^",\r\n]*+(?:""|[,\r\n])[^"]*+(?:""[^"]*+)*+"(?![^,\r\n]))'
+QUOTED = re.compile(QUOTED_POSSESSIVE if sys.version_info >= (3, 11) else QUOTED_LOOKAHEAD)
 
 
 def _split(s):
     """S split at the quoted fields that need their quotes: [rest, field, rest, ..., rest]."""
     parts = QUOTED.split(s)
-    del parts[2::3]
+    if QUOTED.groups > 1:
+        del parts[2::3]
     return parts
+
+
 HOLE = b"\0"                # where a quoted field was; chunks that contain NUL never get here
 # What translate() deletes from a slice's rows with holes to leave each row's commas and line end.
 NOT_SKELETON = bytes(bytearray(range(256))).translate(None, b",\r\n")
