@@ -35,13 +35,16 @@ from splunklib.searchcommands.internals import CsvDialect
 # makes its first run atomic (a look-ahead, then the text it saw): in splunkd's layout most
 # quoted fields need no quotes, and the match then fails at once instead of backing off a
 # character at a time (split() returns it too: ``_split`` drops it).
-QUOTED_LOOKAHEAD = rb'("(?<![^,\n]")(?=([^",\r\n]*))\2(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))'
+QUOTED_LOOKAHEAD = re.compile(
+    rb'("(?<![^,\n]")(?=([^",\r\n]*))\2(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))')
 # The same fields, with possessive repeats (Python 3.11 and later) in place of the look-ahead:
 # no back-reference, no second group, and no backing off in the rest of the field either (each
 # run stops at a quote, which is what must follow it). About a fifth faster on splunkd's layout;
 # tests/test_fastpath.py compares the two.
-QUOTED_POSSESSIVE = rb'("(?<![^,\n]")[^",\r\n]*+(?:""|[,\r\n])[^"]*+(?:""[^"]*+)*+"(?![^,\r\n]))'
-QUOTED = re.compile(QUOTED_POSSESSIVE if sys.version_info >= (3, 11) else QUOTED_LOOKAHEAD)
+QUOTED_POSSESSIVE = re.compile(
+    rb'("(?<![^,\n]")[^",\r\n]*+(?:""|[,\r\n])[^"]*+(?:""[^"]*+)*+"(?![^,\r\n]))'
+) if sys.version_info >= (3, 11) else None
+QUOTED = QUOTED_POSSESSIVE or QUOTED_LOOKAHEAD
 
 
 def _split(s):
