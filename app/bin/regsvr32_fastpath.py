@@ -10,11 +10,13 @@ It works on the chunk's bytes as read (no decoding unless a slice is not ASCII),
 lines at a time, so that what it holds besides the chunk and its reply stays small. splunkd quotes
 every value that is not only letters and digits; splunklib writes as Python's csv writer does
 (quotes only where a quote, comma, CR or LF is). Each slice is first brought to the writer's
-quoting (``_python_form``: the quotes of a quoted field that needs none are dropped, a field at a
-time, after proving every quote of the slice belongs to a whole quoted field), then proven before
+quoting (``_split`` finds the quoted fields that need their quotes, ``_unquoted`` drops the
+quotes of the others after proving that each opens or closes a whole field), then proven before
 its rows are copied: quoted fields only where the writer quotes, quotes doubled, no quoted line
 break, every row as wide as the header, no __mv_ cell filled (else the slice's rows go through
-csv), no NUL, no field over csv's size limit. Slices of whole rows that are each proven make a
+csv), no NUL, no field over csv's size limit. The cheap test then searches only the values of
+the fields it reads (``spans.fields``, ``_values``), and the reply is built from the proven
+slice; the marked rows are read by csv from the slice as it came. Slices of whole rows that are each proven make a
 chunk that is proven. A chunk with a slice it cannot prove goes to the lean path whole (``plan``
 says why), which gives it to splunklib's own path if it cannot do it either.
 ``tests/test_fastpath.py`` compares the bytes of this path with splunklib's own, on splunkd's and
