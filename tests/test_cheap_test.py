@@ -346,3 +346,18 @@ def test_column_order_and_unread_decoy_fields_change_no_verdict(example, data):
     assert _verdict(changed) == _verdict(record), (record, changed)
     if data is None:
         assert "R32-045" in _verdict(changed)[1]
+
+
+def test_the_base64_run_check_is_the_regex():
+    # bytemarks._holds looks for RUN's run with translate and find, not the regex: the same answer
+    from regsvr32_detector import bytemarks
+    rnd = random.Random(11)
+    alphabet = bytemarks.RUN_CHARS + b"ABZ=-_ .,\"\n\xe2\x80\x93"
+    for _ in range(3000):
+        n = rnd.randint(0, 60)
+        row = bytes(bytearray(rnd.choice(bytearray(alphabet)) if rnd.random() < 0.3 else
+                              rnd.choice(bytearray(bytemarks.RUN_CHARS)) for _ in range(n)))
+        assert (bytemarks.RUN.search(row) is not None) == (bytemarks.RUN_RUN in row.translate(
+            bytemarks.RUN_MAP)), row
+    every = bytes(bytearray(range(256)))
+    assert every.translate(bytemarks.RUN_MAP).count(b"a") == len(bytemarks.RUN_CHARS) == 38

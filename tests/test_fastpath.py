@@ -13,6 +13,7 @@ import inspect
 import io
 import random
 import shutil
+import sys
 
 import pytest
 
@@ -128,15 +129,67 @@ def test_plan_takes_what_it_can_prove_and_says_why_not():
 
 def test_plan_marks_the_rows_that_may_concern_regsvr32():
     plain = PLAIN * 3
-    body = splunkd_body([{"a": v, "b": "x"} for v in plain + MARKED + ["$x"]])
-    chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
-    assert why is None
-    # the encoded PowerShell rows count only with "-e": plain PowerShell rows are copied
-    assert chunk.marked == list(range(len(plain), len(plain) + len(MARKED)))
+    for layout in (chunked.LAYOUT, chunked.PYTHON):
+        body = chunked.to_csv([{"CommandLine": v, "b": "x"} for v in plain + MARKED + ["$x"]], layout)
+        chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
+        assert why is None
+        # the encoded PowerShell rows count only with "-e": plain PowerShell rows are copied
+        assert chunk.marked == list(range(len(plain), len(plain) + len(MARKED))), layout
     mostly = splunkd_body([{"a": v, "b": "x"} for v in PLAIN + MARKED])
     assert regsvr32_fastpath.plan(mostly, OUTPUT_FIELDS, spans)[1].startswith("mostly marked")
     mv = splunkd_body([{"a": ["only"], "b": "1"}] + [{"a": "x", "b": "2"}] * 5)   # a filled __mv_ cell
     assert regsvr32_fastpath.plan(mv, OUTPUT_FIELDS, spans)[0].marked == [0]
+
+
+def test_plan_searches_only_the_fields_the_cheap_test_reads():
+    # A mark in _raw or another field that fields.mentions_regsvr32 does not read cannot make a
+    # row concern regsvr32: such rows are copied, the others marked wherever their quoted
+    # fields are (a value that needs its quotes, or not), in both layouts and in small slices.
+    rows_ = []
+    for i, v in enumerate(MARKED * 2):
+        quoted = 'say ""hi"", ' if i % 2 else ""
+        rows_.append({"_raw": "CommandLine=%s" % v, "note": v, "CommandLine": quoted + "x.exe",
+                      "Image": "C:\\a,b\\x.exe" if i % 3 else "x"})
+        rows_.append({"_raw": "x", "note": "y", "CommandLine": quoted + v, "Image": "x"})
+        rows_.append({"_raw": "x", "note": "y", "CommandLine": "a,b", "Image": v})
+    rows_ += [{"_raw": "x", "note": "y", "CommandLine": "x", "Image": "x"}] * 500
+    want = [i for i, row in enumerate(rows_) if fields.mentions_regsvr32(row)]
+    assert len(want) == 4 * len(MARKED)
+    for layout in (chunked.LAYOUT, chunked.PYTHON):
+        body = chunked.to_csv(rows_, layout)
+        for size in (1 << 17, 300):
+            regsvr32_fastpath.SLICE_BYTES, saved = size, regsvr32_fastpath.SLICE_BYTES
+            try:
+                chunk, why = regsvr32_fastpath.plan(body, OUTPUT_FIELDS, spans)
+            finally:
+                regsvr32_fastpath.SLICE_BYTES = saved
+            assert why is None, why
+            assert chunk.marked == want, (layout, size)
+
+
+def test_both_forms_of_the_quoted_field_pattern_split_alike():
+    # QUOTED is the possessive form on Python 3.11 and later, the look-ahead form before: both
+    # must find the same fields, on generated chunks and on short runs of the bytes that matter
+    if sys.version_info < (3, 11):
+        pytest.skip("possessive repeats need Python 3.11")
+    possessive, lookahead = regsvr32_fastpath.QUOTED_POSSESSIVE, regsvr32_fastpath.QUOTED_LOOKAHEAD
+    assert regsvr32_fastpath.QUOTED is possessive
+
+    def split(pattern, s):
+        parts = pattern.split(s)
+        if pattern.groups > 1:
+            del parts[2::3]
+        return parts
+    texts = [body for body, _ in generated_bodies(2)] + [splunkd_body(rows(random.Random(4), 60))]
+    rnd = random.Random(23)
+    alphabet = [b'"', b",", b"\n", b"\r\n", b"\r", b"a", b'""', b'","', b"b c"]
+    texts += [b"".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 16))) for _ in range(30000)]
+    found = 0
+    for s in texts:
+        want = split(lookahead, s)
+        assert split(possessive, s) == want, s
+        found += len(want) > 1
+    assert found > 3000
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,13 @@ It works on the chunk's bytes as read (no decoding unless a slice is not ASCII),
 lines at a time, so that what it holds besides the chunk and its reply stays small. splunkd quotes
 every value that is not only letters and digits; splunklib writes as Python's csv writer does
 (quotes only where a quote, comma, CR or LF is). Each slice is first brought to the writer's
-quoting (``_python_form``: the quotes of a quoted field that needs none are dropped, a field at a
-time, after proving every quote of the slice belongs to a whole quoted field), then proven before
+quoting (``_split`` finds the quoted fields that need their quotes, ``_unquoted`` drops the
+quotes of the others after proving that each opens or closes a whole field), then proven before
 its rows are copied: quoted fields only where the writer quotes, quotes doubled, no quoted line
 break, every row as wide as the header, no __mv_ cell filled (else the slice's rows go through
-csv), no NUL, no field over csv's size limit. Slices of whole rows that are each proven make a
+csv), no NUL, no field over csv's size limit. The cheap test then searches only the values of
+the fields it reads (``spans.fields``, ``_values``), and the reply is built from the proven
+slice; the marked rows are read by csv from the slice as it came. Slices of whole rows that are each proven make a
 chunk that is proven. A chunk with a slice it cannot prove goes to the lean path whole (``plan``
 says why), which gives it to splunklib's own path if it cannot do it either.
 ``tests/test_fastpath.py`` compares the bytes of this path with splunklib's own, on splunkd's and
@@ -22,6 +24,8 @@ on Python's layout.
 """
 import csv
 import re
+import sys
+from itertools import accumulate, chain, compress
 
 from regsvr32_codec import Layout, Sink, decode, each_csv, reader, row_csv, text_writer
 from splunklib.searchcommands.internals import CsvDialect
@@ -33,14 +37,26 @@ from splunklib.searchcommands.internals import CsvDialect
 # makes its first run atomic (a look-ahead, then the text it saw): in splunkd's layout most
 # quoted fields need no quotes, and the match then fails at once instead of backing off a
 # character at a time (split() returns it too: ``_split`` drops it).
-QUOTED = re.compile(rb'("(?<![^,\n]")(?=([^",\r\n]*))\2(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))')
+QUOTED_LOOKAHEAD = re.compile(
+    rb'("(?<![^,\n]")(?=([^",\r\n]*))\2(?:""|[,\r\n])[^"]*(?:""[^"]*)*"(?![^,\r\n]))')
+# The same fields, with possessive repeats (Python 3.11 and later) in place of the look-ahead:
+# no back-reference, no second group, and no backing off in the rest of the field either (each
+# run stops at a quote, which is what must follow it). About a fifth faster on splunkd's layout;
+# tests/test_fastpath.py compares the two.
+QUOTED_POSSESSIVE = re.compile(
+    rb'("(?<![^,\n]")[^",\r\n]*+(?:""|[,\r\n])[^"]*+(?:""[^"]*+)*+"(?![^,\r\n]))'
+) if sys.version_info >= (3, 11) else None
+QUOTED = QUOTED_POSSESSIVE or QUOTED_LOOKAHEAD
 
 
 def _split(s):
     """S split at the quoted fields that need their quotes: [rest, field, rest, ..., rest]."""
     parts = QUOTED.split(s)
-    del parts[2::3]
+    if QUOTED.groups > 1:
+        del parts[2::3]
     return parts
+
+
 HOLE = b"\0"                # where a quoted field was; chunks that contain NUL never get here
 # What translate() deletes from a slice's rows with holes to leave each row's commas and line end.
 NOT_SKELETON = bytes(bytearray(range(256))).translate(None, b",\r\n")
@@ -69,8 +85,11 @@ class Plan(object):
     """A chunk whose header this path can do: its bytes, where its rows start, their layout,
     the cheap test (SPANS) and (from ``plan``) which rows are marked."""
 
-    def __init__(self, data, start, layout, spans):
+    def __init__(self, data, start, layout, spans, columns):
         self.data, self.start, self.layout, self.spans = data, start, layout, spans
+        # the columns whose values the cheap test reads, if it says (spans.fields): the rest of
+        # a row (_raw, which repeats every value, among them) is not searched
+        self.columns = columns
         self.marked = None
 
 
@@ -96,7 +115,9 @@ def _chunk(data, outputs, spans):
     layout = Layout.of(header, outputs)
     if layout is None or layout.width < 2 or not (layout.same or layout.tail or not layout.mv):
         return None, "layout"
-    return Plan(data, start, layout, spans), None
+    read = getattr(spans, "fields", None)
+    columns = None if read is None else [i for i, name in enumerate(header) if name in read]
+    return Plan(data, start, layout, spans, columns), None
 
 
 def _slices(chunk):
@@ -158,21 +179,19 @@ WHY_NOT_ROWS = (
 
 
 def _proven(chunk):
-    """Yields (slice, rows, parts, rest, marked) for each slice of the chunk, the slice in
-    Python's quoting: parts as QUOTED.split gives them, rest the slice with each quoted field as
-    HOLE, marked the [row in the slice, its start, its end, whether it is written whole] of the
+    """Yields (slice, rows, parts, rest, marked) for each slice of the chunk, the slice as read:
+    parts as QUOTED.split gives them for the slice in Python's quoting, rest that slice with
+    each quoted field as HOLE (in splunkd's layout without its empty __mv_ cells), marked the
+    [row in the slice, its start, its end in the slice, whether it is written whole] of the
     rows that may concern regsvr32 (all rows, whole, where a __mv_ cell is filled in splunkd's
     layout). Raises NotProven."""
     layout = chunk.layout
     for s in _slices(chunk):
-        if OPEN in s or CLOSE in s:
-            s = _python_form(s)         # slower, but needs no marks of its own
-        parts = _split(s)
+        python = _python_form(s) if OPEN in s or CLOSE in s else s     # slower, needs no marks
+        parts = _split(python)
         rest = HOLE.join(parts[::2])
         if b'"' in rest:                # quoted fields that need no quotes (splunkd's layout)
             rest = _unquoted(rest)
-            parts[::2] = rest.split(HOLE)
-            s = b"".join(parts)
         n = s.count(b"\n")
         eol = b"\r\n" if s.endswith(b"\r\n") else b"\n"
         if rest.translate(None, NOT_SKELETON) != (b"," * (layout.width - 1) + eol) * n:
@@ -180,12 +199,21 @@ def _proven(chunk):
         limit = csv.field_size_limit()
         if len(s) >= limit and max(map(len, s.split(b"\n"))) >= limit:
             raise NotProven("field over csv's size limit")
-        if layout.tail and rest.count(b"," * len(layout.mv) + eol) != n:
-            # some __mv_ cell is filled: the slice's rows go through csv, written whole
-            ends = [0] + _line_ends(s)
-            yield s, n, None, None, [[i, ends[i], ends[i + 1], True] for i in range(n)]
-            continue
-        marked = _marked(s, chunk.spans)            # {row: [start, end, whole]}
+        width = layout.width
+        if layout.tail:
+            trail = b"," * len(layout.mv) + eol
+            if rest.count(trail) != n:
+                # some __mv_ cell is filled: the slice's rows go through csv, written whole
+                ends = [0] + _line_ends(s)
+                yield s, n, None, None, [[i, ends[i], ends[i + 1], True] for i in range(n)]
+                continue
+            rest = rest.replace(trail, eol)     # each row's __mv_ cells, all empty, dropped
+            width = len(layout.names)
+        if chunk.columns is None:
+            marked = _marked(s, chunk.spans)        # {row: [start, end, whole]}
+        else:
+            marked = dict((row, [start, end, False]) for row, (start, end) in chunk.spans.rows(
+                s, _values(parts, rest, n, width, chunk.columns)).items())
         if layout.same and layout.mv and not _mv_empty(rest, n):
             # some __mv_ cell is filled: those rows go through csv, which decodes it as splunklib
             # does, and are written whole (their copy would not say what splunklib writes)
@@ -223,6 +251,47 @@ def _marked(s, spans):
         marked[row] = [start, end, False]
         last = start
     return marked
+
+
+# What translate() deletes from a slice's rows with holes to leave each row's commas, holes and
+# line end: where its quoted fields are.
+NOT_HOLES = bytes(bytearray(range(256))).translate(None, b",\n" + HOLE)
+
+
+def _values(parts, rest, n, width, columns):
+    """[(text, rows)] of the values in COLUMNS of the N rows of a proven slice (PARTS and REST
+    as _proven has them): a text per column of its values one a line, the quoted fields (each
+    a HOLE in REST) among them in one more text, with the row of each line."""
+    cells = rest.replace(b"\n", b",").split(b",")     # width cells a row: proven
+    out = [(b"\n".join(cells[k:n * width:width]), None) for k in columns]
+    if HOLE not in rest:
+        return out
+    # a row's quoted fields are its holes: which of them are in COLUMNS, by the row's skeleton
+    # (its commas and holes; a chunk has few distinct ones)
+    lines = rest.translate(None, NOT_HOLES).split(b"\n")[:n]
+    wanted, table, counts = set(columns), {}, {}
+    for line in set(lines):
+        keep, column, holes = [], 0, 0
+        for c in bytearray(line):
+            if c == 44:                                 # ","
+                column += 1
+            else:
+                if column in wanted:
+                    keep.append(holes)
+                holes += 1
+        table[line], counts[line] = keep, holes
+    # where each row's holes start among the slice's quoted fields; then, skeleton by skeleton,
+    # its rows' holes in COLUMNS (maps over rows, no Python loop a row)
+    starts = list(accumulate(chain((0,), map(counts.__getitem__, lines))))
+    quoted, texts, rows = parts[1::2], [], []
+    for line, keep in table.items():
+        if keep:
+            these = list(compress(range(n), map(line.__eq__, lines)))
+            for i in keep:
+                texts.extend(map(quoted.__getitem__, map(i.__add__, map(starts.__getitem__, these))))
+                rows.extend(these)
+    out.append((b"\n".join(texts), rows))
+    return out
 
 
 def _line_ends(s):
@@ -297,13 +366,8 @@ def _answer(chunk, quiet, rows_of):
     quiet_cells = quiet.cells
     after = b"," if layout.same else b",,"
     copy = after + row_csv(quiet_cells)[:-2] + b"\r\n"
-    if layout.same:
-        extra = 0
-    elif layout.tail:
-        extra = -1                      # its empty __mv_ cells dropped, its commas doubled
-    else:
-        extra = layout.width - 1        # commas doubled per row
-    trail = b"," * len(layout.mv)
+    if copy.count(b"\n") != 1:
+        raise NotProven("all-clear cells with a line break")    # rows are found by line
     body.write(row_csv(layout.out_header))
     copied, written = 0, {}             # verdict cells -> their csv: many rows share a verdict
     for s, n, parts, rest, marked in _proven(chunk):
@@ -315,33 +379,36 @@ def _answer(chunk, quiet, rows_of):
             body.write(b"".join(each_csv(rows)))
             continue
         eol = b"\r\n" if s.endswith(b"\r\n") else b"\n"
-        if layout.same:
-            out = s.replace(eol, copy)
+        if layout.same:                 # the input's own layout, in Python's quoting
+            parts[::2] = rest.split(HOLE)
+            out = b"".join(parts).replace(eol, copy)
         else:                           # double the commas outside the quoted fields
-            if layout.tail:
-                rest = rest.replace(trail + eol, eol)
             parts[::2] = rest.replace(b",", b",,").replace(eol, copy).split(HOLE)
             out = b"".join(parts)
         parts = rest = None
-        grow = extra + len(copy) - len(eol)             # what each row gains in OUT
         rows = _done(rows_of, s, marked, layout, counter) if marked else ()
-        spans, cells, done = [], [], 0  # the rows whose verdict is not the all-clear one
-        for (i, start, end, whole), row in zip(marked, rows):
+        lines, cells, done = [], [], 0  # the rows whose verdict is not the all-clear one
+        for (i, _, _, whole), row in zip(marked, rows):
             done += 1
             if whole or row[-len(quiet_cells):] != quiet_cells:
-                spans.append((start + grow * i, end + grow * (i + 1), whole))
+                lines.append((i, whole))
                 cells.append(row if whole else row[-len(quiet_cells):])
         if done != len(marked) or next(iter(rows), None) is not None:
             raise AssertionError("a marked row was dropped although the all-clear verdict passes")
         cells = [tuple(row) for row in cells]
         new = [row for row in dict.fromkeys(cells) if row not in written]
         written.update(zip(new, each_csv(new)))
-        pieces, at = [], 0
-        for (start, end, whole), line in zip(spans, map(written.get, cells)):
-            pieces.append(out[at:start])
+        pieces, at, row, start = [], 0, 0, 0
+        view = memoryview(out)          # its pieces are joined once, not copied first
+        for (i, whole), line in zip(lines, map(written.get, cells)):
+            while row < i:                              # row i of OUT: its line i
+                start = out.find(b"\n", start) + 1
+                row += 1
+            end = out.find(b"\n", start) + 1
+            pieces.append(view[at:start])
             pieces.append(line if whole else out[start:end - len(copy)] + after + line)
             at = end
-        pieces.append(out[at:])
+        pieces.append(view[at:])
         copied += n - len(marked)
         body.write(b"".join(pieces))
     return body, copied + counter[0]

@@ -6,7 +6,9 @@ A row carries a marker (``fields.MARKS``); or "i:" with a share or scrobj once q
 -EncodedCommand switch with a long base64 run) anywhere, in any case. ``spans`` finds at least
 every row that ``fields.mentions_regsvr32`` passes, whatever the CSV quoting (splunkd's, Python's):
 quoting only adds quotes and doubles them. The command hands ``spans`` to the byte-level path
-(regsvr32_fastpath), which knows nothing of regsvr32.
+(regsvr32_fastpath), which knows nothing of regsvr32; where it has proven the slice's columns it
+asks ``spans.rows`` instead, which searches only the values of the fields the test reads
+(``spans.fields``): not _raw, which repeats every value.
 """
 import re
 
@@ -36,26 +38,84 @@ BLOB = re.compile(rb"(?:[-/]|\xe2\x80[\x93\x94\x95])e[^ \t\r\n]*[ \t]+(?:\"\"?|'
 assert 22 == -(-len("regsvr32") * 2 * 4 // 3)   # base64 characters for its 16 bytes, rounded up
 DASHES = b"\xe2\x80"                 # how the Unicode dashes of BLOB start in UTF-8
 RUN = re.compile(rb"[a-z0-9+/]{22}")  # in every match of BLOB
+# RUN.search(row) is not None exactly when RUN_RUN is in row.translate(RUN_MAP): the characters
+# of RUN made "a", all others " ". One translate and a find cost far less than the regex on a
+# long row (tests/test_cheap_test.py compares them).
+RUN_CHARS = b"abcdefghijklmnopqrstuvwxyz0123456789+/"
+RUN_MAP = bytes(bytearray(97 if c in bytearray(RUN_CHARS) else 32 for c in range(256)))
+RUN_RUN = b"a" * 22
 # bytes.lower() folds ASCII only. str.lower() also folds KELVIN SIGN to "k" (no mark has one) and
 # I WITH DOT to "i" plus a combining dot (which breaks the mark): ASCII folding finds every mark.
 assert not any("k" in m for m in fields.MARKS + fields.ENCODED_HINTS + fields.RUNS_LIKE[1])
 
 
-def spans(s):
-    """(start, end) of the rows (LF-ended lines) of the bytes S whose text holds a mark; or "i:"
-    and, quotes dropped and slashes made backslashes, a share or scrobj; or a hint and an encoded
-    command with a run of base64 long enough to hide "regsvr32"; in order."""
-    low = s.lower()
-    starts = {}
-    for needle in NEEDLES:
-        at = low.find(needle)
-        while at >= 0:
-            start = low.rfind(b"\n", 0, at) + 1
-            end = low.find(b"\n", at) + 1 or len(low)
-            if start not in starts and (needle in MARKS or _holds(needle, low, start, end)):
-                starts[start] = end
-            at = low.find(needle, end)          # the rest of this row is known
-    return sorted(starts.items())
+class CheapTest(object):
+    """The cheap test on bytes: ``spans(s)`` over whole rows; ``spans.rows(s, values)`` over the
+    values of the fields it reads (``spans.fields``), when the caller knows where they are."""
+
+    # the fields whose values fields.mentions_regsvr32 reads: a row whose other fields (_raw
+    # among them) hold a mark, and these none, cannot concern regsvr32
+    fields = fields.SCAN_KEYS
+
+    def __call__(self, s):
+        """(start, end) of the rows (LF-ended lines) of the bytes S whose text holds a mark; or
+        "i:" and, quotes dropped and slashes made backslashes, a share or scrobj; or a hint and
+        an encoded command with a run of base64 long enough to hide "regsvr32"; in order."""
+        low = s.lower()
+        starts = {}
+        for needle in NEEDLES:
+            at = low.find(needle)
+            while at >= 0:
+                start = low.rfind(b"\n", 0, at) + 1
+                end = low.find(b"\n", at) + 1 or len(low)
+                if start not in starts and (needle in MARKS or _holds(needle, low, start, end)):
+                    starts[start] = end
+                at = low.find(needle, end)          # the rest of this row is known
+        return sorted(starts.items())
+
+    def rows(self, s, values):
+        """{row: (start, end)} of the rows (LF-ended lines) of S that the test marks, searching
+        for a needle only in VALUES: [(text, rows)], each text some of S's values of the
+        fields in ``fields`` as CSV writes them (quoting only adds quotes, and no needle holds
+        one), one a line, and rows the row of each line (None: line i is row i); every such
+        value of every row must be in one. A row whose needle needs more than itself ("i:", a
+        hint) is then judged on its whole bytes in S, as ``spans`` does: a superset of the values
+        that fields.mentions_regsvr32 joins."""
+        sure, maybe = set(), {}
+        for text, rows in values:
+            low = text.lower()
+            for needle in NEEDLES:
+                at = low.find(needle)
+                line = last = 0
+                while at >= 0:
+                    line += low.count(b"\n", last, at)
+                    row = line if rows is None else rows[line]
+                    if needle in MARKS:
+                        sure.add(row)
+                    else:
+                        maybe.setdefault(row, set()).add(needle)
+                    last = low.find(b"\n", at)
+                    if last < 0:
+                        break
+                    at = low.find(needle, last)
+        if not (sure or maybe):
+            return {}
+        out, row, at = {}, 0, 0
+        for wanted in sorted(sure.union(maybe)):
+            while row < wanted:                         # the start of that row in S
+                at = s.find(b"\n", at) + 1
+                row += 1
+            end = s.find(b"\n", at) + 1 or len(s)
+            if wanted in sure:
+                out[wanted] = at, end
+            else:
+                low = s[at:end].lower()
+                if any(_holds(needle, low, 0, end - at) for needle in maybe[wanted]):
+                    out[wanted] = at, end
+        return out
+
+
+spans = CheapTest()
 
 
 def _holds(needle, low, start, end):
@@ -70,4 +130,4 @@ def _holds(needle, low, start, end):
     if low.find(b"-e", start, end) < 0 and low.find(b"/e", start, end) < 0 \
             and low.find(DASHES, start, end) < 0:
         return False
-    return RUN.search(low, start, end) is not None and BLOB.search(low, start, end) is not None
+    return RUN_RUN in low[start:end].translate(RUN_MAP) and BLOB.search(low, start, end) is not None
