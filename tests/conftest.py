@@ -72,6 +72,14 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(LAYER_OF[item.path.name])
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """-n auto (pytest.ini) but for -m pure: its second of tests would wait for the workers."""
+    if config.getoption("markexpr", "").strip() == "pure":
+        return 0
+    return None
+
+
 def pytest_ignore_collect(collection_path, config):
     """With -m <one layer> or -m pure, skip importing the modules that hold none of its tests (the
     protocol, package, browser and Sigma tests pull in much more than the detector)."""

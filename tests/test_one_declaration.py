@@ -123,7 +123,8 @@ def test_the_tests_that_read_the_declarations_pass_in_the_copy(copy):
     # The converters of tests/support/edr_shapes.py are written apart from fields.py on purpose
     # (a second reading of each vendor's schema): a real shape adds one there too, so the test
     # tying the two and those parametrized by the converters are left out here.
-    run = _run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+    # -n 0: one process; this test already runs beside the suite's other workers
+    run = _run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", "0",
                 "tests/test_build.py", "tests/test_registry.py", "tests/test_rules.py",
                 "tests/test_memo_key.py", "tests/test_detector.py", "tests/test_allowlist.py",
                 "tests/test_verdict_snapshot.py", "tests/test_edr_shapes.py",
