@@ -312,7 +312,11 @@ class Forked(object):
         pipes = [os.pipe() for _ in range(3)]       # stdin, stdout, stderr
         sys.stdout.flush()
         sys.stderr.flush()
-        self.pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when a process with threads forks (an xdist worker has one):
+            # the child uses none of their locks, only its own pipes and what it imports
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.pid = os.fork()
         if self.pid == 0:                           # the child: never returns
             try:
                 os.dup2(pipes[0][0], 0)
