@@ -38,7 +38,8 @@ def detector():
 
 # Each test file's layer, so a change can be checked in its layer first (python3 -m pytest -m unit).
 #   unit:     the detector and the scanner in-process (no splunkd protocol)
-#   protocol: the command through splunkd's chunked protocol, mostly a subprocess per case
+#   protocol: the command through splunkd's chunked protocol, a forked process per case
+#             (support/chunked.py), a fresh interpreter where start-up matters
 #   content:  what ships besides code: .conf files, generated content, docs, dashboard, package
 LAYERS = {
     "unit": (
@@ -50,7 +51,7 @@ LAYERS = {
         "test_verdict_snapshot.py", "test_winpath.py"),
     "protocol": (
         "test_allowlist_reliability.py", "test_baseline.py", "test_command.py",
-        "test_failure_behaviour.py", "test_fastpath.py", "test_fuzz_protocol.py",
+        "test_failure_behaviour.py", "test_fastpath.py", "test_forked.py", "test_fuzz_protocol.py",
         "test_hostile_text.py", "test_leanio.py", "test_lookup_abuse.py", "test_tuning.py"),
     "content": (
         "test_app_safety.py", "test_build.py", "test_import_graph.py", "test_conf.py", "test_dashboard_render.py", "test_demo.py",
@@ -69,6 +70,14 @@ def pytest_collection_modifyitems(config, items):
                                 % ", ".join(unlayered))
     for item in items:
         item.add_marker(LAYER_OF[item.path.name])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """-n auto (pytest.ini) but for -m pure: its second of tests would wait for the workers."""
+    if config.getoption("markexpr", "").strip() == "pure":
+        return 0
+    return None
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -27,7 +27,8 @@ def run_in(app, args=(), chunks=((),), **kw):
 
 
 def test_getinfo_declares_a_distributed_streaming_command():
-    result = chunked.run()
+    # a fresh interpreter, as splunkd starts it: the command starts from nothing
+    result = chunked.run(fresh=True)
     assert result.getinfo["type"] == "streaming"  # "stateful" would mean search head only
     assert result.returncode == 0 and not result.alerts
 

@@ -153,14 +153,15 @@ CONVERTERS_COVER = "tests/test_edr_shapes.py::test_the_independent_converters_co
 def test_the_tests_that_read_the_declarations_pass_in_the_copy(copy):
     # The dummy shape goes through the shape tests parametrized by fields.EDR_SHAPES (its macro,
     # its aliases); the one tying the shapes to their converters is the next test's.
-    run = _run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+    # -n 0: one process; this test already runs beside the suite's other workers
+    run = _run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", "0",
                 "tests/test_build.py", "tests/test_registry.py", "tests/test_rules.py",
                 "tests/test_memo_key.py", "tests/test_detector.py", "tests/test_allowlist.py",
                 "tests/test_verdict_snapshot.py", "tests/test_edr_shapes.py",
                 "--deselect", CONVERTERS_COVER], copy)
     assert run.returncode == 0, run.stdout[-4000:]
     assert " passed" in run.stdout
-    collected = _run([sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider",
+    collected = _run([sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "-n", "0",
                       "tests/test_edr_shapes.py"], copy)
     assert "test_each_edr_macro_selects_the_event_types_the_detector_reads[dummyedr]" in collected.stdout
     assert "test_every_edr_alias_names_an_event_field_and_every_kind_is_known[dummyedr]" in collected.stdout
@@ -170,7 +171,7 @@ def test_a_shape_without_a_converter_is_named_with_what_to_add(copy):
     # The converters of tests/support/edr_shapes.py are a second reading of each vendor's schema,
     # written apart from fields.py on purpose: the build cannot write one, so the suite says
     # which shape lacks it and where it goes.
-    run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", CONVERTERS_COVER], copy)
+    run = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", CONVERTERS_COVER], copy)
     assert run.returncode == 1, run.stdout[-4000:]
     assert "EDR shape(s) dummyedr declared in fields.EDR_SHAPES without a converter: add a " \
            "converter to tests/support/edr_shapes.py" in run.stdout, run.stdout[-4000:]

@@ -16,9 +16,8 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import puppeteer from 'puppeteer-core';
-import { servePage } from './page_server.mjs';
+import { buildPage, servePage } from './page_server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -34,20 +33,39 @@ function definitionOf(name) {
     return JSON.parse(xml.match(/<definition><!\[CDATA\[([\s\S]*?)\]\]><\/definition>/)[1]);
 }
 
-// One search, answered by the Python model (the app's commands run for real in APP_COPY).
-function search(body) {
-    return new Promise((resolve) => {
-        const py = spawn('python3', [join(ROOT, 'tests', 'support', 'tuning_searches.py')], { env: process.env });
-        let out = '';
-        let err = '';
-        py.stdout.on('data', (d) => { out += d; });
-        py.stderr.on('data', (d) => { err += d; });
-        py.on('close', (code) => {
-            if (code !== 0) problems.push(`search model failed: ${err}`);
-            resolve(out || JSON.stringify({ error: err }));
-        });
-        py.stdin.end(body);
+// The searches, answered by the Python model (the app's commands run for real in APP_COPY): one
+// process for the whole flow, a request a line and an answer a line, one search at a time.
+let model;
+let queue = Promise.resolve();
+function startModel() {
+    const py = spawn('python3', [join(ROOT, 'tests', 'support', 'tuning_searches.py'), '--serve'],
+        { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const waiting = [];
+    let out = '';
+    let err = '';
+    py.stdout.on('data', (d) => {
+        out += d;
+        for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+            const line = out.slice(0, nl);
+            out = out.slice(nl + 1);
+            waiting.shift()(line);
+        }
     });
+    py.stderr.on('data', (d) => { err += d; });
+    py.on('close', (code) => {
+        if (code) problems.push(`search model failed (exit ${code}): ${err}`);
+        while (waiting.length) waiting.shift()(JSON.stringify({ error: `the search model ended: ${err}` }));
+    });
+    model = { py, waiting, stop: () => new Promise((resolve) => { py.on('close', resolve); py.stdin.end(); }) };
+}
+
+function search(body) {
+    const answer = queue.then(() => new Promise((resolve) => {
+        model.waiting.push(resolve);
+        model.py.stdin.write(`${JSON.stringify(JSON.parse(body))}\n`);
+    }));
+    queue = answer;
+    return answer;
 }
 
 // The views come from the app's own files; searches go to the Python model.
@@ -66,8 +84,8 @@ function route(req, res, path) {
     return false;
 }
 
-function serve(dir, overview) {
-    return servePage(dir, overview, { title: 'regsvr32', roles: ['admin'], problems, route });
+function serve(page, overview) {
+    return servePage(page, overview, { title: 'regsvr32', roles: ['admin'], problems, route });
 }
 
 // What a panel shows: its text, table rows (cells), placeholder and error state.
@@ -150,17 +168,12 @@ async function tokens(page) {
 
 async function main() {
     const overview = { definition: definitionOf('regsvr32_overview'), ...JSON.parse(readFileSync(rowsPath, 'utf8')) };
-    const dir = mkdtempSync(join(tmpdir(), 'regsvr32-flow-'));
     const profile = mkdtempSync(join(tmpdir(), 'regsvr32-chromium-'));
     let browser;
     let server;
     try {
-        await esbuild.build({
-            entryPoints: [join(HERE, 'page.jsx')], bundle: true, outfile: join(dir, 'page.js'),
-            format: 'iife', jsx: 'automatic', loader: { '.js': 'jsx' }, logLevel: 'error',
-            define: { 'process.env.NODE_ENV': '"production"', global: 'window' },
-        });
-        server = await serve(dir, overview);
+        startModel();
+        server = await serve(await buildPage(), overview);
         const base = `http://127.0.0.1:${server.address().port}/`;
         browser = await puppeteer.launch({
             executablePath: CHROMIUM, headless: true, userDataDir: profile, env: { ...process.env, TZ: 'UTC' },
@@ -183,7 +196,7 @@ async function main() {
 
         // 1. The overview: the false positive's row opens the form with its cells.
         await load(base);
-        await sleep(4000);
+        await waitPanel(page, 'viz_tune', (p) => p.rows.length > 0 && !p.placeholder, 'the findings to tune should be listed');
         const tune = overview.dataSources.ds_tune;
         const col = (name) => tune.columns[tune.fields.findIndex((f) => f.name === name)];
         const index = col('rule_id').findIndex((r) => r === 'R32-048');
@@ -191,7 +204,8 @@ async function main() {
         await page.evaluate(() => { window.__opened = []; window.open = (u) => { window.__opened.push(String(u)); return null; }; });
         const rows = await page.$$('[data-id="viz_tune"] [data-test="body"] [data-test="row"]');
         await (await rows[index].$('[data-test="cell"]')).click();
-        await sleep(1000);
+        await page.waitForFunction(() => window.__opened.length > 0, { timeout: 5000 }).catch(() => {});
+        await sleep(250);  // a second window would be one too many
         const opened = await page.evaluate(() => window.__opened);
         record.opened = opened;
         if (opened.length !== 1 || !opened[0].startsWith('/app/regsvr32detect/regsvr32_allowlist_add?')) {
@@ -258,7 +272,7 @@ async function main() {
                 return e ? `${e.tagName} ${e.getAttribute('data-test')} ${e.innerText.slice(0, 40)}` : null;
             }, box.x + box.width / 2, box.y + box.height / 2);
             await cell.click();
-            await sleep(2000);
+            await page.waitForFunction(() => ((window.__render.tokens || {}).default || {}).confirm, { timeout: 2000 }).catch(() => {});
         }
         record.written = await waitPanel(page, 'viz_write', (p) => p.rows.length === 1 && p.text.includes('written to regsvr32_allowlist_local'),
             'the confirmed row should be written');
@@ -279,7 +293,7 @@ async function main() {
     } finally {
         if (browser) await browser.close();
         if (server) server.close();
-        rmSync(dir, { recursive: true, force: true });
+        if (model) await model.stop();
         rmSync(profile, { recursive: true, force: true });
         writeFileSync(join(outDir, 'flow.json'), JSON.stringify(record, null, 1));
     }

@@ -1,6 +1,6 @@
 // Render test of the overview dashboard (Dashboard Studio), run by tests/test_dashboard_render.py:
 //   node tests/render/render.mjs VIEW.xml ROWS.json OUT.png
-// Builds page.jsx with esbuild, serves it on a loopback port, opens it in headless Chromium and
+// Builds page.jsx with esbuild (once: page_server.mjs), serves it on a loopback port, opens it in headless Chromium and
 // fails (exit 1, reasons on stderr) on: a definition Splunk's validator rejects, any console
 // error, page error or unanswered request, any visualization in an error state, any panel drawn
 // empty (or not showing its rows, value or series) although its data source has rows, a
@@ -8,13 +8,10 @@
 // show that these checks notice. Writes a PNG screenshot of the whole dashboard.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
+import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
-import { servePage } from './page_server.mjs';
+import { buildPage, servePage } from './page_server.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const [viewPath, rowsPath, pngPath] = process.argv.slice(2);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const problems = [];
@@ -26,17 +23,9 @@ function definitionOf(xml) {
     return JSON.parse(m[1]);
 }
 
-async function build(dir) {
-    await esbuild.build({
-        entryPoints: [join(HERE, 'page.jsx')], bundle: true, outfile: join(dir, 'page.js'),
-        format: 'iife', jsx: 'automatic', loader: { '.js': 'jsx' }, logLevel: 'error',
-        define: { 'process.env.NODE_ENV': '"production"', global: 'window' },
-    });
-}
-
 // The overview as an ordinary user sees it.
-function serve(dir, input) {
-    return servePage(dir, input, { title: 'regsvr32 overview', roles: ['user'], problems });
+function serve(page, input) {
+    return servePage(page, input, { title: 'regsvr32 overview', roles: ['user'], problems });
 }
 
 // What each visualization shows, read from the DOM. The framework wraps each one in an element
@@ -112,12 +101,19 @@ function judge(definition, dataSources, panels) {
 const BROKEN = 'ds_top_users';
 const BROKEN_VIZ = 'viz_top_users';
 
-async function load(page, url) {
+// Loads URL and returns what the panels show once DRAWN(panels) holds (the charts take a while
+// to draw), or what they show after 30 s, for the checks to report.
+async function load(page, url, drawn) {
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForFunction(() => window.__render && (window.__render.fatal || window.__render.mounted), { timeout: 60000 });
-    await new Promise((r) => setTimeout(r, 5000));  // let charts finish drawing
+    const until = Date.now() + 30000;
+    let panels = await page.evaluate(inspectPanels);
+    while (!drawn(panels) && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 250));
+        panels = await page.evaluate(inspectPanels);
+    }
     await Promise.all(pending);
-    return page.evaluate(inspectPanels);
+    return panels;
 }
 
 // A click on the newest finding must open the host's process activity around it: the search,
@@ -125,7 +121,8 @@ async function load(page, url) {
 async function drilldown(page, input) {
     await page.evaluate(() => { window.__opened = []; window.open = (u) => { window.__opened.push(String(u)); return null; }; });
     await page.click('[data-id="viz_newest"] [data-test="body"] [data-test="row"] [data-test="cell"]');
-    await new Promise((r) => setTimeout(r, 1000));
+    await page.waitForFunction(() => window.__opened.length > 0, { timeout: 5000 }).catch(() => {});
+    await new Promise((r) => setTimeout(r, 250));  // a second window would be one too many
     const opened = await page.evaluate(() => window.__opened);
     const ds = input.dataSources.ds_newest;
     const first = (name) => ds.columns[ds.fields.findIndex((f) => f.name === name)][0];
@@ -139,12 +136,10 @@ async function drilldown(page, input) {
 
 async function main() {
     const input = { definition: definitionOf(readFileSync(viewPath, 'utf8')), ...JSON.parse(readFileSync(rowsPath, 'utf8')) };
-    const dir = mkdtempSync(join(tmpdir(), 'regsvr32-render-'));
     const profile = mkdtempSync(join(tmpdir(), 'regsvr32-chromium-'));
     let browser, server;
     try {
-        await build(dir);
-        server = await serve(dir, input);
+        server = await serve(await buildPage(), input);
         browser = await puppeteer.launch({
             executablePath: CHROMIUM, headless: true, userDataDir: profile,
             env: { ...process.env, TZ: 'UTC' },
@@ -164,7 +159,7 @@ async function main() {
         page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
         page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
         const url = `http://127.0.0.1:${server.address().port}/`;
-        const panels = await load(page, url);
+        const panels = await load(page, url, (p) => !judge(input.definition, input.dataSources, p).found.length);
         const render = await page.evaluate(() => window.__render);
         if (render.fatal) problems.push(`the page failed: ${render.fatal}`);
         for (const e of render.validationErrors || []) problems.push(`Splunk's validator: ${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
@@ -178,7 +173,10 @@ async function main() {
 
         // The checks themselves: one data source made to fail must be reported, and only it.
         const before = problems.length;
-        const brokenPanels = await load(page, `${url}?break=${BROKEN}`);
+        const brokenPanels = await load(page, `${url}?break=${BROKEN}`, (p) => {
+            const found = judge(input.definition, input.dataSources, p).found;
+            return found.length > 0 && found.every((f) => f.startsWith(`${BROKEN_VIZ}:`));
+        });
         problems.splice(before);  // the console error the broken data source causes is expected
         const noticed = judge(input.definition, input.dataSources, brokenPanels).found;
         if (!noticed.length || noticed.some((p) => !p.startsWith(`${BROKEN_VIZ}:`))) {
@@ -187,7 +185,6 @@ async function main() {
     } finally {
         if (browser) await browser.close();
         if (server) server.close();
-        rmSync(dir, { recursive: true, force: true });
         rmSync(profile, { recursive: true, force: true });
     }
     for (const p of problems) console.error(p);

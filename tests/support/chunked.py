@@ -8,6 +8,14 @@ A frame is ``chunked 1.0,<metadata bytes>,<body bytes>\\n<JSON metadata><body>``
 travel as the newline-joined value plus a ``__mv_<field>`` column holding ``$a$;$b$`` (``$``
 doubled inside a value).
 
+A run is a fork of this (the test's) process by default: it has splunklib and the app already
+imported, so a case costs the command's work, not an interpreter's start and its imports (0.3 s
+each, most of the protocol tests' time); each run is still a process of its own, with splunkd's
+pipes, its own state, exit code and stderr. A run starts a fresh ``python3 SCRIPT`` instead, as
+splunkd does, when a test asks for it (``fresh=True``: start-up, bytecode, interpreter), passes an
+environment, another Python or a wrapper, or when REGSVR32_TEST_FRESH=1 (every run then, to check
+the suite against real start-ups). tests/test_forked.py holds the two to the same bytes.
+
 The body is in splunkd's layout unless a test asks for Python's (``layout=PYTHON``), as recorded
 from a real splunkd: LF line ends; header names and values quoted unless only letters and digits,
 empty values unquoted; one ``__mv_`` column for every field, all after all fields; ``_serial``,
@@ -17,15 +25,25 @@ key=value text; ``Result.rows`` leaves out what was added). Python's layout is t
 CRLF, quotes only where needed, a ``__mv_`` column only for a field that has a list, right after it.
 """
 import csv
+import gc
 import io
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
+import tempfile
+import time
+import traceback
+import warnings
 
 APP_BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "app", "bin")
 SCRIPT = os.path.join(APP_BIN, "regsvr32detect.py")
+ROOT = os.path.dirname(os.path.dirname(APP_BIN))
+LIB = os.path.join(APP_BIN, "lib")
+# Every run a fresh interpreter, as before forked runs existed: REGSVR32_TEST_FRESH=1.
+ALWAYS_FRESH = os.environ.get("REGSVR32_TEST_FRESH", "") not in ("", "0")
 # Like splunklib (10 MB), accept fields far above csv's 128 KB default: the fuzz tests send 1 MB values.
 csv.field_size_limit(1 << 26)
 if not os.path.isfile(os.path.join(APP_BIN, "lib", "splunklib", "searchcommands", "__init__.py")):
@@ -223,6 +241,190 @@ class Result(object):
         return bool(self.texts("ERROR"))
 
 
+# ---------------------------------------------------------------- forked runs
+
+# What the scripts import, imported once here so that a forked run finds it loaded.
+PRELOAD = ("splunklib.searchcommands", "regsvr32_protocol", "regsvr32_codec", "regsvr32_fastpath",
+           "regsvr32_detector", "regsvr32_detector.tuning", "regsvr32_detector.allowlist_columns")
+# sys.path of a fresh ``python3 SCRIPT`` but its first entry: this one without the repository's
+# folders (tests/, app/bin, ...), which only the test process puts there.
+_BASE_PATH = [p for p in sys.path if p and not os.path.realpath(p).startswith(os.path.realpath(ROOT) + os.sep)
+              and os.path.realpath(p) != os.path.realpath(ROOT)]
+_preloaded = []
+
+
+def _preload():
+    if _preloaded:
+        return
+    added = [p for p in (LIB, APP_BIN) if p not in sys.path]
+    sys.path[:0] = added
+    bytecode = sys.dont_write_bytecode
+    try:
+        for name in PRELOAD:
+            __import__(name)
+    finally:
+        sys.dont_write_bytecode = bytecode
+        for p in added:
+            sys.path.remove(p)
+    _preloaded.append(True)
+
+
+def _app_modules():
+    """{module name: its file relative to app/bin} of the app's own modules loaded here (not
+    splunklib's)."""
+    bin_dir, lib = os.path.realpath(APP_BIN) + os.sep, os.path.realpath(LIB) + os.sep
+    found = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        path = os.path.realpath(path)
+        if path.startswith(bin_dir) and not path.startswith(lib):
+            found[name] = os.path.relpath(path, bin_dir)
+    return found
+
+
+def _same_code(script_dir, modules):
+    """Whether the app modules loaded here are, byte for byte, the files beside SCRIPT_DIR (a copy
+    of the app), so that the run may use them as loaded."""
+    if os.path.realpath(script_dir) == os.path.realpath(APP_BIN):
+        return True
+    for relative in set(modules.values()):
+        try:
+            with open(os.path.join(APP_BIN, relative), "rb") as mine, \
+                    open(os.path.join(script_dir, relative), "rb") as theirs:
+                if mine.read() != theirs.read():
+                    return False
+        except (IOError, OSError):
+            return False
+    return True
+
+
+class Forked(object):
+    """SCRIPT run as ``python3 SCRIPT`` would run it, in a fork of this process: the part of
+    subprocess.Popen that Session uses (stdin, stdout, stderr, poll, wait, kill, returncode)."""
+
+    def __init__(self, script, cwd):
+        _preload()
+        script = os.path.abspath(script)
+        modules = _app_modules()
+        keep = _same_code(os.path.dirname(script), modules)
+        pipes = [os.pipe() for _ in range(3)]       # stdin, stdout, stderr
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when a process with threads forks (an xdist worker has one):
+            # the child uses none of their locks, only its own pipes and what it imports
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.pid = os.fork()
+        if self.pid == 0:                           # the child: never returns
+            try:
+                os.dup2(pipes[0][0], 0)
+                os.dup2(pipes[1][1], 1)
+                os.dup2(pipes[2][1], 2)
+                os.closerange(3, 1 << 16)           # nothing of the parent's: another run's pipes
+                _child(script, cwd, None if keep else modules)
+            finally:
+                os._exit(70)
+        os.close(pipes[0][0])
+        os.close(pipes[1][1])
+        os.close(pipes[2][1])
+        self.stdin = os.fdopen(pipes[0][1], "wb")
+        self.stdout = os.fdopen(pipes[1][0], "rb")
+        self.stderr = os.fdopen(pipes[2][0], "rb")
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self._set(status)
+        return self.returncode
+
+    def _set(self, status):
+        if os.WIFSIGNALED(status):
+            self.returncode = -os.WTERMSIG(status)
+        else:
+            self.returncode = os.WEXITSTATUS(status)
+
+    def wait(self, timeout=None):
+        until = None if timeout is None else time.time() + timeout
+        while self.poll() is None:
+            if until is not None and time.time() > until:
+                raise subprocess.TimeoutExpired([self.pid], timeout)
+            time.sleep(0.002)
+        return self.returncode
+
+    def kill(self):
+        if self.poll() is None:
+            os.kill(self.pid, 9)
+
+
+def _child(script, cwd, purge):
+    """In the forked child: the state a fresh interpreter starting SCRIPT has, then SCRIPT as
+    __main__; exits with its exit code."""
+    # the parent's objects are never collected here: none of them closes an fd the run opened
+    gc.freeze()
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.open(0, "rb", closefd=False), encoding="utf-8")
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.open(1, "wb", closefd=False), encoding="utf-8")
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.open(2, "wb", closefd=False), encoding="utf-8",
+                                                   errors="backslashreplace", line_buffering=True)
+    code = 1
+    try:
+        os.chdir(cwd)
+        if purge:
+            for name in purge:                      # a changed copy of the app: its own code
+                sys.modules.pop(name, None)
+        sys.argv = [script]
+        sys.path[:] = [os.path.dirname(script)] + _BASE_PATH
+        sys.dont_write_bytecode = False
+        tempfile.tempdir = None
+        warnings.resetwarnings()                    # Python's defaults, not pytest's
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+        root = logging.getLogger()
+        root.handlers[:] = []
+        root.setLevel(logging.WARNING)
+        for logger in list(logging.Logger.manager.loggerDict.values()):
+            if isinstance(logger, logging.Logger):
+                logger.handlers[:] = []
+                logger.setLevel(logging.NOTSET)
+                logger.propagate = True
+                logger.disabled = False
+        logging.disable(logging.NOTSET)
+        csv.field_size_limit(10485760)              # what importing splunklib sets
+        environment = sys.modules.get("splunklib.searchcommands.environment")
+        if environment is not None:                 # what it computed when imported
+            environment.app_file = script
+            environment.app_root = os.path.dirname(os.path.dirname(script))
+            environment.splunk_home = os.path.abspath(os.path.join(os.getcwd(), os.environ.get("SPLUNK_HOME", "")))
+            environment._current_logging_configuration_file = None
+            root.addHandler(logging.StreamHandler())
+        import runpy
+        try:
+            runpy.run_path(script, run_name="__main__")
+            code = 0
+        except SystemExit as exit:
+            if exit.code is None:
+                code = 0
+            elif isinstance(exit.code, int):
+                code = exit.code
+            else:
+                sys.stderr.write("%s\n" % (exit.code,))
+                code = 1
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            code = 120
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
 class Session(object):
     """One command process driven chunk by chunk, as splunkd does; many chunks, one process.
 
@@ -231,16 +433,20 @@ class Session(object):
     """
 
     def __init__(self, args=(), script=SCRIPT, env=None, python=None, wrapper=None, searchinfo=None,
-                 layout=None):
+                 layout=None, fresh=False):
         # wrapper: a script that runs SCRIPT (given as its argument), e.g. py39csv.py
         self.args = list(args)
         self.layout = layout or LAYOUT
         self.searchinfo = searchinfo
         self.result = Result()
+        cwd = os.environ.get("TMPDIR", "/tmp")
+        self.fresh = fresh or ALWAYS_FRESH or env is not None or python is not None or wrapper is not None
+        if not self.fresh:
+            self.proc = Forked(script, cwd)
+            return
         command = [python or sys.executable] + ([wrapper] if wrapper else []) + [script]
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                     cwd=os.environ.get("TMPDIR", "/tmp"))
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
 
     def _died(self, what):
         self.proc.stdin.close()
@@ -294,14 +500,14 @@ class Session(object):
 
 
 def run(args=(), chunks=((),), script=SCRIPT, env=None, timeout=60, searchinfo=None, python=None,
-        wrapper=None, layout=None):
+        wrapper=None, layout=None, fresh=False):
     """Runs SCRIPT over CHUNKS (a list of row lists, one execute chunk each) as splunkd would, in
     LAYOUT (splunkd's unless PYTHON).
 
     If the command refuses at getinfo (ERROR messages), no execute chunk is sent, as in splunkd.
     SEARCHINFO overrides getinfo's searchinfo values, e.g. {"latest_time": "1700000000"}.
     """
-    session = Session(args, script, env, python, wrapper, searchinfo, layout)
+    session = Session(args, script, env, python, wrapper, searchinfo, layout, fresh)
     try:
         if not session.start().refused:
             chunks = list(chunks)

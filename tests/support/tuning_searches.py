@@ -8,7 +8,9 @@ read and outputlookup writes; the rest of the SPL (makeresults, where, stats, ta
 append=true) is modelled by small functions below.
 
     APP_COPY=DIR python3 tests/support/tuning_searches.py < {"view", "id", "query"}
-prints {"fields", "columns"} (the framework's data form) or {"error"}.
+prints {"fields", "columns"} (the framework's data form) or {"error"}. With --serve it answers
+one request a line, one answer a line, until its input ends: the browser test's searches then
+cost the commands' runs, not an interpreter's start and imports each.
 """
 import csv
 import datetime
@@ -230,12 +232,22 @@ def answer(request):
         return {"error": "%s: %s" % (e.__class__.__name__, e)}
 
 
-def main():
-    request = json.load(sys.stdin)
-    json.dump(answer(request), sys.stdout)
+def respond(request, out):
+    json.dump(answer(request), out)
     with open(os.path.join(os.environ["APP_COPY"], "searches.jsonl"), "a", encoding="utf-8") as f:
         f.write(json.dumps(dict(request, at=datetime.datetime.utcnow().isoformat())) + "\n")
 
 
+def main(argv):
+    if argv != ["--serve"]:
+        respond(json.load(sys.stdin), sys.stdout)
+        return
+    for line in sys.stdin:
+        if line.strip():
+            respond(json.loads(line), sys.stdout)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
