@@ -92,6 +92,19 @@ def test_filter_passes_exactly_the_rows_at_or_above_min_score(min_score):
     assert all(score(r) >= min_score for r in filtered)
 
 
+def test_filter_by_default_passes_low_and_up_and_drops_informational_rows():
+    # min_score defaults to 20 (low): a finding an allowlist did not clear passes, context alone
+    # (1-19) does not. Rows at 20 and at 5, as scored in annotate mode, pin that line.
+    def row(sample_id, line):
+        return {"sample_id": sample_id, "EventCode": "1", "CommandLine": line,
+                "Image": "C:\\Windows\\System32\\regsvr32.exe",
+                "ParentImage": "C:\\Windows\\explorer.exe"}
+    rows = [row("other-drive", "regsvr32 /s D:\\tools\\x.dll"),
+            row("program-files", 'regsvr32 /s "C:\\Program Files\\Foo\\a.dll"')]
+    assert [score(r) for r in chunked.run(chunks=[rows]).rows] == [20, 5]
+    assert [r["sample_id"] for r in chunked.run(["mode=filter"], [rows]).rows] == ["other-drive"]
+
+
 def test_filter_default_threshold_drops_clean_rows():
     rows = chunked.run(["mode=filter"], [[BENIGN, MALICIOUS, BENIGN]]).rows
     assert [r["sample_id"] for r in rows] == [MALICIOUS["sample_id"]]
