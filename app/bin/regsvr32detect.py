@@ -202,9 +202,9 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
 
     def judge(self, record):
         """The output Cells of one row (OUTPUT_FIELDS), or None when filter mode drops it.
-        The detector hands back the verdict it remembered for a repeated event, so its cells are
-        remembered too (by the verdict itself, within CELLS_BYTES): the one cache of encoded
-        verdicts, which both record paths use."""
+        The detector hands back the verdict it remembered for a repeated event, so the cells of a
+        verdict it keeps are remembered too (by the verdict itself, within CELLS_BYTES): the one
+        cache of encoded verdicts, which both record paths use."""
         verdict = self.detector.evaluate(record)
         if verdict is NOTHING:
             return self.quiet
@@ -212,11 +212,14 @@ class Regsvr32DetectCommand(ChunkedCommand, StreamingCommand):
         if verdict in cells_of:
             return cells_of[verdict]
         cells = self._cells(verdict)
+        if not verdict.kept:        # the detector will not hand it back: nothing to remember
+            return cells
         size = verdict_bytes(verdict)
         if cells is not None and cells.cells:
             # the cells and the values they were made of: one size call, not one per cell
             size += 2 * (text_bytes("".join(cells.cells)) + CELL_BYTES * len(cells.cells))
-        return cells_of.put(verdict, cells, size)
+        cells_of.put(verdict, cells, size)
+        return cells
 
     def _cells(self, verdict):
         # In filter mode a row the detector could not evaluate still passes: never lose it silently.

@@ -11,10 +11,16 @@ one for a short line 2 KB.
 When an answer would overflow the budget, every answer is forgotten: cheaper than keeping an
 order (a stream's working set refills it at once), and the budget holds at every moment. An
 answer larger than ``largest`` is handed back without being kept.
+
+An answer is kept from its key's second sighting on (``admits``): most command lines, paths and
+verdicts of a stream are seen once, and sizing, storing and later forgetting them cost more
+than their first answer did. The first sighting leaves only the key's hash (about 60 bytes, up
+to an eighth of the budget's worth, then forgotten together).
 """
 import sys
 
 ENTRY_BYTES = 120           # a dict slot, its key tuple's header, the accounting
+SEEN_BYTES = 64             # a hash in the set of keys seen once: an int and its set slot
 
 
 def text_bytes(text):
@@ -28,23 +34,40 @@ class Bounded(dict):
     Reading is a plain dict's (``get``, ``in``, ``[]``): hot paths pay nothing for the bound.
     """
 
-    __slots__ = ("budget", "largest", "used")
+    __slots__ = ("budget", "largest", "used", "_seen", "_most_seen")
 
     def __init__(self, budget, largest=None):
         dict.__init__(self)
         self.budget = budget
         self.largest = budget // 16 if largest is None else largest
         self.used = 0
+        self._seen = set()
+        self._most_seen = max(1, budget // 8 // SEEN_BYTES)
+
+    def admits(self, key):
+        """Whether an answer for KEY is worth keeping: True from the key's second sighting on
+        (a hash collision admits early, which costs only bytes within the budget)."""
+        h = hash(key)
+        seen = self._seen
+        if h in seen:
+            return True
+        if len(seen) >= self._most_seen:
+            seen.clear()
+        seen.add(h)
+        return False
 
     def put(self, key, value, size):
-        """Keep VALUE under KEY if SIZE (estimated bytes of key and value) fits; return VALUE."""
+        """Keep VALUE under KEY if SIZE (estimated bytes of key and value) fits; return whether
+        it is kept."""
         size += ENTRY_BYTES
-        if size <= self.largest and key not in self:
+        if size > self.largest:
+            return False
+        if key not in self:
             if self.used + size > self.budget:
                 self.clear()
             self[key] = value
             self.used += size
-        return value
+        return True
 
     def clear(self):
         dict.clear(self)
@@ -52,17 +75,19 @@ class Bounded(dict):
 
 
 def remembered(budget, size):
-    """A decorator: remember a one-argument function's answers in a Bounded of BUDGET bytes,
-    each costing SIZE(argument, answer) bytes. The cache is the wrapper's ``cache``."""
+    """A decorator: remember a one-argument function's answers in a Bounded of BUDGET bytes
+    (from an argument's second sighting on), each costing SIZE(argument, answer) bytes. The
+    cache is the wrapper's ``cache``."""
     def wrap(fn):
         cache = Bounded(budget)
-        get, put = cache.get, cache.put
+        get, put, admits = cache.get, cache.put, cache.admits
 
         def remembering(arg):
             answer = get(arg)
             if answer is None:
                 answer = fn(arg)
-                put(arg, answer, size(arg, answer))
+                if admits(arg):
+                    put(arg, answer, size(arg, answer))
             return answer
         remembering.cache = cache
         remembering.__doc__ = fn.__doc__
@@ -71,4 +96,4 @@ def remembered(budget, size):
     return wrap
 
 
-__all__ = ["Bounded", "remembered", "text_bytes", "ENTRY_BYTES"]
+__all__ = ["Bounded", "remembered", "text_bytes", "ENTRY_BYTES", "SEEN_BYTES"]

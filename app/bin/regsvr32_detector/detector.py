@@ -58,10 +58,13 @@ _ALLOWLISTED = OUTPUT_FIELDS.index("regsvr32_allowlisted")
 class Verdict(object):
     """What the detector says of one event: an attribute per output field (OUTPUTS)."""
 
-    __slots__ = tuple(o.attr for o in _STORED)
+    # kept: the detector's memo holds this verdict and may hand it back for a later event, so
+    # what a caller makes of it (the command: its output cells) is worth keeping too
+    __slots__ = tuple(o.attr for o in _STORED) + ("kept",)
 
     def __init__(self, score=0, rules=(), reasons=(), mitre=(), allowlisted=(), error="",
                  signature=""):
+        self.kept = False
         self.score = score
         self.severity = severity_for(score)
         self.rules, self.reasons, self.mitre = tuple(rules), tuple(reasons), tuple(mitre)
@@ -105,6 +108,8 @@ COMMAND_LINE_RULES = tuple(r for r in RULES_FOR[fields.PROCESS, True, False] if 
 
 class Memo(object):
     """Answers worked out once and looked up after: the detector's only memory of past events.
+    An answer is kept from its key's second sighting on (``Bounded.admits``); a verdict it keeps
+    says so (``Verdict.kept``).
 
     Within BYTES, as estimated by each kind of answer's cost function below (see bounded.py):
     a few thousand answers of ordinary lines (2-15 KB each). An answer over LARGEST (a line of
@@ -124,7 +129,10 @@ class Memo(object):
         answer = self._answers.get(key)
         if answer is None:
             answer = make(*args)
-            self._answers.put(key, answer, cost(key, answer))
+            answers = self._answers
+            if answers.admits(key) and answers.put(key, answer, cost(key, answer)) \
+                    and answer.__class__ is Verdict:
+                answer.kept = True
         return answer
 
     @property
