@@ -123,14 +123,14 @@ class Memo(object):
     def __init__(self):
         self._answers = Bounded(self.BYTES, self.LARGEST)
 
-    def get(self, key, cost, make, *args):
+    def get(self, key, cost, make, *args, recurs=False):
         """The answer for KEY, made by MAKE(*ARGS) if not remembered; COST(key, answer) is its
-        estimated size in bytes."""
+        estimated size in bytes. RECURS: the caller knows the key recurs (keep it at once)."""
         answer = self._answers.get(key)
         if answer is None:
             answer = make(*args)
             answers = self._answers
-            if answers.admits(key) and answers.put(key, answer, cost(key, answer)) \
+            if (recurs or answers.admits(key)) and answers.put(key, answer, cost(key, answer)) \
                     and answer.__class__ is Verdict:
                 answer.kept = True
         return answer
@@ -291,15 +291,16 @@ class Detector(object):
                 return self._strongest(ev, day)
             # The verdict of an event is a function of what it did: remembered for the same
             # program, command line, parent... on another host, by another process id. A
-            # regsvr32 command line seen for the first time cannot have a remembered verdict,
-            # and most are seen once: keyed from the second sighting on.
-            if ev.kind == fields.PROCESS and ev.is_regsvr32 and _line_key(ev) not in self.memo:
+            # regsvr32 command line not yet remembered cannot have a remembered verdict, and
+            # most are seen once: keyed only once the line has recurred, and then kept at once.
+            recurs = ev.kind == fields.PROCESS and ev.is_regsvr32
+            if recurs and _line_key(ev) not in self.memo:
                 return self._judge(ev, day)
             # (facts in the order normalize read them: the same for every row of a chunk)
             unread = self._unread
             facts = tuple([(k, v) for k, v in ev.values.items() if k not in unread])
             return self.memo.get(("verdict", ev.kind, ev.edr, ev.device_paths, facts, day),
-                                 _verdict_cost, self._judge, ev, day)
+                                 _verdict_cost, self._judge, ev, day, recurs=recurs)
         except fields.Unreadable as e:  # it mentions regsvr32, but nothing here reads it: say so
             return Verdict(error=str(e))
         except Exception as e:  # a bad row must never cost the search: say why, go on
