@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from regsvr32_detector import RULES, Detector, OUTPUT_FIELDS, cmdline, fields
 import regsvr32_fastpath
+from regsvr32_detector import bytemarks
 from regsvr32_detector.bytemarks import spans
 from support import edr_shapes
 from test_leanio import splunkd_body
@@ -361,3 +362,12 @@ def test_the_base64_run_check_is_the_regex():
             bytemarks.RUN_MAP)), row
     every = bytes(bytearray(range(256)))
     assert every.translate(bytemarks.RUN_MAP).count(b"a") == len(bytemarks.RUN_CHARS) == 38
+
+
+def test_each_needle_is_found_where_bytes_find_finds_it():
+    # short needles are searched with a literal pattern (bytemarks.FIND): the same positions
+    assert sorted(bytemarks.SHORT) == sorted(n for n in bytemarks.NEEDLES if len(n) <= 4)
+    text = b"pwsh -c x\nregsvr32 /i:http://a/b scrobj.dll i: pwsh\n" * 3 + b"i:"
+    for needle in bytemarks.NEEDLES:
+        for start in range(len(text) + 1):
+            assert bytemarks.FIND[needle](text, needle, start) == text.find(needle, start), needle

@@ -25,6 +25,25 @@ SLASHED = tuple(m.encode("ascii") for m in fields.RUNS_LIKE[1])
 # which spares the slice one scan.
 NEEDLES = tuple(m for m in MARKS if RUNS_LIKE not in m) + (RUNS_LIKE,) + HINTS
 WITH_RUNS_LIKE = tuple(m for m in MARKS if RUNS_LIKE in m)
+
+
+def _searcher(pattern):
+    search = pattern.search
+
+    def find(low, _needle, start):
+        m = search(low, start)
+        return -1 if m is None else m.start()
+    return find
+
+
+# How each needle is looked for: FIND[needle](bytes, needle, start), as bytes.find. bytes.find
+# starts again at every occurrence of a short needle's first byte ("i", "p": common in paths
+# and words); re's literal search took half the time for "i:" and two thirds for "pwsh" on
+# stream (c) of tests/bench_command.py (Python 3.11); longer needles are faster with find.
+# (Literal patterns, as every regex here but the allowlist's globs; tests/test_cheap_test.py
+# checks each needle of 4 bytes or fewer has one.)
+SHORT = {b"i:": _searcher(re.compile(rb"i:")), b"pwsh": _searcher(re.compile(rb"pwsh"))}
+FIND = dict((n, SHORT.get(n, bytes.find)) for n in NEEDLES)
 # A row with a hint but no mark concerns regsvr32 only if one of its encoded commands
 # (cmdline.encoded_commands: a switch - / or a Unicode dash, then e and letters, blanks, maybe a
 # quote, then the blob [a-z0-9+/]{8,}={0,2}, each of a text, decoded from MIN_ENCODED_CHARS
@@ -64,13 +83,14 @@ class CheapTest(object):
         low = s.lower()
         starts = {}
         for needle in NEEDLES:
-            at = low.find(needle)
+            find = FIND[needle]
+            at = find(low, needle, 0)
             while at >= 0:
                 start = low.rfind(b"\n", 0, at) + 1
                 end = low.find(b"\n", at) + 1 or len(low)
                 if start not in starts and (needle in MARKS or _holds(needle, low, start, end)):
                     starts[start] = end
-                at = low.find(needle, end)          # the rest of this row is known
+                at = find(low, needle, end)         # the rest of this row is known
         return sorted(starts.items())
 
     def rows(self, s, values):
@@ -85,7 +105,8 @@ class CheapTest(object):
         for text, rows in values:
             low = text.lower()
             for needle in NEEDLES:
-                at = low.find(needle)
+                find = FIND[needle]
+                at = find(low, needle, 0)
                 line = last = 0
                 while at >= 0:
                     line += low.count(b"\n", last, at)
@@ -97,7 +118,7 @@ class CheapTest(object):
                     last = low.find(b"\n", at)
                     if last < 0:
                         break
-                    at = low.find(needle, last)
+                    at = find(low, needle, last)
         if not (sure or maybe):
             return {}
         out, row, at = {}, 0, 0
