@@ -110,3 +110,17 @@ def test_the_code_says_what_it_does_not_which_issue_asked_for_it():
             if CODE_HISTORY.search(line):
                 found.append("%s:%d: %s" % (path, number, line.strip()))
     assert found == [], "\n".join(found)
+
+
+def test_the_readme_states_the_performance_results_of_docs_performance():
+    # README's summary of the benchmark is the same run as docs/performance.md's splunkd table
+    readme, perf = read("README.md"), read("docs", "performance.md")
+    summary = re.findall(r"^\| \((\w)\) [^|]*\| ([\d.]+x) \| ([\d.]+x) \| ([\d.]+x) \|$", readme, re.M)
+    assert [s[0] for s in summary] == ["a", "b", "c"]
+    results = perf[perf.index("## Results (splunkd's layout)"):perf.index("## Results (Python's")]
+    ratios = re.findall(r"^\| [^|]*\| [^|]*\| (annotate|filter) \| [\d,]+ \| ([\d.]+x) \|", results, re.M)
+    memory = perf[perf.index("## Memory (splunkd's layout)"):]
+    annotate_memory = re.findall(r"^\| [^|]*\| annotate \| [^|]*\| [^|]*\| ([\d.]+x) \|$", memory, re.M)
+    assert len(ratios) == 6 and len(annotate_memory) == 3
+    for i, (_, annotate, filter_, mem) in enumerate(summary):
+        assert (annotate, filter_, mem) == (ratios[2 * i][1], ratios[2 * i + 1][1], annotate_memory[i])
