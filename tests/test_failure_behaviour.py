@@ -75,7 +75,8 @@ def test_a_row_always_matches_its_header():
 # --- item 7: NUL with most private-use characters taken -----------------------------------------
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_nul_beside_every_character_from_u_e000_up(runtime):
-    # Once: a stand-in for NUL was sought among U+E000.. and none was free (StopIteration).
+    # A stand-in for NUL is sought among U+E000 and up: with every one of them in the chunk,
+    # one must still be found (not StopIteration).
     every = "".join(map(chr, range(0xE000, 0x110000)))
     sent = numbered([BENIGN, dict(BENIGN, note="\0" + every + "\0"), dict(MALICIOUS, note="\ue000\0\ue0000")])
     after = numbered([MALICIOUS], 3)
@@ -85,8 +86,9 @@ def test_nul_beside_every_character_from_u_e000_up(runtime):
 
 @pytest.mark.parametrize("runtime", RUNTIMES[:2])
 def test_nul_late_in_a_big_chunk_of_distinct_characters(runtime):
-    # Once: 30,000 distinct characters from U+E000 and a NUL late in an 8.9 MB chunk took 21.9 s
-    # (one scan of the chunk per candidate stand-in). Now one pass; the time is the benchmark's.
+    # 30,000 distinct characters from U+E000 and a NUL late in an 8.9 MB chunk: the stand-in is
+    # found in one pass, not one scan of the chunk per candidate (21.9 s); the time is the
+    # benchmark's.
     filler = [dict(BENIGN, note="x" * 4000) for _ in range(2000)]
     sent = numbered(filler + [dict(BENIGN, note="".join(map(chr, range(0xE000, 0xE000 + 30000))) + "\0")])
     result = chunked.run([], [sent], **runtime)
@@ -256,8 +258,9 @@ ECS_START = {"process.executable": REGSVR32_PATH, "process.command_line": SQUIBL
 
 @pytest.mark.parametrize("args", [[], ["mode=filter"]])
 def test_no_selector_value_vetoes_a_reader_and_an_unread_row_says_so(args):
-    # Once: ActionType=N/A (fillnull) vetoed a Sysmon row, and SentinelOne's event.type vetoed
-    # every Elastic Defend process start (event.type=start): both passed with score 0, silently.
+    # Neither a placeholder selector (fillnull's ActionType=N/A on a Sysmon row) nor another
+    # vendor's selector (SentinelOne's event.type on an Elastic Defend process start,
+    # event.type=start) may veto a reader: such rows would pass with score 0, silently.
     read = numbered([
         dict(MALICIOUS, ActionType="N/A"), dict(MALICIOUS, event_simpleName="-"),
         dict(MALICIOUS, **{"event.type": "null"}),
@@ -284,9 +287,9 @@ def test_no_selector_value_vetoes_a_reader_and_an_unread_row_says_so(args):
 
 
 def test_paths_as_windows_logs_write_them_and_unknown_folders():
-    # Once: \??\C:\Windows\System32\regsvr32.exe, %SystemRoot%\..., \SystemRoot\..., Sysnative and
-    # Defender's FolderPath=null (read as null\regsvr32.exe) were "regsvr32.exe running from an
-    # unexpected folder" (R32-020, high).
+    # \??\C:\Windows\System32\regsvr32.exe, %SystemRoot%\..., \SystemRoot\..., Sysnative and
+    # Defender's FolderPath=null (not a folder called null) are regsvr32's own folders or an
+    # unknown one, never "regsvr32.exe running from an unexpected folder" (R32-020, high).
     safe = "regsvr32 /s C:\\Windows\\System32\\msxml6.dll"
     images = ["\\??\\C:\\Windows\\System32\\regsvr32.exe", "\\\\?\\C:\\Windows\\SysWOW64\\regsvr32.exe",
               "%SystemRoot%\\System32\\regsvr32.exe", "%windir%\\SysWOW64\\regsvr32.exe",
@@ -307,8 +310,9 @@ def test_paths_as_windows_logs_write_them_and_unknown_folders():
 
 @pytest.mark.parametrize("args", [[], ["mode=filter"]])
 def test_every_value_of_a_multivalue_field_is_judged(args):
-    # Once: only a multivalue field's first value counted: a benign first command line (or image,
-    # or parent) hid what came after it. Lists travel with their __mv_ columns, as from splunkd.
+    # Every value of a multivalue field counts: a benign first command line (or image, or
+    # parent) must not hide what comes after it. Lists travel with their __mv_ columns, as from
+    # splunkd.
     safe = "regsvr32 /s C:\\Windows\\System32\\msxml6.dll"
     word = "C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE"
     sent = numbered([
@@ -336,7 +340,7 @@ def test_every_value_of_a_multivalue_field_is_judged(args):
 
 @pytest.mark.parametrize("args", [[], ["mode=filter"]])
 def test_a_renamed_copy_or_encoded_powershell_is_not_skipped_unread(args):
-    # Once: the cheap test (and the byte-level path after it) let these rows by unread, though
+    # The cheap test (and the byte-level path after it) must not let these rows by unread, since
     # the rules flag them: a renamed regsvr32 (4688: no OriginalFileName) fetching its scriptlet
     # over a share or a quoted URL, or naming scr""obj.dll, and PowerShell's /e and en-dash -e.
     renamed = {"EventCode": "4688", "NewProcessName": "C:\\ProgramData\\jabber.exe",
@@ -384,11 +388,11 @@ HIDDEN_SQUIBLYDOO = [
 
 @pytest.mark.parametrize("args", [[], ["mode=filter"]])
 def test_a_verdict_depends_on_neither_column_order_nor_other_rows(args):
-    # Once: the cheap test joined a row's fields in header order and decoded its first 8 encoded
-    # commands only, and the rules decoded a text's first 8: eight decoys before the real one (in
-    # a parent's folder name, in a task's earlier actions) hid an encoded Squiblydoo. Alone it
-    # scored 80; after a clean row whose header put ParentImage first, 0 (and filter mode
-    # dropped it). Each attack row alone, and after a clean row of each header order.
+    # Neither the header's order nor decoys count: eight encoded commands before the real one
+    # (in a parent's folder name, in a task's earlier actions) must not hide an encoded
+    # Squiblydoo, whether the cheap test or the rules read it, and a row must score as it does
+    # alone (80) after a clean row whose header puts ParentImage first (not 0, and not dropped
+    # in filter mode). Each attack row alone, and after a clean row of each header order.
     def clean(first):
         row = {"ParentImage": "C:\\Windows\\explorer.exe", "EventCode": "1",
                "Image": "C:\\Windows\\System32\\notepad.exe", "CommandLine": "notepad.exe",
