@@ -29,12 +29,13 @@ from support import chunked  # noqa: E402
 from support import events  # noqa: E402
 from support import samples  # noqa: E402
 from test_conf import conf  # noqa: E402
+from regsvr32_detector import tuning  # noqa: E402
 from regsvr32_detector.registry import SEVERITIES  # noqa: E402
 
 APP = os.path.join(HERE, os.pardir, os.pardir, "app")
 VIEW = os.path.join(APP, "default", "data", "ui", "views", "regsvr32_overview.xml")
 ALLOWLIST_SCRIPT = os.path.join(APP, "bin", "regsvr32allowlist.py")
-CELLS = ("rule_id", "image", "parent_image", "module", "url_host", "user", "host")
+CELLS = ("rule_id",) + tuning.PREFILL   # the regsvr32_cell_* fields the overview's table shows
 NOW = 1795867200                       # 2026-11-28 12:00:00 UTC, the render's "now"
 EARLIEST = NOW - 24 * 3600             # the time input's default, -24h@h (NOW is on the hour)
 SPAN = 1800                            # timechart's automatic span for 24 hours
