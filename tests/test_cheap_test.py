@@ -19,9 +19,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from regsvr32_detector import RULES, Detector, OUTPUT_FIELDS, cmdline, fields
+from regsvr32_detector import RULES, Detector, OUTPUT_FIELDS, bytemarks, cmdline, fields
 import regsvr32_fastpath
-from regsvr32_detector import bytemarks
 from regsvr32_detector.bytemarks import spans
 from support import edr_shapes
 from test_leanio import splunkd_body
@@ -351,7 +350,6 @@ def test_column_order_and_unread_decoy_fields_change_no_verdict(example, data):
 
 def test_the_base64_run_check_is_the_regex():
     # bytemarks._holds looks for RUN's run with translate and find, not the regex: the same answer
-    from regsvr32_detector import bytemarks
     rnd = random.Random(11)
     alphabet = bytemarks.RUN_CHARS + b"ABZ=-_ .,\"\n\xe2\x80\x93"
     for _ in range(3000):
